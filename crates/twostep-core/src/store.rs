@@ -1,0 +1,311 @@
+//! The storage the domain needs. Implementations (SQLite, PostgreSQL) live in
+//! `twostep-store`; every method that guards a limit is atomic in one statement or one
+//! transaction, so limits hold across replicas.
+
+use crate::domain::{AccountKind, AddonState, Language, MethodKind};
+use crate::flow::FlowKind;
+use crate::Timestamp;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness rule was broken (e.g. an organisation slug taken).
+    #[error("already exists: {0}")]
+    Conflict(String),
+    /// The database could not be reached in time.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("storage error: {0}")]
+    Other(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Organization {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub addon: AddonState,
+    pub two_step_enabled: bool,
+    pub mandatory_for_organization: bool,
+    pub language: Language,
+}
+
+impl Organization {
+    /// 2SV is in force only when the add-on is connected and switched on.
+    pub fn two_step_in_force(&self) -> bool {
+        self.two_step_enabled && self.addon == AddonState::Connected
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    pub id: i64,
+    pub org_id: i64,
+    pub slug: String,
+    pub name: String,
+    pub admin: bool,
+    pub mandatory: bool,
+}
+
+/// A profile with the counts of the admin report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileStats {
+    pub profile: Profile,
+    pub users: i64,
+    pub enrolled: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub org_id: i64,
+    pub username: String,
+    pub kind: AccountKind,
+    pub profile_id: Option<i64>,
+    pub password_hash: String,
+    /// The phone number sealed with the secret key, and its hint.
+    pub phone_sealed: Option<Vec<u8>>,
+    pub phone_hint: Option<String>,
+    pub key_id: Option<String>,
+    pub created_at: Timestamp,
+}
+
+/// An account with what sign-in needs of its profile.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: i64,
+    pub org_id: i64,
+    pub username: String,
+    pub kind: AccountKind,
+    pub profile: Option<Profile>,
+    pub password_hash: String,
+    pub phone_hint: Option<String>,
+    /// Second-step lockout state (SPEC §4).
+    pub locked_until: Option<Timestamp>,
+}
+
+impl Account {
+    pub fn is_admin(&self) -> bool {
+        self.kind == AccountKind::User && self.profile.as_ref().is_some_and(|p| p.admin)
+    }
+
+    pub fn profile_mandatory(&self) -> bool {
+        self.profile.as_ref().is_some_and(|p| p.mandatory)
+    }
+}
+
+/// One row of the enrollment report.
+#[derive(Debug, Clone)]
+pub struct AccountReport {
+    pub account_id: i64,
+    pub username: String,
+    pub kind: AccountKind,
+    pub profile_slug: Option<String>,
+    pub profile_mandatory: bool,
+    pub methods: Vec<MethodKind>,
+    pub last_two_step_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub token_hash: Vec<u8>,
+    pub org_id: i64,
+    pub account_id: i64,
+    pub client: String,
+    pub two_step_verified: bool,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// A live session with who it belongs to: what every authenticated request needs,
+/// read in one query.
+#[derive(Debug, Clone)]
+pub struct SessionView {
+    pub id: i64,
+    pub org_id: i64,
+    pub org_slug: String,
+    pub account_id: i64,
+    pub username: String,
+    pub kind: AccountKind,
+    pub profile_slug: Option<String>,
+    pub admin: bool,
+    pub client: String,
+    pub two_step_verified: bool,
+    pub last_two_step_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub last_seen_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub revoke_at: Option<Timestamp>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewFlow {
+    pub token_hash: Vec<u8>,
+    pub kind: FlowKind,
+    pub org_id: i64,
+    pub account_id: i64,
+    pub client: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+#[derive(Debug, Clone)]
+pub struct Flow {
+    pub id: i64,
+    pub kind: FlowKind,
+    pub org_id: i64,
+    pub account_id: i64,
+    pub client: String,
+    pub failures: i64,
+    pub expires_at: Timestamp,
+}
+
+/// An enabled method. `sealed` is the TOTP secret or the phone number, encrypted.
+#[derive(Debug, Clone)]
+pub struct Method {
+    pub kind: MethodKind,
+    pub sealed: Vec<u8>,
+    pub key_id: String,
+    pub phone_hint: Option<String>,
+    pub enabled_at: Timestamp,
+}
+
+/// A method being set up, not yet confirmed.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub account_id: i64,
+    pub kind: MethodKind,
+    pub sealed: Vec<u8>,
+    pub key_id: String,
+    pub phone_hint: Option<String>,
+    pub expires_at: Timestamp,
+}
+
+/// Turn a pending method into an enabled one.
+#[derive(Debug, Clone)]
+pub struct EnableMethod {
+    pub account_id: i64,
+    pub kind: MethodKind,
+    /// The pending record being confirmed; enabling fails if it was consumed meanwhile.
+    pub pending_sealed: Vec<u8>,
+    pub at: Timestamp,
+    /// The TOTP step used to confirm, claimed so it cannot sign in again.
+    pub totp_step: Option<i64>,
+    /// Hashes of new recovery codes, when this is the first method.
+    pub recovery_hashes: Option<Vec<Vec<u8>>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuditEvent {
+    pub org_id: Option<i64>,
+    pub at: Timestamp,
+    pub kind: String,
+    pub actor: Option<String>,
+    pub subject: Option<String>,
+    pub client: Option<String>,
+    pub ip: Option<String>,
+    pub outcome: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuditRecord {
+    pub id: i64,
+    pub event: AuditEvent,
+}
+
+/// Outcome of counting a wrong second-step code against an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailureCount {
+    pub consecutive: i64,
+    /// Set when this failure started a lock.
+    pub locked_until: Option<Timestamp>,
+}
+
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + 'static {
+    async fn ping(&self) -> StoreResult<()>;
+
+    // Organisations and profiles.
+    async fn create_org(&self, slug: &str, name: &str, language: Language) -> StoreResult<Organization>;
+    async fn org_by_slug(&self, slug: &str) -> StoreResult<Option<Organization>>;
+    async fn org_by_id(&self, id: i64) -> StoreResult<Organization>;
+    async fn set_addon_state(&self, org_id: i64, addon: AddonState) -> StoreResult<()>;
+    /// Switches 2SV on or off. Switching on revokes (at `revoke_at`) the unverified
+    /// sessions of users whose profile is mandatory (SPEC §3.7).
+    async fn set_two_step_enabled(&self, org_id: i64, enabled: bool, revoke_at: Timestamp) -> StoreResult<()>;
+    /// The profile takes the organisation's "mandatory for all" flag at creation.
+    async fn create_profile(&self, org_id: i64, slug: &str, name: &str, admin: bool) -> StoreResult<Profile>;
+    async fn profile_by_slug(&self, org_id: i64, slug: &str) -> StoreResult<Option<Profile>>;
+    async fn profile_stats(&self, org_id: i64) -> StoreResult<Vec<ProfileStats>>;
+    /// Sets `mandatory` on one profile (or, with `None`, on every profile and the
+    /// organisation flag). Profiles that become mandatory while 2SV is enabled get their
+    /// users' unverified sessions revoked at `revoke_at`; profiles that become optional
+    /// get pending revocations cleared.
+    async fn set_mandatory(
+        &self,
+        org_id: i64,
+        profile_id: Option<i64>,
+        mandatory: bool,
+        revoke_at: Timestamp,
+    ) -> StoreResult<()>;
+
+    // Accounts.
+    async fn create_account(&self, account: NewAccount) -> StoreResult<i64>;
+    async fn account_by_username(&self, org_id: i64, username_key: &str) -> StoreResult<Option<Account>>;
+    async fn account_by_id(&self, id: i64) -> StoreResult<Account>;
+    async fn account_report(&self, org_id: i64) -> StoreResult<Vec<AccountReport>>;
+    /// The phone number given at account creation, sealed, if any.
+    async fn account_phone(&self, account_id: i64) -> StoreResult<Option<(Vec<u8>, String)>>;
+
+    // Sessions.
+    async fn create_session(&self, session: NewSession) -> StoreResult<i64>;
+    async fn session_by_hash(&self, token_hash: &[u8]) -> StoreResult<Option<SessionView>>;
+    async fn touch_session(&self, session_id: i64, now: Timestamp) -> StoreResult<()>;
+    async fn mark_stepped_up(&self, session_id: i64, now: Timestamp) -> StoreResult<()>;
+    async fn sessions_of_account(&self, account_id: i64, now: Timestamp) -> StoreResult<Vec<SessionView>>;
+    async fn delete_session(&self, session_id: i64) -> StoreResult<bool>;
+    async fn delete_sessions_of_account(&self, account_id: i64) -> StoreResult<u64>;
+
+    // Flows.
+    async fn create_flow(&self, flow: NewFlow) -> StoreResult<()>;
+    async fn flow_by_hash(&self, token_hash: &[u8], now: Timestamp) -> StoreResult<Option<Flow>>;
+    /// Adds one failure if the flow is still alive; the new count, or `None` if the flow
+    /// is gone or already exhausted.
+    async fn flow_failure(&self, flow_id: i64, max: i64) -> StoreResult<Option<i64>>;
+    /// Deletes the flow; true only for the one caller that deleted it.
+    async fn consume_flow(&self, flow_id: i64) -> StoreResult<bool>;
+
+    // Methods.
+    async fn methods(&self, account_id: i64) -> StoreResult<Vec<Method>>;
+    async fn put_pending(&self, pending: Pending) -> StoreResult<()>;
+    async fn pending(&self, account_id: i64, kind: MethodKind, now: Timestamp) -> StoreResult<Option<Pending>>;
+    /// Confirms a pending method in one transaction; false if the pending record was
+    /// consumed or replaced meanwhile.
+    async fn enable_method(&self, enable: EnableMethod) -> StoreResult<bool>;
+    /// Removes a method; the recovery codes go with the last one.
+    async fn disable_method(&self, account_id: i64, kind: MethodKind) -> StoreResult<bool>;
+    /// Claims a TOTP time step: true only if it is later than every step accepted before.
+    async fn claim_totp_step(&self, account_id: i64, step: i64, now: Timestamp) -> StoreResult<bool>;
+
+    // Recovery codes.
+    async fn replace_recovery_codes(&self, account_id: i64, hashes: Vec<Vec<u8>>) -> StoreResult<()>;
+    async fn claim_recovery_code(&self, account_id: i64, hash: &[u8], now: Timestamp) -> StoreResult<bool>;
+    async fn recovery_codes_remaining(&self, account_id: i64) -> StoreResult<i64>;
+
+    /// Admin reset: methods, pending enrollments, recovery codes, flows and sessions go.
+    async fn reset_two_step(&self, account_id: i64) -> StoreResult<()>;
+
+    // Per-account second-step lockout.
+    async fn second_step_failure(&self, account_id: i64, now: Timestamp) -> StoreResult<FailureCount>;
+    async fn second_step_success(&self, account_id: i64, now: Timestamp) -> StoreResult<()>;
+
+    // Audit.
+    async fn record_event(&self, event: AuditEvent) -> StoreResult<()>;
+    async fn events(&self, org_id: i64, limit: i64, before: Option<i64>) -> StoreResult<Vec<AuditRecord>>;
+}
