@@ -190,10 +190,8 @@ pub struct Pending {
 /// Turn a pending method into an enabled one.
 #[derive(Debug, Clone)]
 pub struct EnableMethod {
-    pub account_id: i64,
-    pub kind: MethodKind,
     /// The pending record being confirmed; enabling fails if it was consumed meanwhile.
-    pub pending_sealed: Vec<u8>,
+    pub pending: Pending,
     pub at: Timestamp,
     /// The TOTP step used to confirm, claimed so it cannot sign in again.
     pub totp_step: Option<i64>,
@@ -219,14 +217,6 @@ pub struct AuditRecord {
     pub event: AuditEvent,
 }
 
-/// Outcome of counting a wrong second-step code against an account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FailureCount {
-    pub consecutive: i64,
-    /// Set when this failure started a lock.
-    pub locked_until: Option<Timestamp>,
-}
-
 #[async_trait::async_trait]
 pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> StoreResult<()>;
@@ -238,7 +228,14 @@ pub trait Store: Send + Sync + 'static {
     async fn set_addon_state(&self, org_id: i64, addon: AddonState) -> StoreResult<()>;
     /// Switches 2SV on or off. Switching on revokes (at `revoke_at`) the unverified
     /// sessions of users whose profile is mandatory (SPEC §3.7).
-    async fn set_two_step_enabled(&self, org_id: i64, enabled: bool, revoke_at: Timestamp) -> StoreResult<()>;
+    /// Switching off clears revocations still pending.
+    async fn set_two_step_enabled(
+        &self,
+        org_id: i64,
+        enabled: bool,
+        now: Timestamp,
+        revoke_at: Timestamp,
+    ) -> StoreResult<()>;
     /// The profile takes the organisation's "mandatory for all" flag at creation.
     async fn create_profile(&self, org_id: i64, slug: &str, name: &str, admin: bool) -> StoreResult<Profile>;
     async fn profile_by_slug(&self, org_id: i64, slug: &str) -> StoreResult<Option<Profile>>;
@@ -252,6 +249,7 @@ pub trait Store: Send + Sync + 'static {
         org_id: i64,
         profile_id: Option<i64>,
         mandatory: bool,
+        now: Timestamp,
         revoke_at: Timestamp,
     ) -> StoreResult<()>;
 
@@ -301,11 +299,25 @@ pub trait Store: Send + Sync + 'static {
     /// Admin reset: methods, pending enrollments, recovery codes, flows and sessions go.
     async fn reset_two_step(&self, account_id: i64) -> StoreResult<()>;
 
-    // Per-account second-step lockout.
-    async fn second_step_failure(&self, account_id: i64, now: Timestamp) -> StoreResult<FailureCount>;
-    async fn second_step_success(&self, account_id: i64, now: Timestamp) -> StoreResult<()>;
+    // Per-account second-step lockout (SPEC §4). An attempt is counted before the code is
+    // checked, so parallel guesses can never exceed the threshold.
+    /// Reserves one attempt: `Err(retry_after)` while the second step is locked.
+    async fn reserve_second_step_attempt(&self, account_id: i64, now: Timestamp)
+    -> StoreResult<Result<(), i64>>;
+    /// A reserved attempt failed: starts a lock once the threshold is reached and returns
+    /// its end.
+    async fn second_step_failed(&self, account_id: i64, now: Timestamp) -> StoreResult<Option<Timestamp>>;
+    /// A second step passed: the consecutive count starts again.
+    async fn second_step_passed(&self, account_id: i64, now: Timestamp) -> StoreResult<()>;
 
     // Audit.
     async fn record_event(&self, event: AuditEvent) -> StoreResult<()>;
-    async fn events(&self, org_id: i64, limit: i64, before: Option<i64>) -> StoreResult<Vec<AuditRecord>>;
+    /// Newest first; `before_id` pages by event id, `before_at` by time.
+    async fn events(
+        &self,
+        org_id: i64,
+        limit: i64,
+        before_id: Option<i64>,
+        before_at: Option<Timestamp>,
+    ) -> StoreResult<Vec<AuditRecord>>;
 }

@@ -1,1 +1,167 @@
+//! The sqlx implementation of [`twostep_core::store::Store`] for SQLite (the embedded
+//! default) and PostgreSQL (several replicas on one database).
+//!
+//! Both backends run the same SQL: queries are written with PostgreSQL's `$1` parameters,
+//! which become SQLite's equivalent `?1` once per query text. Each backend has its own
+//! migrations, since column types differ.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+mod queries;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::{OnceLock, RwLock};
+use std::time::Duration;
+use twostep_core::store::{StoreError, StoreResult};
+
+/// How to reach the database.
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    pub max_connections: u32,
+    /// How long a request waits for a pooled connection before answering "unavailable".
+    pub acquire_timeout: Duration,
+    /// PostgreSQL `statement_timeout`; SQLite's busy timeout.
+    pub statement_timeout: Duration,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// A Twostep database: SQLite or PostgreSQL, chosen by the URL's scheme.
+#[derive(Debug, Clone)]
+pub struct SqlStore {
+    pub(crate) pool: Pool,
+}
+
+impl SqlStore {
+    /// Connects (creating a SQLite file if missing). Does not migrate.
+    pub async fn connect(url: &str, options: &DbOptions) -> StoreResult<Self> {
+        if url.starts_with("sqlite:") {
+            let connect = SqliteConnectOptions::from_str(url)
+                .map_err(|e| StoreError::Other(format!("bad database_url: {e}")))?
+                .create_if_missing(true)
+                // WAL lets readers run beside the one writer. synchronous=FULL makes each
+                // commit durable once acknowledged, also across power loss, at the cost of
+                // one fsync per write transaction (README, "Durability").
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(options.statement_timeout)
+                .foreign_keys(true);
+            let pool = SqlitePoolOptions::new()
+                .max_connections(options.max_connections.max(1))
+                .acquire_timeout(options.acquire_timeout)
+                .connect_with(connect)
+                .await
+                .map_err(map_err)?;
+            Ok(Self { pool: Pool::Sqlite(pool) })
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let timeout_ms = options.statement_timeout.as_millis().to_string();
+            let connect = PgConnectOptions::from_str(url)
+                .map_err(|e| StoreError::Other(format!("bad database_url: {e}")))?
+                .options([("statement_timeout", timeout_ms.as_str())]);
+            let pool = PgPoolOptions::new()
+                .max_connections(options.max_connections.max(1))
+                .acquire_timeout(options.acquire_timeout)
+                .connect_with(connect)
+                .await
+                .map_err(map_err)?;
+            Ok(Self { pool: Pool::Postgres(pool) })
+        } else {
+            Err(StoreError::Other(format!(
+                "database_url must start with sqlite:// or postgres://, got {:?}",
+                url.split(':').next().unwrap_or_default()
+            )))
+        }
+    }
+
+    /// Creates or upgrades the schema. On PostgreSQL an advisory lock makes replicas
+    /// that start together migrate once.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        let result = match &self.pool {
+            Pool::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await,
+            Pool::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await,
+        };
+        result.map_err(|e| StoreError::Other(format!("migration failed: {e}")))
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self.pool {
+            Pool::Sqlite(_) => "sqlite",
+            Pool::Postgres(_) => "postgres",
+        }
+    }
+
+    pub async fn close(&self) {
+        match &self.pool {
+            Pool::Sqlite(p) => p.close().await,
+            Pool::Postgres(p) => p.close().await,
+        }
+    }
+}
+
+/// The SQLite spelling of a query written with `$N` parameters (`?N` has the same
+/// meaning there), converted once per distinct query text.
+pub(crate) fn sqlite_sql(pg: &'static str) -> &'static str {
+    static CACHE: OnceLock<RwLock<HashMap<usize, &'static str>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let key = pg.as_ptr() as usize;
+    if let Some(found) = cache.read().ok().and_then(|c| c.get(&key).copied()) {
+        return found;
+    }
+    let converted: &'static str = Box::leak(pg.replace('$', "?").into_boxed_str());
+    if let Ok(mut c) = cache.write() {
+        c.insert(key, converted);
+    }
+    converted
+}
+
+pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::RowNotFound => StoreError::NotFound,
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            StoreError::Conflict(db.message().to_owned())
+        }
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+            StoreError::Unavailable(e.to_string())
+        }
+        // PostgreSQL: statement_timeout (57014) and connection failures (08xxx).
+        sqlx::Error::Database(db)
+            if db.code().is_some_and(|c| c == "57014" || c.starts_with("08")) =>
+        {
+            StoreError::Unavailable(e.to_string())
+        }
+        // SQLite: still busy after the busy timeout.
+        sqlx::Error::Database(db) if db.code().is_some_and(|c| c == "5" || c == "517") => {
+            StoreError::Unavailable(e.to_string())
+        }
+        _ => StoreError::Other(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_become_numbered_sqlite_parameters() {
+        assert_eq!(sqlite_sql("SELECT $1, $2 WHERE a = $1"), "SELECT ?1, ?2 WHERE a = ?1");
+    }
+}

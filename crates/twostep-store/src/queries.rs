@@ -1,0 +1,1037 @@
+//! The `Store` methods: one SQL text for both backends (see `sqlite_sql`).
+
+use crate::{Pool, SqlStore, map_err};
+use std::future::Future;
+use twostep_core::Timestamp;
+use twostep_core::domain::{AccountKind, AddonState, Language, MethodKind};
+use twostep_core::flow::{FlowKind, lockout};
+use twostep_core::store::*;
+
+fn pg_sql(s: &'static str) -> &'static str {
+    s
+}
+
+/// Pins the error type of an async block to `sqlx::Error`.
+fn typed<T, F: Future<Output = Result<T, sqlx::Error>>>(f: F) -> F {
+    f
+}
+
+/// Runs `$body` against whichever pool this store has. Inside it, `$pool` is the pool and
+/// `$sql("…")` turns a `$N`-parameter query into the backend's spelling.
+macro_rules! on {
+    ($self:expr, |$pool:ident, $sql:ident| $body:block) => {
+        match &$self.pool {
+            Pool::Sqlite($pool) => {
+                let $sql = crate::sqlite_sql;
+                typed(async { $body }).await.map_err(map_err)
+            }
+            Pool::Postgres($pool) => {
+                let $sql = pg_sql;
+                typed(async { $body }).await.map_err(map_err)
+            }
+        }
+    };
+}
+
+#[derive(sqlx::FromRow)]
+struct OrgRow {
+    id: i64,
+    slug: String,
+    name: String,
+    addon: String,
+    two_step_enabled: bool,
+    mandatory_all: bool,
+    language: String,
+}
+
+impl From<OrgRow> for Organization {
+    fn from(r: OrgRow) -> Self {
+        Self {
+            id: r.id,
+            slug: r.slug,
+            name: r.name,
+            addon: AddonState::parse(&r.addon).unwrap_or(AddonState::Unavailable),
+            two_step_enabled: r.two_step_enabled,
+            mandatory_for_organization: r.mandatory_all,
+            language: Language::parse(&r.language).unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct ProfileRow {
+    id: i64,
+    org_id: i64,
+    slug: String,
+    name: String,
+    admin: bool,
+    mandatory: bool,
+}
+
+impl From<ProfileRow> for Profile {
+    fn from(r: ProfileRow) -> Self {
+        Self { id: r.id, org_id: r.org_id, slug: r.slug, name: r.name, admin: r.admin, mandatory: r.mandatory }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct ProfileStatsRow {
+    #[sqlx(flatten)]
+    profile: ProfileRow,
+    users: i64,
+    enrolled: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct AccountRow {
+    id: i64,
+    org_id: i64,
+    username: String,
+    kind: String,
+    password_hash: String,
+    phone_hint: Option<String>,
+    locked_until: Option<i64>,
+    p_id: Option<i64>,
+    p_slug: Option<String>,
+    p_name: Option<String>,
+    p_admin: Option<bool>,
+    p_mandatory: Option<bool>,
+}
+
+impl From<AccountRow> for Account {
+    fn from(r: AccountRow) -> Self {
+        let profile = match (r.p_id, r.p_slug, r.p_name) {
+            (Some(id), Some(slug), Some(name)) => Some(Profile {
+                id,
+                org_id: r.org_id,
+                slug,
+                name,
+                admin: r.p_admin.unwrap_or(false),
+                mandatory: r.p_mandatory.unwrap_or(false),
+            }),
+            _ => None,
+        };
+        Self {
+            id: r.id,
+            org_id: r.org_id,
+            username: r.username,
+            kind: AccountKind::parse(&r.kind).unwrap_or(AccountKind::Contact),
+            profile,
+            password_hash: r.password_hash,
+            phone_hint: r.phone_hint,
+            locked_until: r.locked_until,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    id: i64,
+    org_id: i64,
+    org_slug: String,
+    account_id: i64,
+    username: String,
+    kind: String,
+    profile_slug: Option<String>,
+    admin: bool,
+    client: String,
+    two_step_verified: bool,
+    last_two_step_at: Option<i64>,
+    created_at: i64,
+    last_seen_at: i64,
+    expires_at: i64,
+    revoke_at: Option<i64>,
+    ip: Option<String>,
+    user_agent: Option<String>,
+}
+
+impl From<SessionRow> for SessionView {
+    fn from(r: SessionRow) -> Self {
+        Self {
+            id: r.id,
+            org_id: r.org_id,
+            org_slug: r.org_slug,
+            account_id: r.account_id,
+            username: r.username,
+            kind: AccountKind::parse(&r.kind).unwrap_or(AccountKind::Contact),
+            profile_slug: r.profile_slug,
+            admin: r.admin,
+            client: r.client,
+            two_step_verified: r.two_step_verified,
+            last_two_step_at: r.last_two_step_at,
+            created_at: r.created_at,
+            last_seen_at: r.last_seen_at,
+            expires_at: r.expires_at,
+            revoke_at: r.revoke_at,
+            ip: r.ip,
+            user_agent: r.user_agent,
+        }
+    }
+}
+
+const SESSION_SELECT: &str = "SELECT s.id, s.org_id, o.slug AS org_slug, s.account_id, a.username, a.kind, \
+     p.slug AS profile_slug, COALESCE(p.admin, FALSE) AS admin, s.client, s.two_step_verified, \
+     s.last_two_step_at, s.created_at, s.last_seen_at, s.expires_at, s.revoke_at, s.ip, s.user_agent \
+     FROM sessions s JOIN accounts a ON a.id = s.account_id JOIN organizations o ON o.id = s.org_id \
+     LEFT JOIN profiles p ON p.id = a.profile_id";
+
+#[derive(sqlx::FromRow)]
+struct FlowRow {
+    id: i64,
+    kind: String,
+    org_id: i64,
+    account_id: i64,
+    client: String,
+    failures: i64,
+    expires_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct MethodRow {
+    kind: String,
+    sealed: Vec<u8>,
+    key_id: String,
+    phone_hint: Option<String>,
+    enabled_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct PendingRow {
+    account_id: i64,
+    kind: String,
+    sealed: Vec<u8>,
+    key_id: String,
+    phone_hint: Option<String>,
+    expires_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct ReportRow {
+    id: i64,
+    username: String,
+    kind: String,
+    profile_slug: Option<String>,
+    profile_mandatory: bool,
+    last_two_step_at: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    id: i64,
+    org_id: Option<i64>,
+    at: i64,
+    kind: String,
+    actor: Option<String>,
+    subject: Option<String>,
+    client: Option<String>,
+    ip: Option<String>,
+    outcome: String,
+}
+
+fn method_kind(s: &str) -> Result<MethodKind, sqlx::Error> {
+    MethodKind::parse(s).ok_or_else(|| sqlx::Error::Decode(format!("unknown method kind {s:?}").into()))
+}
+
+// Sessions of the users of mandatory profiles that did not pass 2SV.
+// $1 org, $2 revoke_at, $3 optional profile id.
+const REVOKE_UNVERIFIED: &str = "UPDATE sessions SET revoke_at = $2 \
+     WHERE revoke_at IS NULL AND two_step_verified = FALSE AND account_id IN ( \
+       SELECT a.id FROM accounts a JOIN profiles p ON p.id = a.profile_id \
+       WHERE p.org_id = $1 AND p.mandatory = TRUE AND a.kind = 'user' \
+         AND ($3 IS NULL OR p.id = $3)) \
+     AND EXISTS (SELECT 1 FROM organizations o WHERE o.id = $1 AND o.two_step_enabled = TRUE)";
+
+// Pending revocations of users whose profile is no longer mandatory. $1 org, $2 now.
+const CLEAR_REVOCATIONS: &str = "UPDATE sessions SET revoke_at = NULL \
+     WHERE revoke_at > $2 AND account_id IN ( \
+       SELECT a.id FROM accounts a LEFT JOIN profiles p ON p.id = a.profile_id \
+       WHERE a.org_id = $1 AND (COALESCE(p.mandatory, FALSE) = FALSE \
+         OR NOT EXISTS (SELECT 1 FROM organizations o WHERE o.id = $1 AND o.two_step_enabled = TRUE)))";
+
+#[async_trait::async_trait]
+impl Store for SqlStore {
+    async fn ping(&self) -> StoreResult<()> {
+        on!(self, |pool, sql| {
+            sqlx::query(sql("SELECT 1")).execute(pool).await?;
+            Ok(())
+        })
+    }
+
+    async fn create_org(&self, slug: &str, name: &str, language: Language) -> StoreResult<Organization> {
+        on!(self, |pool, sql| {
+            let row: OrgRow = sqlx::query_as(sql(
+                "INSERT INTO organizations (slug, name, language) VALUES ($1, $2, $3) \
+                 RETURNING id, slug, name, addon, two_step_enabled, mandatory_all, language",
+            ))
+            .bind(slug)
+            .bind(name)
+            .bind(language.as_str())
+            .fetch_one(pool)
+            .await?;
+            Ok(row.into())
+        })
+    }
+
+    async fn org_by_slug(&self, slug: &str) -> StoreResult<Option<Organization>> {
+        on!(self, |pool, sql| {
+            let row: Option<OrgRow> = sqlx::query_as(sql(
+                "SELECT id, slug, name, addon, two_step_enabled, mandatory_all, language \
+                 FROM organizations WHERE slug = $1",
+            ))
+            .bind(slug)
+            .fetch_optional(pool)
+            .await?;
+            Ok(row.map(Into::into))
+        })
+    }
+
+    async fn org_by_id(&self, id: i64) -> StoreResult<Organization> {
+        on!(self, |pool, sql| {
+            let row: OrgRow = sqlx::query_as(sql(
+                "SELECT id, slug, name, addon, two_step_enabled, mandatory_all, language \
+                 FROM organizations WHERE id = $1",
+            ))
+            .bind(id)
+            .fetch_one(pool)
+            .await?;
+            Ok(row.into())
+        })
+    }
+
+    async fn set_addon_state(&self, org_id: i64, addon: AddonState) -> StoreResult<()> {
+        on!(self, |pool, sql| {
+            sqlx::query(sql("UPDATE organizations SET addon = $2 WHERE id = $1"))
+                .bind(org_id)
+                .bind(addon.as_str())
+                .execute(pool)
+                .await?;
+            Ok(())
+        })
+    }
+
+    async fn set_two_step_enabled(
+        &self,
+        org_id: i64,
+        enabled: bool,
+        now: Timestamp,
+        revoke_at: Timestamp,
+    ) -> StoreResult<()> {
+        on!(self, |pool, sql| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(sql("UPDATE organizations SET two_step_enabled = $2 WHERE id = $1"))
+                .bind(org_id)
+                .bind(enabled)
+                .execute(&mut *tx)
+                .await?;
+            if enabled {
+                sqlx::query(sql(REVOKE_UNVERIFIED))
+                    .bind(org_id)
+                    .bind(revoke_at)
+                    .bind(None::<i64>)
+                    .execute(&mut *tx)
+                    .await?;
+            } else {
+                sqlx::query(sql(CLEAR_REVOCATIONS)).bind(org_id).bind(now).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    async fn create_profile(&self, org_id: i64, slug: &str, name: &str, admin: bool) -> StoreResult<Profile> {
+        on!(self, |pool, sql| {
+            let row: ProfileRow = sqlx::query_as(sql(
+                "INSERT INTO profiles (org_id, slug, name, admin, mandatory) \
+                 SELECT o.id, $2, $3, $4, o.mandatory_all FROM organizations o WHERE o.id = $1 \
+                 RETURNING id, org_id, slug, name, admin, mandatory",
+            ))
+            .bind(org_id)
+            .bind(slug)
+            .bind(name)
+            .bind(admin)
+            .fetch_one(pool)
+            .await?;
+            Ok(row.into())
+        })
+    }
+
+    async fn profile_by_slug(&self, org_id: i64, slug: &str) -> StoreResult<Option<Profile>> {
+        on!(self, |pool, sql| {
+            let row: Option<ProfileRow> = sqlx::query_as(sql(
+                "SELECT id, org_id, slug, name, admin, mandatory FROM profiles WHERE org_id = $1 AND slug = $2",
+            ))
+            .bind(org_id)
+            .bind(slug)
+            .fetch_optional(pool)
+            .await?;
+            Ok(row.map(Into::into))
+        })
+    }
+
+    async fn profile_stats(&self, org_id: i64) -> StoreResult<Vec<ProfileStats>> {
+        on!(self, |pool, sql| {
+            let rows: Vec<ProfileStatsRow> = sqlx::query_as(sql(
+                "SELECT p.id, p.org_id, p.slug, p.name, p.admin, p.mandatory, \
+                   (SELECT COUNT(*) FROM accounts a WHERE a.profile_id = p.id AND a.kind = 'user') AS users, \
+                   (SELECT COUNT(*) FROM accounts a WHERE a.profile_id = p.id AND a.kind = 'user' \
+                      AND EXISTS (SELECT 1 FROM methods m WHERE m.account_id = a.id)) AS enrolled \
+                 FROM profiles p WHERE p.org_id = $1 ORDER BY p.slug",
+            ))
+            .bind(org_id)
+            .fetch_all(pool)
+            .await?;
+            Ok(rows
+                .into_iter()
+                .map(|r| ProfileStats { profile: r.profile.into(), users: r.users, enrolled: r.enrolled })
+                .collect())
+        })
+    }
+
+    async fn set_mandatory(
+        &self,
+        org_id: i64,
+        profile_id: Option<i64>,
+        mandatory: bool,
+        now: Timestamp,
+        revoke_at: Timestamp,
+    ) -> StoreResult<()> {
+        on!(self, |pool, sql| {
+            let mut tx = pool.begin().await?;
+            match profile_id {
+                Some(id) => {
+                    sqlx::query(sql("UPDATE profiles SET mandatory = $3 WHERE org_id = $1 AND id = $2"))
+                        .bind(org_id)
+                        .bind(id)
+                        .bind(mandatory)
+                        .execute(&mut *tx)
+                        .await?;
+                    if !mandatory {
+                        // One profile made optional: the organisation is no longer fully mandatory.
+                        sqlx::query(sql("UPDATE organizations SET mandatory_all = FALSE WHERE id = $1"))
+                            .bind(org_id)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+                None => {
+                    sqlx::query(sql("UPDATE organizations SET mandatory_all = $2 WHERE id = $1"))
+                        .bind(org_id)
+                        .bind(mandatory)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query(sql("UPDATE profiles SET mandatory = $2 WHERE org_id = $1"))
+                        .bind(org_id)
+                        .bind(mandatory)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            if mandatory {
+                sqlx::query(sql(REVOKE_UNVERIFIED))
+                    .bind(org_id)
+                    .bind(revoke_at)
+                    .bind(profile_id)
+                    .execute(&mut *tx)
+                    .await?;
+            } else {
+                sqlx::query(sql(CLEAR_REVOCATIONS)).bind(org_id).bind(now).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    async fn create_account(&self, a: NewAccount) -> StoreResult<i64> {
+        on!(self, |pool, sql| {
+            let id: i64 = sqlx::query_scalar(sql(
+                "INSERT INTO accounts (org_id, username, username_key, kind, profile_id, password_hash, \
+                   phone_sealed, phone_hint, phone_key_id, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+            ))
+            .bind(a.org_id)
+            .bind(&a.username)
+            .bind(a.username.to_lowercase())
+            .bind(a.kind.as_str())
+            .bind(a.profile_id)
+            .bind(&a.password_hash)
+            .bind(&a.phone_sealed)
+            .bind(&a.phone_hint)
+            .bind(&a.key_id)
+            .bind(a.created_at)
+            .fetch_one(pool)
+            .await?;
+            Ok(id)
+        })
+    }
+
+    async fn account_by_username(&self, org_id: i64, username_key: &str) -> StoreResult<Option<Account>> {
+        on!(self, |pool, sql| {
+            let row: Option<AccountRow> = sqlx::query_as(sql(
+                "SELECT a.id, a.org_id, a.username, a.kind, a.password_hash, a.phone_hint, a.locked_until, \
+                   p.id AS p_id, p.slug AS p_slug, p.name AS p_name, p.admin AS p_admin, p.mandatory AS p_mandatory \
+                 FROM accounts a LEFT JOIN profiles p ON p.id = a.profile_id \
+                 WHERE a.org_id = $1 AND a.username_key = $2",
+            ))
+            .bind(org_id)
+            .bind(username_key)
+            .fetch_optional(pool)
+            .await?;
+            Ok(row.map(Into::into))
+        })
+    }
+
+    async fn account_by_id(&self, id: i64) -> StoreResult<Account> {
+        on!(self, |pool, sql| {
+            let row: AccountRow = sqlx::query_as(sql(
+                "SELECT a.id, a.org_id, a.username, a.kind, a.password_hash, a.phone_hint, a.locked_until, \
+                   p.id AS p_id, p.slug AS p_slug, p.name AS p_name, p.admin AS p_admin, p.mandatory AS p_mandatory \
+                 FROM accounts a LEFT JOIN profiles p ON p.id = a.profile_id WHERE a.id = $1",
+            ))
+            .bind(id)
+            .fetch_one(pool)
+            .await?;
+            Ok(row.into())
+        })
+    }
+
+    async fn account_report(&self, org_id: i64) -> StoreResult<Vec<AccountReport>> {
+        on!(self, |pool, sql| {
+            let rows: Vec<ReportRow> = sqlx::query_as(sql(
+                "SELECT a.id, a.username, a.kind, p.slug AS profile_slug, \
+                   COALESCE(p.mandatory, FALSE) AS profile_mandatory, a.last_two_step_at \
+                 FROM accounts a LEFT JOIN profiles p ON p.id = a.profile_id \
+                 WHERE a.org_id = $1 ORDER BY a.username_key",
+            ))
+            .bind(org_id)
+            .fetch_all(pool)
+            .await?;
+            let methods: Vec<(i64, String)> = sqlx::query_as(sql(
+                "SELECT m.account_id, m.kind FROM methods m JOIN accounts a ON a.id = m.account_id \
+                 WHERE a.org_id = $1 ORDER BY m.kind",
+            ))
+            .bind(org_id)
+            .fetch_all(pool)
+            .await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                let mut kinds = Vec::new();
+                for (account_id, kind) in &methods {
+                    if *account_id == r.id {
+                        kinds.push(method_kind(kind)?);
+                    }
+                }
+                out.push(AccountReport {
+                    account_id: r.id,
+                    username: r.username,
+                    kind: AccountKind::parse(&r.kind).unwrap_or(AccountKind::Contact),
+                    profile_slug: r.profile_slug,
+                    profile_mandatory: r.profile_mandatory,
+                    methods: kinds,
+                    last_two_step_at: r.last_two_step_at,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    async fn account_phone(&self, account_id: i64) -> StoreResult<Option<(Vec<u8>, String)>> {
+        on!(self, |pool, sql| {
+            let row: Option<(Option<Vec<u8>>, Option<String>)> =
+                sqlx::query_as(sql("SELECT phone_sealed, phone_key_id FROM accounts WHERE id = $1"))
+                    .bind(account_id)
+                    .fetch_optional(pool)
+                    .await?;
+            Ok(match row {
+                Some((Some(sealed), Some(key_id))) => Some((sealed, key_id)),
+                _ => None,
+            })
+        })
+    }
+
+    async fn create_session(&self, s: NewSession) -> StoreResult<i64> {
+        on!(self, |pool, sql| {
+            let id: i64 = sqlx::query_scalar(sql(
+                "INSERT INTO sessions (token_hash, org_id, account_id, client, two_step_verified, \
+                   last_two_step_at, created_at, last_seen_at, expires_at, ip, user_agent) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10) RETURNING id",
+            ))
+            .bind(&s.token_hash)
+            .bind(s.org_id)
+            .bind(s.account_id)
+            .bind(&s.client)
+            .bind(s.two_step_verified)
+            .bind(s.two_step_verified.then_some(s.created_at))
+            .bind(s.created_at)
+            .bind(s.expires_at)
+            .bind(&s.ip)
+            .bind(&s.user_agent)
+            .fetch_one(pool)
+            .await?;
+            Ok(id)
+        })
+    }
+
+    async fn session_by_hash(&self, token_hash: &[u8]) -> StoreResult<Option<SessionView>> {
+        on!(self, |pool, sql| {
+            static QUERY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+            let text: &'static str =
+                QUERY.get_or_init(|| format!("{SESSION_SELECT} WHERE s.token_hash = $1")).as_str();
+            let row: Option<SessionRow> =
+                sqlx::query_as(sql(text)).bind(token_hash).fetch_optional(pool).await?;
+            Ok(row.map(Into::into))
+        })
+    }
+
+    async fn touch_session(&self, session_id: i64, now: Timestamp) -> StoreResult<()> {
+        on!(self, |pool, sql| {
+            sqlx::query(sql("UPDATE sessions SET last_seen_at = $2 WHERE id = $1 AND last_seen_at < $2"))
+                .bind(session_id)
+                .bind(now)
+                .execute(pool)
+                .await?;
+            Ok(())
+        })
+    }
+
+    async fn mark_stepped_up(&self, session_id: i64, now: Timestamp) -> StoreResult<()> {
+        on!(self, |pool, sql| {
+            sqlx::query(sql(
+                "UPDATE sessions SET last_two_step_at = $2, two_step_verified = TRUE, revoke_at = NULL \
+                 WHERE id = $1",
+            ))
+            .bind(session_id)
+            .bind(now)
+            .execute(pool)
+            .await?;
+            Ok(())
+        })
+    }
+
+    async fn sessions_of_account(&self, account_id: i64, now: Timestamp) -> StoreResult<Vec<SessionView>> {
+        on!(self, |pool, sql| {
+            static QUERY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+            let text: &'static str = QUERY
+                .get_or_init(|| {
+                    format!(
+                        "{SESSION_SELECT} WHERE s.account_id = $1 AND s.expires_at > $2 \
+                         AND (s.revoke_at IS NULL OR s.revoke_at > $2) ORDER BY s.id DESC"
+                    )
+                })
+                .as_str();
+            let rows: Vec<SessionRow> =
+                sqlx::query_as(sql(text)).bind(account_id).bind(now).fetch_all(pool).await?;
+            Ok(rows.into_iter().map(Into::into).collect())
+        })
+    }
+
+    async fn delete_session(&self, session_id: i64) -> StoreResult<bool> {
+        on!(self, |pool, sql| {
+            let done = sqlx::query(sql("DELETE FROM sessions WHERE id = $1")).bind(session_id).execute(pool).await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    async fn delete_sessions_of_account(&self, account_id: i64) -> StoreResult<u64> {
+        on!(self, |pool, sql| {
+            let done = sqlx::query(sql("DELETE FROM sessions WHERE account_id = $1"))
+                .bind(account_id)
+                .execute(pool)
+                .await?;
+            Ok(done.rows_affected())
+        })
+    }
+
+    async fn create_flow(&self, f: NewFlow) -> StoreResult<()> {
+        on!(self, |pool, sql| {
+            sqlx::query(sql(
+                "INSERT INTO flows (token_hash, kind, org_id, account_id, client, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            ))
+            .bind(&f.token_hash)
+            .bind(f.kind.as_str())
+            .bind(f.org_id)
+            .bind(f.account_id)
+            .bind(&f.client)
+            .bind(f.created_at)
+            .bind(f.expires_at)
+            .execute(pool)
+            .await?;
+            Ok(())
+        })
+    }
+
+    async fn flow_by_hash(&self, token_hash: &[u8], now: Timestamp) -> StoreResult<Option<Flow>> {
+        on!(self, |pool, sql| {
+            let row: Option<FlowRow> = sqlx::query_as(sql(
+                "SELECT id, kind, org_id, account_id, client, failures, expires_at FROM flows \
+                 WHERE token_hash = $1 AND expires_at > $2",
+            ))
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(pool)
+            .await?;
+            Ok(row.and_then(|r| {
+                Some(Flow {
+                    id: r.id,
+                    kind: FlowKind::parse(&r.kind)?,
+                    org_id: r.org_id,
+                    account_id: r.account_id,
+                    client: r.client,
+                    failures: r.failures,
+                    expires_at: r.expires_at,
+                })
+            }))
+        })
+    }
+
+    async fn flow_failure(&self, flow_id: i64, max: i64) -> StoreResult<Option<i64>> {
+        on!(self, |pool, sql| {
+            let failures: Option<i64> = sqlx::query_scalar(sql(
+                "UPDATE flows SET failures = failures + 1 WHERE id = $1 AND failures < $2 RETURNING failures",
+            ))
+            .bind(flow_id)
+            .bind(max)
+            .fetch_optional(pool)
+            .await?;
+            Ok(failures)
+        })
+    }
+
+    async fn consume_flow(&self, flow_id: i64) -> StoreResult<bool> {
+        on!(self, |pool, sql| {
+            let done = sqlx::query(sql("DELETE FROM flows WHERE id = $1")).bind(flow_id).execute(pool).await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    async fn methods(&self, account_id: i64) -> StoreResult<Vec<Method>> {
+        on!(self, |pool, sql| {
+            let rows: Vec<MethodRow> = sqlx::query_as(sql(
+                "SELECT kind, sealed, key_id, phone_hint, enabled_at FROM methods WHERE account_id = $1 ORDER BY kind DESC",
+            ))
+            .bind(account_id)
+            .fetch_all(pool)
+            .await?;
+            rows.into_iter()
+                .map(|r| {
+                    Ok(Method {
+                        kind: method_kind(&r.kind)?,
+                        sealed: r.sealed,
+                        key_id: r.key_id,
+                        phone_hint: r.phone_hint,
+                        enabled_at: r.enabled_at,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    async fn put_pending(&self, p: Pending) -> StoreResult<()> {
+        on!(self, |pool, sql| {
+            sqlx::query(sql(
+                "INSERT INTO pending_methods (account_id, kind, sealed, key_id, phone_hint, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (account_id, kind) DO UPDATE SET sealed = excluded.sealed, \
+                   key_id = excluded.key_id, phone_hint = excluded.phone_hint, expires_at = excluded.expires_at",
+            ))
+            .bind(p.account_id)
+            .bind(p.kind.as_str())
+            .bind(&p.sealed)
+            .bind(&p.key_id)
+            .bind(&p.phone_hint)
+            .bind(p.expires_at)
+            .execute(pool)
+            .await?;
+            Ok(())
+        })
+    }
+
+    async fn pending(&self, account_id: i64, kind: MethodKind, now: Timestamp) -> StoreResult<Option<Pending>> {
+        on!(self, |pool, sql| {
+            let row: Option<PendingRow> = sqlx::query_as(sql(
+                "SELECT account_id, kind, sealed, key_id, phone_hint, expires_at FROM pending_methods \
+                 WHERE account_id = $1 AND kind = $2 AND expires_at > $3",
+            ))
+            .bind(account_id)
+            .bind(kind.as_str())
+            .bind(now)
+            .fetch_optional(pool)
+            .await?;
+            row.map(|r| {
+                Ok(Pending {
+                    account_id: r.account_id,
+                    kind: method_kind(&r.kind)?,
+                    sealed: r.sealed,
+                    key_id: r.key_id,
+                    phone_hint: r.phone_hint,
+                    expires_at: r.expires_at,
+                })
+            })
+            .transpose()
+        })
+    }
+
+    async fn enable_method(&self, e: EnableMethod) -> StoreResult<bool> {
+        let p = &e.pending;
+        on!(self, |pool, sql| {
+            let mut tx = pool.begin().await?;
+            // Claiming the pending record first makes two confirmations of one enrollment
+            // enable it once.
+            let claimed = sqlx::query(sql(
+                "DELETE FROM pending_methods WHERE account_id = $1 AND kind = $2 AND sealed = $3",
+            ))
+            .bind(p.account_id)
+            .bind(p.kind.as_str())
+            .bind(&p.sealed)
+            .execute(&mut *tx)
+            .await?;
+            if claimed.rows_affected() != 1 {
+                return Ok(false);
+            }
+            sqlx::query(sql(
+                "INSERT INTO methods (account_id, kind, sealed, key_id, phone_hint, enabled_at, last_step) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 ON CONFLICT (account_id, kind) DO UPDATE SET sealed = excluded.sealed, key_id = excluded.key_id, \
+                   phone_hint = excluded.phone_hint, enabled_at = excluded.enabled_at, last_step = excluded.last_step",
+            ))
+            .bind(p.account_id)
+            .bind(p.kind.as_str())
+            .bind(&p.sealed)
+            .bind(&p.key_id)
+            .bind(&p.phone_hint)
+            .bind(e.at)
+            .bind(e.totp_step)
+            .execute(&mut *tx)
+            .await?;
+            if let Some(hashes) = &e.recovery_hashes {
+                sqlx::query(sql("DELETE FROM recovery_codes WHERE account_id = $1"))
+                    .bind(p.account_id)
+                    .execute(&mut *tx)
+                    .await?;
+                for hash in hashes {
+                    sqlx::query(sql("INSERT INTO recovery_codes (account_id, code_hash) VALUES ($1, $2)"))
+                        .bind(p.account_id)
+                        .bind(hash)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            sqlx::query(sql("UPDATE accounts SET last_two_step_at = $2 WHERE id = $1"))
+                .bind(p.account_id)
+                .bind(e.at)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    async fn disable_method(&self, account_id: i64, kind: MethodKind) -> StoreResult<bool> {
+        on!(self, |pool, sql| {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query(sql("DELETE FROM methods WHERE account_id = $1 AND kind = $2"))
+                .bind(account_id)
+                .bind(kind.as_str())
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(sql(
+                "DELETE FROM recovery_codes WHERE account_id = $1 \
+                 AND NOT EXISTS (SELECT 1 FROM methods WHERE account_id = $1)",
+            ))
+            .bind(account_id)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    async fn claim_totp_step(&self, account_id: i64, step: i64, _now: Timestamp) -> StoreResult<bool> {
+        on!(self, |pool, sql| {
+            let done = sqlx::query(sql(
+                "UPDATE methods SET last_step = $2 WHERE account_id = $1 AND kind = 'totp' \
+                 AND (last_step IS NULL OR last_step < $2)",
+            ))
+            .bind(account_id)
+            .bind(step)
+            .execute(pool)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    async fn replace_recovery_codes(&self, account_id: i64, hashes: Vec<Vec<u8>>) -> StoreResult<()> {
+        on!(self, |pool, sql| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(sql("DELETE FROM recovery_codes WHERE account_id = $1"))
+                .bind(account_id)
+                .execute(&mut *tx)
+                .await?;
+            for hash in &hashes {
+                sqlx::query(sql("INSERT INTO recovery_codes (account_id, code_hash) VALUES ($1, $2)"))
+                    .bind(account_id)
+                    .bind(hash)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    async fn claim_recovery_code(&self, account_id: i64, hash: &[u8], now: Timestamp) -> StoreResult<bool> {
+        on!(self, |pool, sql| {
+            let done = sqlx::query(sql(
+                "UPDATE recovery_codes SET used_at = $3 WHERE account_id = $1 AND code_hash = $2 AND used_at IS NULL",
+            ))
+            .bind(account_id)
+            .bind(hash)
+            .bind(now)
+            .execute(pool)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    async fn recovery_codes_remaining(&self, account_id: i64) -> StoreResult<i64> {
+        on!(self, |pool, sql| {
+            let n: i64 = sqlx::query_scalar(sql(
+                "SELECT COUNT(*) FROM recovery_codes WHERE account_id = $1 AND used_at IS NULL",
+            ))
+            .bind(account_id)
+            .fetch_one(pool)
+            .await?;
+            Ok(n)
+        })
+    }
+
+    async fn reset_two_step(&self, account_id: i64) -> StoreResult<()> {
+        on!(self, |pool, sql| {
+            let mut tx = pool.begin().await?;
+            for statement in [
+                "DELETE FROM methods WHERE account_id = $1",
+                "DELETE FROM pending_methods WHERE account_id = $1",
+                "DELETE FROM recovery_codes WHERE account_id = $1",
+                "DELETE FROM flows WHERE account_id = $1",
+                "DELETE FROM sessions WHERE account_id = $1",
+                "UPDATE accounts SET second_step_failures = 0, locked_until = NULL WHERE id = $1",
+            ] {
+                sqlx::query(sql(statement)).bind(account_id).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    async fn reserve_second_step_attempt(&self, account_id: i64, now: Timestamp) -> StoreResult<Result<(), i64>> {
+        on!(self, |pool, sql| {
+            let reserved = sqlx::query(sql(
+                "UPDATE accounts SET second_step_failures = second_step_failures + 1 \
+                 WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2) AND second_step_failures < $3",
+            ))
+            .bind(account_id)
+            .bind(now)
+            .bind(lockout::THRESHOLD)
+            .execute(pool)
+            .await?;
+            if reserved.rows_affected() == 1 {
+                return Ok(Ok(()));
+            }
+            let until: Option<i64> = sqlx::query_scalar(sql("SELECT locked_until FROM accounts WHERE id = $1"))
+                .bind(account_id)
+                .fetch_one(pool)
+                .await?;
+            // Without a lock the threshold is taken by attempts still being checked.
+            Ok(Err(lockout::remaining(until, now).unwrap_or(1)))
+        })
+    }
+
+    async fn second_step_failed(&self, account_id: i64, now: Timestamp) -> StoreResult<Option<Timestamp>> {
+        on!(self, |pool, sql| {
+            let until: Option<i64> = sqlx::query_scalar(sql(
+                "UPDATE accounts SET second_step_locks = second_step_locks + 1, second_step_failures = 0, \
+                   locked_until = $2 + ($4 * (CAST(1 AS BIGINT) << CAST(CASE WHEN second_step_locks >= 10 THEN 10 \
+                     ELSE second_step_locks END AS INTEGER))) \
+                 WHERE id = $1 AND second_step_failures >= $3 RETURNING locked_until",
+            ))
+            .bind(account_id)
+            .bind(now)
+            .bind(lockout::THRESHOLD)
+            .bind(lockout::BASE_SECONDS)
+            .fetch_optional(pool)
+            .await?;
+            Ok(until)
+        })
+    }
+
+    async fn second_step_passed(&self, account_id: i64, now: Timestamp) -> StoreResult<()> {
+        on!(self, |pool, sql| {
+            sqlx::query(sql(
+                "UPDATE accounts SET second_step_failures = 0, last_two_step_at = $2 WHERE id = $1",
+            ))
+            .bind(account_id)
+            .bind(now)
+            .execute(pool)
+            .await?;
+            Ok(())
+        })
+    }
+
+    async fn record_event(&self, e: AuditEvent) -> StoreResult<()> {
+        on!(self, |pool, sql| {
+            sqlx::query(sql(
+                "INSERT INTO audit_events (org_id, at, kind, actor, subject, client, ip, outcome) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            ))
+            .bind(e.org_id)
+            .bind(e.at)
+            .bind(&e.kind)
+            .bind(&e.actor)
+            .bind(&e.subject)
+            .bind(&e.client)
+            .bind(&e.ip)
+            .bind(&e.outcome)
+            .execute(pool)
+            .await?;
+            Ok(())
+        })
+    }
+
+    async fn events(
+        &self,
+        org_id: i64,
+        limit: i64,
+        before_id: Option<i64>,
+        before_at: Option<Timestamp>,
+    ) -> StoreResult<Vec<AuditRecord>> {
+        on!(self, |pool, sql| {
+            let rows: Vec<EventRow> = sqlx::query_as(sql(
+                "SELECT id, org_id, at, kind, actor, subject, client, ip, outcome FROM audit_events \
+                 WHERE org_id = $1 AND ($2 IS NULL OR id < $2) AND ($3 IS NULL OR at < $3) \
+                 ORDER BY id DESC LIMIT $4",
+            ))
+            .bind(org_id)
+            .bind(before_id)
+            .bind(before_at)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?;
+            Ok(rows
+                .into_iter()
+                .map(|r| AuditRecord {
+                    id: r.id,
+                    event: AuditEvent {
+                        org_id: r.org_id,
+                        at: r.at,
+                        kind: r.kind,
+                        actor: r.actor,
+                        subject: r.subject,
+                        client: r.client,
+                        ip: r.ip,
+                        outcome: r.outcome,
+                    },
+                })
+                .collect())
+        })
+    }
+}

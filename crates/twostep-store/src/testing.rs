@@ -1,0 +1,89 @@
+//! Fresh databases for tests: a SQLite file in its own temporary folder, or a new
+//! PostgreSQL database on the server named by `TWOSTEP_TEST_POSTGRES_URL`. Each is
+//! removed when dropped, so tests can run in parallel and leave nothing behind.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use rand::Rng;
+use std::path::PathBuf;
+
+pub const POSTGRES_ENV: &str = "TWOSTEP_TEST_POSTGRES_URL";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A database that exists for one test.
+#[derive(Debug)]
+pub struct TestDb {
+    pub url: String,
+    dir: Option<PathBuf>,
+    pg: Option<(String, String)>,
+}
+
+fn unique_name() -> String {
+    let n: u64 = rand::thread_rng().r#gen();
+    format!("twostep_test_{}_{n:016x}", std::process::id())
+}
+
+impl TestDb {
+    /// `None` (with a note on stderr) when PostgreSQL was asked for but
+    /// `TWOSTEP_TEST_POSTGRES_URL` is not set.
+    pub async fn new(backend: Backend) -> Option<Self> {
+        match backend {
+            Backend::Sqlite => {
+                let dir = std::env::temp_dir().join(unique_name());
+                std::fs::create_dir_all(&dir).unwrap();
+                let url = format!("sqlite://{}", dir.join("twostep.db").display());
+                Some(Self { url, dir: Some(dir), pg: None })
+            }
+            Backend::Postgres => {
+                let Ok(admin_url) = std::env::var(POSTGRES_ENV) else {
+                    eprintln!("skipped: PostgreSQL test (set {POSTGRES_ENV} to run it)");
+                    return None;
+                };
+                let name = unique_name();
+                let admin = sqlx::PgPool::connect(&admin_url).await.expect("connect to TWOSTEP_TEST_POSTGRES_URL");
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&admin)
+                    .await
+                    .unwrap();
+                admin.close().await;
+                let mut url = url::Url::parse(&admin_url).unwrap();
+                url.set_path(&name);
+                Some(Self { url: url.to_string(), dir: None, pg: Some((admin_url, name)) })
+            }
+        }
+    }
+
+    /// The SQLite file (for tests that read raw bytes).
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        self.dir.as_ref().map(|d| d.join("twostep.db"))
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        if let Some((admin_url, name)) = self.pg.take() {
+            // Drop runs inside the test's runtime: use a thread with its own.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                rt.block_on(async {
+                    if let Ok(admin) = sqlx::PgPool::connect(&admin_url).await {
+                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                        )))
+                        .execute(&admin)
+                        .await;
+                        admin.close().await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}

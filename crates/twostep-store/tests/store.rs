@@ -1,0 +1,365 @@
+//! One suite, run on SQLite and (with `TWOSTEP_TEST_POSTGRES_URL`) on PostgreSQL.
+
+use std::sync::Arc;
+use twostep_core::domain::{AccountKind, AddonState, Language, MethodKind};
+use twostep_core::flow::{FlowKind, lockout};
+use twostep_core::store::*;
+use twostep_store::testing::{Backend, TestDb};
+use twostep_store::{DbOptions, SqlStore};
+
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite { $( #[tokio::test(flavor = "multi_thread", worker_threads = 4)] async fn $name() { super::run(twostep_store::testing::Backend::Sqlite, super::$name).await } )* }
+        mod postgres { $( #[tokio::test(flavor = "multi_thread", worker_threads = 4)] async fn $name() { super::run(twostep_store::testing::Backend::Postgres, super::$name).await } )* }
+    };
+}
+
+both!(
+    organisations_have_unique_slugs,
+    usernames_are_unique_per_organisation_without_case,
+    profiles_created_while_fully_mandatory_are_mandatory,
+    sessions_are_found_by_hash_with_their_owner,
+    making_a_profile_mandatory_revokes_unverified_sessions_only,
+    concurrent_totp_claims_of_one_step_succeed_once,
+    concurrent_recovery_claims_of_one_code_succeed_once,
+    a_flow_counts_at_most_its_failures_and_is_consumed_once,
+    enabling_a_pending_method_issues_recovery_codes_once,
+    parallel_wrong_guesses_never_pass_the_lockout_threshold,
+    admin_reset_removes_methods_codes_and_sessions,
+    audit_events_page_newest_first,
+);
+
+async fn run<F, Fut>(backend: Backend, test: F)
+where
+    F: FnOnce(Arc<SqlStore>) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let Some(db) = TestDb::new(backend).await else { return };
+    let options = DbOptions { max_connections: 16, ..DbOptions::default() };
+    let store = SqlStore::connect(&db.url, &options).await.unwrap();
+    store.migrate().await.unwrap();
+    test(Arc::new(store.clone())).await;
+    store.close().await;
+}
+
+const NOW: i64 = 1_800_000_000;
+
+async fn org_with_user(store: &SqlStore) -> (Organization, Profile, i64) {
+    let org = store.create_org("acme", "Acme", Language::English).await.unwrap();
+    let profile = store.create_profile(org.id, "technician", "Technician", false).await.unwrap();
+    let id = store.create_account(new_account(org.id, "Maria", Some(profile.id))).await.unwrap();
+    (org, profile, id)
+}
+
+fn new_account(org_id: i64, username: &str, profile_id: Option<i64>) -> NewAccount {
+    NewAccount {
+        org_id,
+        username: username.into(),
+        kind: if profile_id.is_some() { AccountKind::User } else { AccountKind::Contact },
+        profile_id,
+        password_hash: "$argon2id$fake".into(),
+        phone_sealed: None,
+        phone_hint: None,
+        key_id: None,
+        created_at: NOW,
+    }
+}
+
+fn session(org_id: i64, account_id: i64, hash: &[u8], verified: bool) -> NewSession {
+    NewSession {
+        token_hash: hash.to_vec(),
+        org_id,
+        account_id,
+        client: "web".into(),
+        two_step_verified: verified,
+        created_at: NOW,
+        expires_at: NOW + 3600,
+        ip: None,
+        user_agent: None,
+    }
+}
+
+async fn enable_totp(store: &SqlStore, account_id: i64, codes: Option<Vec<Vec<u8>>>) -> bool {
+    let pending = Pending {
+        account_id,
+        kind: MethodKind::Totp,
+        sealed: vec![1, 2, 3],
+        key_id: "k".into(),
+        phone_hint: None,
+        expires_at: NOW + 600,
+    };
+    store.put_pending(pending.clone()).await.unwrap();
+    store
+        .enable_method(EnableMethod { pending, at: NOW, totp_step: Some(10), recovery_hashes: codes })
+        .await
+        .unwrap()
+}
+
+async fn organisations_have_unique_slugs(store: Arc<SqlStore>) {
+    let org = store.create_org("acme", "Acme", Language::Portuguese).await.unwrap();
+    assert_eq!(org.addon, AddonState::Unavailable);
+    assert!(!org.two_step_enabled);
+    assert_eq!(org.language, Language::Portuguese);
+    assert!(matches!(store.create_org("acme", "Other", Language::English).await, Err(StoreError::Conflict(_))));
+    assert_eq!(store.org_by_slug("acme").await.unwrap().unwrap(), org);
+    assert!(store.org_by_slug("nope").await.unwrap().is_none());
+    store.set_addon_state(org.id, AddonState::Available).await.unwrap();
+    assert_eq!(store.org_by_id(org.id).await.unwrap().addon, AddonState::Available);
+}
+
+async fn usernames_are_unique_per_organisation_without_case(store: Arc<SqlStore>) {
+    let (org, profile, id) = org_with_user(&store).await;
+    let dup = store.create_account(new_account(org.id, "MARIA", Some(profile.id))).await;
+    assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
+    let found = store.account_by_username(org.id, "maria").await.unwrap().unwrap();
+    assert_eq!(found.id, id);
+    assert_eq!(found.username, "Maria");
+    assert_eq!(found.profile.unwrap().slug, "technician");
+    let other = store.create_org("globex", "Globex", Language::English).await.unwrap();
+    store.create_account(new_account(other.id, "maria", None)).await.unwrap();
+    let contact = store.account_by_username(other.id, "maria").await.unwrap().unwrap();
+    assert_eq!(contact.kind, AccountKind::Contact);
+    assert!(contact.profile.is_none());
+}
+
+async fn profiles_created_while_fully_mandatory_are_mandatory(store: Arc<SqlStore>) {
+    let (org, profile, _) = org_with_user(&store).await;
+    store.set_mandatory(org.id, None, true, NOW, NOW + 60).await.unwrap();
+    assert!(store.org_by_id(org.id).await.unwrap().mandatory_for_organization);
+    assert!(store.profile_by_slug(org.id, &profile.slug).await.unwrap().unwrap().mandatory);
+    let later = store.create_profile(org.id, "manager", "Manager", false).await.unwrap();
+    assert!(later.mandatory);
+    store.set_mandatory(org.id, Some(later.id), false, NOW, NOW + 60).await.unwrap();
+    assert!(!store.org_by_id(org.id).await.unwrap().mandatory_for_organization);
+    let stats = store.profile_stats(org.id).await.unwrap();
+    assert_eq!(stats.len(), 2);
+    let tech = stats.iter().find(|s| s.profile.slug == "technician").unwrap();
+    assert_eq!((tech.users, tech.enrolled, tech.profile.mandatory), (1, 0, true));
+}
+
+async fn sessions_are_found_by_hash_with_their_owner(store: Arc<SqlStore>) {
+    let (org, _, id) = org_with_user(&store).await;
+    let sid = store.create_session(session(org.id, id, b"hash-1", false)).await.unwrap();
+    let s = store.session_by_hash(b"hash-1").await.unwrap().unwrap();
+    assert_eq!((s.id, s.username.as_str(), s.org_slug.as_str()), (sid, "Maria", "acme"));
+    assert_eq!(s.profile_slug.as_deref(), Some("technician"));
+    assert!(!s.admin && !s.two_step_verified);
+    assert!(store.session_by_hash(b"hash-2").await.unwrap().is_none());
+    store.mark_stepped_up(sid, NOW + 5).await.unwrap();
+    let s = store.session_by_hash(b"hash-1").await.unwrap().unwrap();
+    assert_eq!(s.last_two_step_at, Some(NOW + 5));
+    assert_eq!(store.sessions_of_account(id, NOW).await.unwrap().len(), 1);
+    assert!(store.delete_session(sid).await.unwrap());
+    assert!(!store.delete_session(sid).await.unwrap());
+    assert!(store.session_by_hash(b"hash-1").await.unwrap().is_none());
+}
+
+async fn making_a_profile_mandatory_revokes_unverified_sessions_only(store: Arc<SqlStore>) {
+    let (org, profile, id) = org_with_user(&store).await;
+    let other_profile = store.create_profile(org.id, "manager", "Manager", false).await.unwrap();
+    let manager = store.create_account(new_account(org.id, "bob", Some(other_profile.id))).await.unwrap();
+    store.create_session(session(org.id, id, b"plain", false)).await.unwrap();
+    store.create_session(session(org.id, id, b"verified", true)).await.unwrap();
+    store.create_session(session(org.id, manager, b"manager", false)).await.unwrap();
+    // While 2SV is off, a mandatory flag revokes nothing; enabling then does.
+    store.set_mandatory(org.id, Some(profile.id), true, NOW, NOW + 86_400).await.unwrap();
+    assert_eq!(store.session_by_hash(b"plain").await.unwrap().unwrap().revoke_at, None);
+    store.set_two_step_enabled(org.id, true, NOW, NOW + 86_400).await.unwrap();
+    assert_eq!(store.session_by_hash(b"plain").await.unwrap().unwrap().revoke_at, Some(NOW + 86_400));
+    assert_eq!(store.session_by_hash(b"verified").await.unwrap().unwrap().revoke_at, None);
+    assert_eq!(store.session_by_hash(b"manager").await.unwrap().unwrap().revoke_at, None);
+    // Optional again: the pending revocation is lifted.
+    store.set_mandatory(org.id, Some(profile.id), false, NOW + 10, NOW + 86_410).await.unwrap();
+    assert_eq!(store.session_by_hash(b"plain").await.unwrap().unwrap().revoke_at, None);
+}
+
+async fn concurrent_totp_claims_of_one_step_succeed_once(store: Arc<SqlStore>) {
+    let (_, _, id) = org_with_user(&store).await;
+    assert!(enable_totp(&store, id, None).await);
+    let tasks: Vec<_> = (0..12)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.claim_totp_step(id, 11, NOW).await.unwrap() })
+        })
+        .collect();
+    let mut wins = 0;
+    for t in tasks {
+        wins += usize::from(t.await.unwrap());
+    }
+    assert_eq!(wins, 1);
+    // The step used to confirm (10) and anything older stay refused.
+    assert!(!store.claim_totp_step(id, 10, NOW).await.unwrap());
+    assert!(store.claim_totp_step(id, 12, NOW).await.unwrap());
+}
+
+async fn concurrent_recovery_claims_of_one_code_succeed_once(store: Arc<SqlStore>) {
+    let (_, _, id) = org_with_user(&store).await;
+    let hashes: Vec<Vec<u8>> = (0u8..10).map(|i| vec![i; 32]).collect();
+    assert!(enable_totp(&store, id, Some(hashes)).await);
+    assert_eq!(store.recovery_codes_remaining(id).await.unwrap(), 10);
+    let tasks: Vec<_> = (0..10)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.claim_recovery_code(id, &[3; 32], NOW).await.unwrap() })
+        })
+        .collect();
+    let mut wins = 0;
+    for t in tasks {
+        wins += usize::from(t.await.unwrap());
+    }
+    assert_eq!(wins, 1);
+    assert_eq!(store.recovery_codes_remaining(id).await.unwrap(), 9);
+    assert!(!store.claim_recovery_code(id, &[42; 32], NOW).await.unwrap());
+}
+
+async fn a_flow_counts_at_most_its_failures_and_is_consumed_once(store: Arc<SqlStore>) {
+    let (org, _, id) = org_with_user(&store).await;
+    let flow = NewFlow {
+        token_hash: b"flow".to_vec(),
+        kind: FlowKind::TwoStep,
+        org_id: org.id,
+        account_id: id,
+        client: "web".into(),
+        created_at: NOW,
+        expires_at: NOW + 600,
+    };
+    store.create_flow(flow).await.unwrap();
+    let f = store.flow_by_hash(b"flow", NOW).await.unwrap().unwrap();
+    assert_eq!((f.kind, f.failures), (FlowKind::TwoStep, 0));
+    assert!(store.flow_by_hash(b"flow", NOW + 600).await.unwrap().is_none(), "expired flow found");
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.flow_failure(f.id, 5).await.unwrap() })
+        })
+        .collect();
+    let mut counted = Vec::new();
+    for t in tasks {
+        counted.extend(t.await.unwrap());
+    }
+    counted.sort();
+    assert_eq!(counted, vec![1, 2, 3, 4, 5]);
+    let consumers: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.consume_flow(f.id).await.unwrap() })
+        })
+        .collect();
+    let mut wins = 0;
+    for t in consumers {
+        wins += usize::from(t.await.unwrap());
+    }
+    assert_eq!(wins, 1);
+}
+
+async fn enabling_a_pending_method_issues_recovery_codes_once(store: Arc<SqlStore>) {
+    let (_, _, id) = org_with_user(&store).await;
+    assert!(store.pending(id, MethodKind::Totp, NOW).await.unwrap().is_none());
+    let pending = Pending {
+        account_id: id,
+        kind: MethodKind::Totp,
+        sealed: vec![9; 40],
+        key_id: "k".into(),
+        phone_hint: None,
+        expires_at: NOW + 600,
+    };
+    store.put_pending(pending.clone()).await.unwrap();
+    assert!(store.pending(id, MethodKind::Totp, NOW + 600).await.unwrap().is_none(), "expired pending found");
+    let enable = EnableMethod { pending, at: NOW, totp_step: Some(1), recovery_hashes: Some(vec![vec![1; 32]]) };
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            let enable = enable.clone();
+            tokio::spawn(async move { store.enable_method(enable).await.unwrap() })
+        })
+        .collect();
+    let mut wins = 0;
+    for t in tasks {
+        wins += usize::from(t.await.unwrap());
+    }
+    assert_eq!(wins, 1);
+    let methods = store.methods(id).await.unwrap();
+    assert_eq!(methods.len(), 1);
+    assert_eq!(methods[0].kind, MethodKind::Totp);
+    assert_eq!(store.recovery_codes_remaining(id).await.unwrap(), 1);
+    assert!(store.disable_method(id, MethodKind::Totp).await.unwrap());
+    assert_eq!(store.recovery_codes_remaining(id).await.unwrap(), 0, "codes outlived the last method");
+}
+
+async fn parallel_wrong_guesses_never_pass_the_lockout_threshold(store: Arc<SqlStore>) {
+    let (_, _, id) = org_with_user(&store).await;
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                match store.reserve_second_step_attempt(id, NOW).await.unwrap() {
+                    Ok(()) => {
+                        store.second_step_failed(id, NOW).await.unwrap();
+                        true
+                    }
+                    Err(_) => false,
+                }
+            })
+        })
+        .collect();
+    let mut checked = 0;
+    for t in tasks {
+        checked += usize::from(t.await.unwrap());
+    }
+    assert_eq!(checked, lockout::THRESHOLD as usize);
+    let retry = store.reserve_second_step_attempt(id, NOW).await.unwrap().unwrap_err();
+    assert_eq!(retry, 900);
+    // After the lock, the next ten failures lock for twice as long.
+    let later = NOW + 901;
+    for _ in 0..10 {
+        store.reserve_second_step_attempt(id, later).await.unwrap().unwrap();
+        store.second_step_failed(id, later).await.unwrap();
+    }
+    assert_eq!(store.reserve_second_step_attempt(id, later).await.unwrap(), Err(1800));
+    // A success starts the count again.
+    let after = later + 1801;
+    store.reserve_second_step_attempt(id, after).await.unwrap().unwrap();
+    store.second_step_passed(id, after).await.unwrap();
+    for _ in 0..9 {
+        store.reserve_second_step_attempt(id, after).await.unwrap().unwrap();
+        assert_eq!(store.second_step_failed(id, after).await.unwrap(), None);
+    }
+}
+
+async fn admin_reset_removes_methods_codes_and_sessions(store: Arc<SqlStore>) {
+    let (org, _, id) = org_with_user(&store).await;
+    assert!(enable_totp(&store, id, Some(vec![vec![1; 32]])).await);
+    store.create_session(session(org.id, id, b"s", true)).await.unwrap();
+    store.reset_two_step(id).await.unwrap();
+    assert!(store.methods(id).await.unwrap().is_empty());
+    assert_eq!(store.recovery_codes_remaining(id).await.unwrap(), 0);
+    assert!(store.session_by_hash(b"s").await.unwrap().is_none());
+    let report = store.account_report(org.id).await.unwrap();
+    assert_eq!(report.len(), 1);
+    assert!(report[0].methods.is_empty());
+}
+
+async fn audit_events_page_newest_first(store: Arc<SqlStore>) {
+    let (org, _, _) = org_with_user(&store).await;
+    for i in 0..5 {
+        store
+            .record_event(AuditEvent {
+                org_id: Some(org.id),
+                at: NOW + i,
+                kind: format!("event.{i}"),
+                actor: None,
+                subject: Some("Maria".into()),
+                client: Some("web".into()),
+                ip: None,
+                outcome: "success".into(),
+            })
+            .await
+            .unwrap();
+    }
+    let page = store.events(org.id, 2, None, None).await.unwrap();
+    assert_eq!(page.iter().map(|e| e.event.kind.as_str()).collect::<Vec<_>>(), ["event.4", "event.3"]);
+    let next = store.events(org.id, 2, Some(page[1].id), None).await.unwrap();
+    assert_eq!(next.iter().map(|e| e.event.kind.as_str()).collect::<Vec<_>>(), ["event.2", "event.1"]);
+    let by_time = store.events(org.id, 10, None, Some(NOW + 1)).await.unwrap();
+    assert_eq!(by_time.len(), 1);
+}
