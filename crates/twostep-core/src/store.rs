@@ -199,6 +199,53 @@ pub struct EnableMethod {
     pub recovery_hashes: Option<Vec<Vec<u8>>>,
 }
 
+/// What an SMS code is bound to (SPEC §4: "bound to the flow or enrollment that asked").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmsBinding {
+    /// A sign-in flow.
+    Flow(i64),
+    /// The account's pending SMS enrollment.
+    Enrollment,
+    /// A session stepping up before a sensitive change.
+    Session(i64),
+}
+
+impl SmsBinding {
+    pub fn purpose(self) -> &'static str {
+        match self {
+            Self::Flow(_) => "signin",
+            Self::Enrollment => "enroll",
+            Self::Session(_) => "stepup",
+        }
+    }
+
+    pub fn id(self) -> Option<i64> {
+        match self {
+            Self::Flow(id) | Self::Session(id) => Some(id),
+            Self::Enrollment => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSmsChallenge {
+    pub account_id: i64,
+    pub binding: SmsBinding,
+    pub salt: Vec<u8>,
+    pub code_hash: Vec<u8>,
+    pub sent_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+#[derive(Debug, Clone)]
+pub struct SmsChallenge {
+    pub id: i64,
+    pub salt: Vec<u8>,
+    pub code_hash: Vec<u8>,
+    pub attempts: i64,
+    pub expires_at: Timestamp,
+}
+
 #[derive(Debug, Clone)]
 pub struct AuditEvent {
     pub org_id: Option<i64>,
@@ -309,6 +356,37 @@ pub trait Store: Send + Sync + 'static {
     async fn second_step_failed(&self, account_id: i64, now: Timestamp) -> StoreResult<Option<Timestamp>>;
     /// A second step passed: the consecutive count starts again.
     async fn second_step_passed(&self, account_id: i64, now: Timestamp) -> StoreResult<()>;
+
+    // Fixed-window counters (throttling, SMS limits), atomic across replicas.
+    /// Adds one to `key` in the window starting at `window_start` unless it has reached
+    /// `limit`: the new count, or `None` when full.
+    async fn count_in_window(&self, key: &str, window_start: Timestamp, limit: i64) -> StoreResult<Option<i64>>;
+    async fn window_count(&self, key: &str, window_start: Timestamp) -> StoreResult<i64>;
+    async fn clear_counter(&self, key: &str) -> StoreResult<()>;
+
+    // Text-message codes.
+    /// Marks a send on what the code is bound to if its last send is at least `gap`
+    /// seconds old: `Err(retry_after)` otherwise, or `Err(0)` when there is no such flow,
+    /// enrollment or session.
+    async fn mark_sms_send(
+        &self,
+        account_id: i64,
+        binding: SmsBinding,
+        now: Timestamp,
+        gap: i64,
+    ) -> StoreResult<Result<(), i64>>;
+    async fn create_sms_challenge(&self, challenge: NewSmsChallenge) -> StoreResult<i64>;
+    /// The newest unused, unexpired challenge of a flow, enrollment or session.
+    async fn active_sms_challenge(
+        &self,
+        account_id: i64,
+        binding: SmsBinding,
+        now: Timestamp,
+    ) -> StoreResult<Option<SmsChallenge>>;
+    /// Marks the challenge used; true only for the one caller that did.
+    async fn claim_sms_challenge(&self, id: i64, max_attempts: i64, now: Timestamp) -> StoreResult<bool>;
+    /// Counts a wrong code against the challenge.
+    async fn sms_challenge_failed(&self, id: i64) -> StoreResult<()>;
 
     // Audit.
     async fn record_event(&self, event: AuditEvent) -> StoreResult<()>;

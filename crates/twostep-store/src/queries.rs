@@ -732,7 +732,8 @@ impl Store for SqlStore {
                 "INSERT INTO pending_methods (account_id, kind, sealed, key_id, phone_hint, expires_at) \
                  VALUES ($1, $2, $3, $4, $5, $6) \
                  ON CONFLICT (account_id, kind) DO UPDATE SET sealed = excluded.sealed, \
-                   key_id = excluded.key_id, phone_hint = excluded.phone_hint, expires_at = excluded.expires_at",
+                   key_id = excluded.key_id, phone_hint = excluded.phone_hint, expires_at = excluded.expires_at, \
+                   last_sms_at = NULL",
             ))
             .bind(p.account_id)
             .bind(p.kind.as_str())
@@ -912,6 +913,7 @@ impl Store for SqlStore {
                 "DELETE FROM methods WHERE account_id = $1",
                 "DELETE FROM pending_methods WHERE account_id = $1",
                 "DELETE FROM recovery_codes WHERE account_id = $1",
+                "DELETE FROM sms_challenges WHERE account_id = $1",
                 "DELETE FROM flows WHERE account_id = $1",
                 "DELETE FROM sessions WHERE account_id = $1",
                 "UPDATE accounts SET second_step_failures = 0, locked_until = NULL WHERE id = $1",
@@ -973,6 +975,159 @@ impl Store for SqlStore {
             .bind(now)
             .execute(pool)
             .await?;
+            Ok(())
+        })
+    }
+
+    async fn count_in_window(&self, key: &str, window_start: Timestamp, limit: i64) -> StoreResult<Option<i64>> {
+        on!(self, |pool, sql| {
+            let count: Option<i64> = sqlx::query_scalar(sql(
+                "INSERT INTO rate_counters (key, window_start, count) VALUES ($1, $2, 1) \
+                 ON CONFLICT (key, window_start) DO UPDATE SET count = rate_counters.count + 1 \
+                 WHERE rate_counters.count < $3 RETURNING count",
+            ))
+            .bind(key)
+            .bind(window_start)
+            .bind(limit)
+            .fetch_optional(pool)
+            .await?;
+            // A first insert may exceed a limit of 0; treat that as full too.
+            Ok(count.filter(|c| *c <= limit))
+        })
+    }
+
+    async fn window_count(&self, key: &str, window_start: Timestamp) -> StoreResult<i64> {
+        on!(self, |pool, sql| {
+            let count: Option<i64> =
+                sqlx::query_scalar(sql("SELECT count FROM rate_counters WHERE key = $1 AND window_start = $2"))
+                    .bind(key)
+                    .bind(window_start)
+                    .fetch_optional(pool)
+                    .await?;
+            Ok(count.unwrap_or(0))
+        })
+    }
+
+    async fn clear_counter(&self, key: &str) -> StoreResult<()> {
+        on!(self, |pool, sql| {
+            sqlx::query(sql("DELETE FROM rate_counters WHERE key = $1")).bind(key).execute(pool).await?;
+            Ok(())
+        })
+    }
+
+    async fn mark_sms_send(
+        &self,
+        account_id: i64,
+        binding: SmsBinding,
+        now: Timestamp,
+        gap: i64,
+    ) -> StoreResult<Result<(), i64>> {
+        on!(self, |pool, sql| {
+            // $1 account, $2 flow or session id, $3 now, $4 now - gap.
+            let (mark, last) = match binding {
+                SmsBinding::Flow(_) => (
+                    sql("UPDATE flows SET last_sms_at = $3 WHERE id = $2 AND account_id = $1 \
+                         AND (last_sms_at IS NULL OR last_sms_at <= $4)"),
+                    sql("SELECT last_sms_at FROM flows WHERE id = $2 AND account_id = $1"),
+                ),
+                SmsBinding::Session(_) => (
+                    sql("UPDATE sessions SET last_sms_at = $3 WHERE id = $2 AND account_id = $1 \
+                         AND (last_sms_at IS NULL OR last_sms_at <= $4)"),
+                    sql("SELECT last_sms_at FROM sessions WHERE id = $2 AND account_id = $1"),
+                ),
+                SmsBinding::Enrollment => (
+                    sql("UPDATE pending_methods SET last_sms_at = $3 WHERE account_id = $1 AND kind = 'sms' \
+                         AND $2 IS NULL AND (last_sms_at IS NULL OR last_sms_at <= $4)"),
+                    sql("SELECT last_sms_at FROM pending_methods WHERE account_id = $1 AND kind = 'sms' AND $2 IS NULL"),
+                ),
+            };
+            let done = sqlx::query(mark)
+                .bind(account_id)
+                .bind(binding.id())
+                .bind(now)
+                .bind(now - gap)
+                .execute(pool)
+                .await?;
+            if done.rows_affected() == 1 {
+                return Ok(Ok(()));
+            }
+            let last: Option<Option<i64>> =
+                sqlx::query_scalar(last).bind(account_id).bind(binding.id()).fetch_optional(pool).await?;
+            Ok(Err(match last {
+                Some(Some(at)) => (at + gap - now).max(1),
+                _ => 0,
+            }))
+        })
+    }
+
+    async fn create_sms_challenge(&self, c: NewSmsChallenge) -> StoreResult<i64> {
+        on!(self, |pool, sql| {
+            let id: i64 = sqlx::query_scalar(sql(
+                "INSERT INTO sms_challenges (account_id, flow_id, purpose, salt, code_hash, sent_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            ))
+            .bind(c.account_id)
+            .bind(c.binding.id())
+            .bind(c.binding.purpose())
+            .bind(&c.salt)
+            .bind(&c.code_hash)
+            .bind(c.sent_at)
+            .bind(c.expires_at)
+            .fetch_one(pool)
+            .await?;
+            Ok(id)
+        })
+    }
+
+    async fn active_sms_challenge(
+        &self,
+        account_id: i64,
+        binding: SmsBinding,
+        now: Timestamp,
+    ) -> StoreResult<Option<SmsChallenge>> {
+        on!(self, |pool, sql| {
+            let row: Option<(i64, Vec<u8>, Vec<u8>, i64, i64)> = sqlx::query_as(sql(
+                "SELECT id, salt, code_hash, attempts, expires_at FROM sms_challenges \
+                 WHERE account_id = $1 AND purpose = $3 AND (flow_id = $2 OR ($2 IS NULL AND flow_id IS NULL)) \
+                 AND used_at IS NULL AND expires_at > $4 ORDER BY id DESC LIMIT 1",
+            ))
+            .bind(account_id)
+            .bind(binding.id())
+            .bind(binding.purpose())
+            .bind(now)
+            .fetch_optional(pool)
+            .await?;
+            Ok(row.map(|(id, salt, code_hash, attempts, expires_at)| SmsChallenge {
+                id,
+                salt,
+                code_hash,
+                attempts,
+                expires_at,
+            }))
+        })
+    }
+
+    async fn claim_sms_challenge(&self, id: i64, max_attempts: i64, now: Timestamp) -> StoreResult<bool> {
+        on!(self, |pool, sql| {
+            let done = sqlx::query(sql(
+                "UPDATE sms_challenges SET used_at = $2 WHERE id = $1 AND used_at IS NULL \
+                 AND attempts < $3 AND expires_at > $2",
+            ))
+            .bind(id)
+            .bind(now)
+            .bind(max_attempts)
+            .execute(pool)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    async fn sms_challenge_failed(&self, id: i64) -> StoreResult<()> {
+        on!(self, |pool, sql| {
+            sqlx::query(sql("UPDATE sms_challenges SET attempts = attempts + 1 WHERE id = $1"))
+                .bind(id)
+                .execute(pool)
+                .await?;
             Ok(())
         })
     }

@@ -51,6 +51,7 @@ CREATE TABLE sessions (
     last_seen_at BIGINT NOT NULL,
     expires_at BIGINT NOT NULL,
     revoke_at BIGINT,
+    last_sms_at BIGINT,
     ip TEXT,
     user_agent TEXT
 );
@@ -65,6 +66,7 @@ CREATE TABLE flows (
     account_id BIGINT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
     client TEXT NOT NULL,
     failures BIGINT NOT NULL DEFAULT 0,
+    last_sms_at BIGINT,
     created_at BIGINT NOT NULL,
     expires_at BIGINT NOT NULL
 );
@@ -88,6 +90,7 @@ CREATE TABLE pending_methods (
     key_id TEXT NOT NULL,
     phone_hint TEXT,
     expires_at BIGINT NOT NULL,
+    last_sms_at BIGINT,
     PRIMARY KEY (account_id, kind)
 );
 
@@ -111,3 +114,28 @@ CREATE TABLE audit_events (
     outcome TEXT NOT NULL
 );
 CREATE INDEX audit_events_org ON audit_events (org_id, id);
+
+-- Text-message codes: hashed, single-use, bound to what asked for them: a sign-in flow
+-- (purpose 'signin', flow_id = flow), the pending SMS enrollment ('enroll', flow_id NULL)
+-- or a session stepping up ('stepup', flow_id = session).
+CREATE TABLE sms_challenges (
+    id INTEGER PRIMARY KEY,
+    account_id BIGINT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    flow_id BIGINT,
+    purpose TEXT NOT NULL,
+    salt BLOB NOT NULL,
+    code_hash BLOB NOT NULL,
+    sent_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    attempts BIGINT NOT NULL DEFAULT 0,
+    used_at BIGINT
+);
+CREATE INDEX sms_challenges_account ON sms_challenges (account_id, purpose, id);
+
+-- Fixed-window counters for throttling and send limits, shared by every replica.
+CREATE TABLE rate_counters (
+    key TEXT NOT NULL,
+    window_start BIGINT NOT NULL,
+    count BIGINT NOT NULL,
+    PRIMARY KEY (key, window_start)
+);

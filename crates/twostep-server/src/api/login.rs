@@ -1,0 +1,101 @@
+//! Sign-in: `/api/v1/login`, `/login/sms`, `/login/verify`, `/logout`, `/session`.
+
+use crate::api::{Bearer, Json, Meta};
+use crate::error::{ApiError, ApiResult};
+use crate::service::auth::{self, LoginInput, LoginOutcome};
+use crate::service::codes::CodeMethod;
+use crate::service::rfc3339;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use twostep_core::domain::Password;
+
+#[derive(Deserialize)]
+pub struct LoginBody {
+    organization: String,
+    username: String,
+    password: String,
+    client: String,
+}
+
+pub async fn login(State(state): State<AppState>, Meta(meta): Meta, Json(body): Json<LoginBody>) -> ApiResult<Json<Value>> {
+    let input = LoginInput {
+        organization: body.organization,
+        username: body.username,
+        password: Password::new(body.password),
+        client: body.client,
+    };
+    Ok(Json(match auth::login(&state, input, &meta).await? {
+        LoginOutcome::Authenticated { session } => {
+            json!({ "status": "authenticated", "session": session, "two_step_verified": false })
+        }
+        LoginOutcome::TwoStepRequired { flow, methods } => {
+            json!({ "status": "two_step_required", "flow": flow, "methods": methods })
+        }
+        LoginOutcome::EnrollmentRequired { flow } => json!({
+            "status": "two_step_enrollment_required",
+            "flow": flow,
+            "methods_available": ["totp", "sms"],
+        }),
+    }))
+}
+
+pub async fn send_sms(State(state): State<AppState>, Meta(meta): Meta, bearer: Bearer) -> ApiResult<impl IntoResponse> {
+    auth::send_sign_in_sms(&state, &bearer.flow()?, &meta).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "sent": true, "resend_after": crate::service::sms::RESEND_AFTER })),
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct VerifyBody {
+    method: String,
+    code: String,
+}
+
+/// Parses `"totp" | "sms" | "recovery_code"`.
+pub fn code_method(method: &str) -> ApiResult<CodeMethod> {
+    serde_json::from_value(Value::String(method.to_owned())).map_err(|_| {
+        ApiError::InvalidRequest(format!("method must be \"totp\", \"sms\" or \"recovery_code\", not {method:?}"))
+    })
+}
+
+pub async fn verify(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    bearer: Bearer,
+    Json(body): Json<VerifyBody>,
+) -> ApiResult<Json<Value>> {
+    let token = bearer.flow()?;
+    let method = code_method(&body.method)?;
+    let verified = auth::verify(&state, &token, method, &body.code, &meta).await?;
+    let mut out = json!({ "status": "authenticated", "session": verified.session, "two_step_verified": true });
+    if let Some(n) = verified.recovery_codes_remaining {
+        out["recovery_codes_remaining"] = json!(n);
+    }
+    Ok(Json(out))
+}
+
+pub async fn logout(State(state): State<AppState>, Meta(meta): Meta, bearer: Bearer) -> ApiResult<StatusCode> {
+    let session = auth::authenticate(&state, &bearer.session()?).await?;
+    auth::logout(&state, &session, &meta).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn session(State(state): State<AppState>, bearer: Bearer) -> ApiResult<Json<Value>> {
+    let s = auth::authenticate(&state, &bearer.session()?).await?;
+    Ok(Json(json!({
+        "organization": s.org_slug,
+        "username": s.username,
+        "profile": s.profile_slug,
+        "kind": s.kind.as_str(),
+        "client": s.client,
+        "two_step_verified": s.two_step_verified,
+        "expires_at": rfc3339(s.expires_at),
+        "revoke_at": s.revoke_at.map(rfc3339),
+    })))
+}

@@ -1,0 +1,105 @@
+//! The command line (SPEC §8).
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "twostep", version, about = "Sign-in service with organisation-wide 2-Step Verification")]
+pub struct Cli {
+    /// Configuration file (TOML). Also TWOSTEP_CONFIG.
+    #[arg(long, global = true, env = "TWOSTEP_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (JSON API and pages).
+    Serve {
+        /// Seed a demo organisation on first start and keep sent text messages at /dev/outbox.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Create or upgrade the database schema, then exit.
+    Migrate,
+    /// Organisations.
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Profiles of an organisation.
+    #[command(subcommand)]
+    Profile(ProfileCommand),
+    /// Accounts (users and contacts).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// The 2-Step Verification add-on.
+    #[command(subcommand)]
+    Addon(AddonCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Create an organisation.
+    Create {
+        /// Short name used at sign-in, e.g. "acme".
+        slug: String,
+        #[arg(long)]
+        name: String,
+        /// Language of text messages: en or pt.
+        #[arg(long, default_value = "en")]
+        language: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProfileCommand {
+    /// Create a profile in an organisation.
+    Create {
+        #[arg(long)]
+        org: String,
+        /// Profile slug, e.g. "technician".
+        profile: String,
+        #[arg(long)]
+        name: String,
+        /// Members may manage security settings.
+        #[arg(long)]
+        admin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user (with a profile) or a contact.
+    Create(UserCreate),
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("kind").required(true).args(["profile", "contact"]))]
+pub struct UserCreate {
+    #[arg(long)]
+    pub org: String,
+    pub username: String,
+    /// The user's profile slug.
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Create an external contact (never asked for 2SV).
+    #[arg(long)]
+    pub contact: bool,
+    /// Phone number in international form.
+    #[arg(long)]
+    pub phone: Option<String>,
+    /// Read the password from one line of standard input (otherwise one is generated
+    /// and printed).
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AddonCommand {
+    /// Make the 2SV add-on available to an organisation (its administrators then connect it).
+    Activate {
+        #[arg(long)]
+        org: String,
+    },
+}

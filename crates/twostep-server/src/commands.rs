@@ -1,0 +1,200 @@
+//! What each subcommand does.
+
+use crate::cli::{AddonCommand, Cli, Command, OrgCommand, ProfileCommand, UserCommand, UserCreate};
+use crate::config::{Config, LogFormat};
+use crate::startup::{self, App, Parts};
+use anyhow::{Context, bail};
+use std::io::BufRead;
+use std::sync::Arc;
+use twostep_core::credential::password;
+use twostep_core::domain::{AccountKind, AddonState, Language, OrgSlug, Password, PhoneNumber, ProfileSlug, Username};
+use twostep_core::store::{NewAccount, Organization, Store, StoreError};
+use twostep_store::SqlStore;
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let (config, warnings) = Config::load(cli.config.as_deref(), std::env::vars())?;
+    init_tracing(&config, matches!(cli.command, Command::Serve { .. }));
+    for warning in warnings {
+        tracing::warn!("{warning}");
+    }
+    match cli.command {
+        Command::Serve { demo } => serve(config, demo).await,
+        Command::Migrate => {
+            let store = startup::open_store(&config).await?;
+            println!("database schema is up to date ({})", store.backend());
+            Ok(())
+        }
+        Command::Org(OrgCommand::Create { slug, name, language }) => {
+            let store = startup::open_store(&config).await?;
+            let slug = OrgSlug::parse(&slug)?;
+            let language = Language::parse(&language)
+                .with_context(|| format!("unknown language {language:?}: use en or pt"))?;
+            if name.trim().is_empty() {
+                bail!("the organization name must not be empty");
+            }
+            match store.create_org(slug.as_str(), name.trim(), language).await {
+                Ok(_) => println!("created organization {slug}"),
+                Err(StoreError::Conflict(_)) => bail!("organization {slug} already exists"),
+                Err(e) => return Err(e.into()),
+            }
+            Ok(())
+        }
+        Command::Profile(ProfileCommand::Create { org, profile, name, admin }) => {
+            let store = startup::open_store(&config).await?;
+            let org = find_org(&store, &org).await?;
+            let slug = ProfileSlug::parse(&profile)?;
+            if name.trim().is_empty() {
+                bail!("the profile name must not be empty");
+            }
+            match store.create_profile(org.id, slug.as_str(), name.trim(), admin).await {
+                Ok(p) => println!(
+                    "created profile {} in {}{}{}",
+                    p.slug,
+                    org.slug,
+                    if p.admin { " (administrator)" } else { "" },
+                    if p.mandatory { " (2SV mandatory)" } else { "" }
+                ),
+                Err(StoreError::Conflict(_)) => bail!("profile {slug} already exists in {}", org.slug),
+                Err(e) => return Err(e.into()),
+            }
+            Ok(())
+        }
+        Command::User(UserCommand::Create(args)) => create_user(&config, args).await,
+        Command::Addon(AddonCommand::Activate { org }) => {
+            let store = startup::open_store(&config).await?;
+            let org = find_org(&store, &org).await?;
+            if org.addon == AddonState::Unavailable {
+                store.set_addon_state(org.id, AddonState::Available).await?;
+                println!("2-Step Verification add-on activated for {}: its administrators can now connect it", org.slug);
+            } else {
+                println!("2-Step Verification add-on was already active for {} ({})", org.slug, org.addon.as_str());
+            }
+            Ok(())
+        }
+    }
+}
+
+fn init_tracing(config: &Config, serving: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = if serving { "info" } else { "warn" };
+    let filter = EnvFilter::try_from_env("TWOSTEP_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match config.log_format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+async fn find_org(store: &SqlStore, slug: &str) -> anyhow::Result<Organization> {
+    store.org_by_slug(slug.trim()).await?.with_context(|| format!("organization {slug:?} does not exist"))
+}
+
+async fn create_user(config: &Config, args: UserCreate) -> anyhow::Result<()> {
+    let store = startup::open_store(config).await?;
+    let org = find_org(&store, &args.org).await?;
+    let username = Username::parse(&args.username)?;
+    let (kind, profile_id) = match (&args.profile, args.contact) {
+        (Some(p), false) => {
+            let profile = store
+                .profile_by_slug(org.id, p.trim())
+                .await?
+                .with_context(|| format!("profile {p:?} does not exist in {}", org.slug))?;
+            (AccountKind::User, Some(profile.id))
+        }
+        (None, true) => (AccountKind::Contact, None),
+        _ => bail!("give either --profile or --contact"),
+    };
+    let phone = args.phone.as_deref().map(PhoneNumber::parse).transpose()?;
+    let (password, generated) = if args.password_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).context("cannot read the password from standard input")?;
+        let line = line.strip_suffix('\n').unwrap_or(&line);
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        (Password::new(line), false)
+    } else {
+        (Password::new(crate::demo::random_password()), true)
+    };
+    password.check_strength()?;
+    let key = crate::key::load_or_create(&config.secret_key_file)?;
+    let sealed = match &phone {
+        Some(p) => Some(key.seal(p.e164().as_bytes(), &account_phone_aad(org.id, &username))?),
+        None => None,
+    };
+    let pw = password.clone();
+    let hash = tokio::task::spawn_blocking(move || password::hash(&pw)).await??;
+    let created = store
+        .create_account(NewAccount {
+            org_id: org.id,
+            username: username.as_str().to_owned(),
+            kind,
+            profile_id,
+            password_hash: hash,
+            phone_sealed: sealed,
+            phone_hint: phone.as_ref().map(PhoneNumber::hint),
+            key_id: phone.as_ref().map(|_| key.id().to_owned()),
+            created_at: twostep_core::Clock::now(&twostep_core::SystemClock),
+        })
+        .await;
+    match created {
+        Ok(_) => {
+            println!("created {} {} in {}", kind.as_str(), username, org.slug);
+            if generated {
+                println!("password: {}", password.expose());
+            }
+            Ok(())
+        }
+        Err(StoreError::Conflict(_)) => bail!("username {username} is already taken in {}", org.slug),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The associated data of the phone number given at account creation.
+pub fn account_phone_aad(org_id: i64, username: &Username) -> Vec<u8> {
+    format!("account-phone:{org_id}:{}", username.key()).into_bytes()
+}
+
+async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
+    let key = crate::key::load_or_create(&config.secret_key_file)?;
+    let store = startup::open_store(&config).await?;
+    let store: Arc<dyn Store> = Arc::new(store);
+    let parts = Parts { store, key, clock: startup::system_clock(), demo };
+    let app = App::bind(config, parts).await?;
+    let addr = app.local_addr()?;
+    if demo {
+        match crate::demo::seed(&app.state).await? {
+            Some(accounts) => {
+                println!("Demo organization \"demo\" created. Sign in with these (shown once):");
+                for a in accounts {
+                    println!("  {:<10} {:<14} password: {}", a.username, a.profile, a.password);
+                }
+            }
+            None => println!("Demo organization \"demo\" already exists; its passwords were shown when it was created."),
+        }
+    }
+    println!("twostep listening on http://{addr} (public URL {})", app.state.config.public_url);
+    tracing::info!(%addr, "listening");
+    app.serve(shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

@@ -1,0 +1,392 @@
+//! Configuration: a TOML file, then `TWOSTEP_*` environment variables (nested keys with
+//! `__`). Unknown keys in the file are an error naming the key; environment variables
+//! that name no key are ignored with a warning.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A configuration value that must never be printed.
+#[derive(Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "[redacted]" })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SmsProvider {
+    #[default]
+    Log,
+    Webhook,
+    Twilio,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub listen: String,
+    pub public_url: String,
+    pub database_url: String,
+    pub secret_key_file: PathBuf,
+    #[serde(with = "humantime_serde")]
+    pub mandatory_session_grace: Duration,
+    #[serde(with = "humantime_serde")]
+    pub session_ttl: Duration,
+    pub log_format: LogFormat,
+    /// The name authenticator apps show beside the account.
+    pub issuer: String,
+    /// Addresses of reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<String>,
+    pub database: DatabaseConfig,
+    pub sms: SmsConfig,
+    /// Client apps merged over the defaults (SPEC §2).
+    pub clients: BTreeMap<String, ClientConfig>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            public_url: "http://127.0.0.1:8080".into(),
+            database_url: "sqlite://twostep.db".into(),
+            secret_key_file: "twostep.key".into(),
+            mandatory_session_grace: Duration::from_secs(24 * 3600),
+            session_ttl: Duration::from_secs(12 * 3600),
+            log_format: LogFormat::Text,
+            issuer: "Twostep".into(),
+            trusted_proxies: Vec::new(),
+            database: DatabaseConfig::default(),
+            sms: SmsConfig::default(),
+            clients: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    pub max_connections: u32,
+    #[serde(with = "humantime_serde")]
+    pub acquire_timeout: Duration,
+    #[serde(with = "humantime_serde")]
+    pub statement_timeout: Duration,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmsConfig {
+    pub provider: SmsProvider,
+    pub webhook_url: String,
+    pub webhook_token: Secret,
+    pub twilio_account_sid: String,
+    pub twilio_auth_token: Secret,
+    pub twilio_from: String,
+    pub twilio_base_url: String,
+    /// How long a code is valid (at most 10 minutes).
+    #[serde(with = "humantime_serde")]
+    pub code_ttl: Duration,
+    /// Text messages one organisation may send per hour (SMS-pumping guard).
+    pub org_hourly_limit: i64,
+    /// Message templates by language, overriding the built-in English and Portuguese.
+    pub templates: BTreeMap<String, String>,
+}
+
+impl Default for SmsConfig {
+    fn default() -> Self {
+        Self {
+            provider: SmsProvider::Log,
+            webhook_url: String::new(),
+            webhook_token: Secret::default(),
+            twilio_account_sid: String::new(),
+            twilio_auth_token: Secret::default(),
+            twilio_from: String::new(),
+            twilio_base_url: "https://api.twilio.com".into(),
+            code_ttl: Duration::from_secs(5 * 60),
+            org_hourly_limit: 200,
+            templates: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientConfig {
+    pub two_step: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("config file {path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+/// Environment variables that configure Twostep start with this.
+const ENV_PREFIX: &str = "TWOSTEP_";
+
+impl Config {
+    /// Reads the file (if any) and applies `TWOSTEP_*` variables from `env`. Returns the
+    /// configuration and warnings about ignored variables.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<(Self, Vec<String>), ConfigError> {
+        let mut value = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
+                let table: toml::Table = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+                    path: path.display().to_string(),
+                    message: one_line(&e.message().to_string()),
+                })?;
+                // Check the file alone first so its own unknown keys are reported as such.
+                Config::deserialize(toml::Value::Table(table.clone())).map_err(|e| ConfigError::Parse {
+                    path: path.display().to_string(),
+                    message: one_line(&e.to_string()),
+                })?;
+                toml::Value::Table(table)
+            }
+            None => toml::Value::Table(toml::Table::new()),
+        };
+        let mut warnings = Vec::new();
+        let mut vars: Vec<(String, String)> =
+            env.into_iter().filter(|(k, _)| k.starts_with(ENV_PREFIX) && k != "TWOSTEP_CONFIG").collect();
+        vars.sort();
+        for (name, raw) in vars {
+            let path = env_path(&name[ENV_PREFIX.len()..]);
+            let mut error = String::from("unknown field");
+            let mut applied = false;
+            // As a number or boolean first, then as text ("8080" may be meant as either).
+            for leaf in [env_value(&raw), toml::Value::String(raw.clone())] {
+                let mut candidate = value.clone();
+                if !set_path(&mut candidate, &path, leaf) {
+                    break;
+                }
+                match Config::deserialize(candidate.clone()) {
+                    Ok(_) => {
+                        value = candidate;
+                        applied = true;
+                        break;
+                    }
+                    Err(e) => error = e.to_string(),
+                }
+            }
+            if applied {
+                continue;
+            }
+            if error.contains("unknown field") {
+                warnings.push(format!("ignoring environment variable {name}: it names no configuration key"));
+            } else {
+                return Err(ConfigError::Invalid(format!("{name}: {}", one_line(&error))));
+            }
+        }
+        let config = Config::deserialize(value).map_err(|e| ConfigError::Invalid(one_line(&e.to_string())))?;
+        config.validate()?;
+        Ok((config, warnings))
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let url = url::Url::parse(&self.public_url)
+            .map_err(|e| ConfigError::Invalid(format!("public_url {:?} is not a URL: {e}", self.public_url)))?;
+        if url.host_str().is_none() || !matches!(url.scheme(), "http" | "https") {
+            return Err(ConfigError::Invalid(format!("public_url {:?} must be an http(s) URL", self.public_url)));
+        }
+        if self.sms.code_ttl > Duration::from_secs(600) || self.sms.code_ttl.is_zero() {
+            return Err(ConfigError::Invalid("sms.code_ttl must be between 1s and 10m".into()));
+        }
+        if self.session_ttl.is_zero() {
+            return Err(ConfigError::Invalid("session_ttl must be more than 0s".into()));
+        }
+        for name in self.clients.keys() {
+            twostep_core::domain::ClientName::parse(name)
+                .map_err(|e| ConfigError::Invalid(format!("clients: {e}")))?;
+        }
+        for proxy in &self.trusted_proxies {
+            proxy
+                .parse::<std::net::IpAddr>()
+                .map_err(|_| ConfigError::Invalid(format!("trusted_proxies: {proxy:?} is not an IP address")))?;
+        }
+        Ok(())
+    }
+
+    /// The host of `public_url`, for the WebOTP line of text messages.
+    pub fn public_host(&self) -> String {
+        url::Url::parse(&self.public_url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_else(|| "localhost".into())
+    }
+
+    pub fn public_url_is_https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// `SMS__PROVIDER` → `["sms", "provider"]`; under `clients`, `_` in a client name stands
+/// for `-` (`CLIENTS__TECHNICIAN_APP__TWO_STEP`).
+fn env_path(rest: &str) -> Vec<String> {
+    let mut parts: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
+    if parts.len() == 3 && parts[0] == "clients" {
+        parts[1] = parts[1].replace('_', "-");
+    }
+    parts.retain(|p| !p.is_empty());
+    parts
+}
+
+fn env_value(raw: &str) -> toml::Value {
+    match raw {
+        "true" => toml::Value::Boolean(true),
+        "false" => toml::Value::Boolean(false),
+        _ => raw
+            .parse::<i64>()
+            .map(toml::Value::Integer)
+            .unwrap_or_else(|_| toml::Value::String(raw.to_owned())),
+    }
+}
+
+/// Sets a nested key; false when the path is empty or runs through a non-table.
+fn set_path(root: &mut toml::Value, path: &[String], leaf: toml::Value) -> bool {
+    let Some((last, parents)) = path.split_last() else { return false };
+    let mut node = root;
+    for key in parents {
+        let toml::Value::Table(table) = node else { return false };
+        node = table.entry(key.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    }
+    match node {
+        toml::Value::Table(table) => {
+            table.insert(last.clone(), leaf);
+            true
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn file(text: &str) -> tempfile::NamedTempFile {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+        f
+    }
+
+    fn env(vars: &[(&str, &str)]) -> Vec<(String, String)> {
+        vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_follow_the_spec() {
+        let (c, warnings) = Config::load(None, []).unwrap();
+        assert!(warnings.is_empty());
+        assert_eq!(c.listen, "127.0.0.1:8080");
+        assert_eq!(c.database_url, "sqlite://twostep.db");
+        assert_eq!(c.mandatory_session_grace, Duration::from_secs(86_400));
+        assert_eq!(c.session_ttl, Duration::from_secs(43_200));
+        assert_eq!(c.sms.provider, SmsProvider::Log);
+        assert_eq!(c.sms.twilio_base_url, "https://api.twilio.com");
+    }
+
+    #[test]
+    fn the_file_is_read_and_the_environment_wins() {
+        let f = file(
+            "listen = \"0.0.0.0:9000\"\nsession_ttl = \"1h\"\n[sms]\nprovider = \"webhook\"\n\
+             webhook_url = \"http://x\"\n[clients]\ntechnician-app = { two_step = true }\n",
+        );
+        let (c, warnings) = Config::load(
+            Some(f.path()),
+            env(&[
+                ("TWOSTEP_LISTEN", "127.0.0.1:1"),
+                ("TWOSTEP_SMS__PROVIDER", "twilio"),
+                ("TWOSTEP_MANDATORY_SESSION_GRACE", "3s"),
+                ("TWOSTEP_DATABASE__MAX_CONNECTIONS", "4"),
+                ("TWOSTEP_CLIENTS__NEXT_APP__TWO_STEP", "true"),
+                ("TWOSTEP_TEST_POSTGRES_URL", "postgres://x"),
+                ("TWOSTEP_CONFIG", "ignored.toml"),
+                ("OTHER", "x"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.listen, "127.0.0.1:1");
+        assert_eq!(c.session_ttl, Duration::from_secs(3600));
+        assert_eq!(c.mandatory_session_grace, Duration::from_secs(3));
+        assert_eq!(c.sms.provider, SmsProvider::Twilio);
+        assert_eq!(c.sms.webhook_url, "http://x");
+        assert_eq!(c.database.max_connections, 4);
+        assert!(c.clients["technician-app"].two_step);
+        assert!(c.clients["next-app"].two_step);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("TWOSTEP_TEST_POSTGRES_URL"));
+    }
+
+    #[test]
+    fn an_unknown_key_in_the_file_is_named() {
+        let f = file("listen = \"127.0.0.1:1\"\nlisten_port = 3\n");
+        let err = Config::load(Some(f.path()), []).unwrap_err().to_string();
+        assert!(err.contains("listen_port"), "{err}");
+        let f = file("[sms]\nprovider = \"log\"\ncolour = 1\n");
+        let err = Config::load(Some(f.path()), []).unwrap_err().to_string();
+        assert!(err.contains("colour"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_a_reason() {
+        let f = file("session_ttl = \"forever\"\n");
+        assert!(Config::load(Some(f.path()), []).is_err());
+        let err = Config::load(None, env(&[("TWOSTEP_SMS__PROVIDER", "pigeon")])).unwrap_err().to_string();
+        assert!(err.contains("TWOSTEP_SMS__PROVIDER"), "{err}");
+        let err = Config::load(None, env(&[("TWOSTEP_SMS__CODE_TTL", "11m")])).unwrap_err().to_string();
+        assert!(err.contains("code_ttl"), "{err}");
+        assert!(Config::load(Some(Path::new("/nonexistent/twostep.toml")), []).is_err());
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let (c, _) = Config::load(None, env(&[("TWOSTEP_SMS__TWILIO_AUTH_TOKEN", "sekrit-token")])).unwrap();
+        assert_eq!(c.sms.twilio_auth_token.expose(), "sekrit-token");
+        assert!(!format!("{c:?}").contains("sekrit-token"));
+    }
+}

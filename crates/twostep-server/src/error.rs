@@ -1,0 +1,194 @@
+//! `ApiError`: every refusal the API can give, with its stable code and status. Internal
+//! errors become a plain 500 whose cause is logged, never sent.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+use twostep_core::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    InvalidRequest(String),
+    #[error("this client app is not known")]
+    UnknownClient,
+    #[error("the request body is larger than 64 KiB")]
+    PayloadTooLarge,
+    #[error("wrong organization, username or password")]
+    InvalidCredentials,
+    #[error("the session is not valid; sign in again")]
+    SessionInvalid,
+    #[error("the session was ended because 2-Step Verification is now required; sign in again")]
+    SessionRevoked,
+    #[error("this sign-in has expired; start again")]
+    FlowExpired,
+    #[error("the code is not correct")]
+    InvalidCode { attempts_remaining: Option<i64> },
+    #[error("you do not have access to this")]
+    Forbidden,
+    #[error(
+        "this app does not support 2-Step Verification yet; sign in from the web, or ask your administrator"
+    )]
+    TwoStepUnsupportedClient,
+    #[error("2-Step Verification is not available for this account")]
+    TwoStepNotAvailable,
+    #[error("confirm it's you: verify a code from your second step first")]
+    StepUpRequired,
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("the 2-Step Verification add-on is not available for this organization; ask your provider to activate it")]
+    AddonUnavailable,
+    #[error("connect the 2-Step Verification add-on first")]
+    AddonNotConnected,
+    #[error("2-Step Verification is not enabled for this organization")]
+    TwoStepDisabled,
+    #[error("2-Step Verification is required for you: keep at least one method")]
+    MethodRequired,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("this is not a valid phone number: use international form, e.g. +351 912 345 678")]
+    InvalidPhone,
+    #[error("too many wrong codes: 2-Step Verification is locked for a while")]
+    TwoStepLocked { retry_after: i64 },
+    #[error("too many attempts; try again later")]
+    RateLimited { retry_after: i64 },
+    #[error("too many text messages; try again later")]
+    SmsRateLimited { retry_after: i64 },
+    #[error("the text message could not be sent; try again or use another method")]
+    SmsDeliveryFailed,
+    #[error("the service is temporarily unavailable; try again shortly")]
+    Unavailable,
+    #[error("internal error")]
+    Internal(String),
+}
+
+pub type ApiResult<T, E = ApiError> = Result<T, E>;
+
+impl ApiError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidRequest(_) => "invalid_request",
+            Self::UnknownClient => "unknown_client",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::SessionInvalid => "session_invalid",
+            Self::SessionRevoked => "session_revoked",
+            Self::FlowExpired => "flow_expired",
+            Self::InvalidCode { .. } => "invalid_code",
+            Self::Forbidden => "forbidden",
+            Self::TwoStepUnsupportedClient => "two_step_unsupported_client",
+            Self::TwoStepNotAvailable => "two_step_not_available",
+            Self::StepUpRequired => "step_up_required",
+            Self::NotFound(_) => "not_found",
+            Self::AddonUnavailable => "addon_unavailable",
+            Self::AddonNotConnected => "addon_not_connected",
+            Self::TwoStepDisabled => "two_step_disabled",
+            Self::MethodRequired => "method_required",
+            Self::Conflict(_) => "conflict",
+            Self::InvalidPhone => "invalid_phone",
+            Self::TwoStepLocked { .. } => "two_step_locked",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::SmsRateLimited { .. } => "sms_rate_limited",
+            Self::SmsDeliveryFailed => "sms_delivery_failed",
+            Self::Unavailable => "unavailable",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::InvalidRequest(_) | Self::UnknownClient => StatusCode::BAD_REQUEST,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::InvalidCredentials
+            | Self::SessionInvalid
+            | Self::SessionRevoked
+            | Self::FlowExpired
+            | Self::InvalidCode { .. } => StatusCode::UNAUTHORIZED,
+            Self::Forbidden
+            | Self::TwoStepUnsupportedClient
+            | Self::TwoStepNotAvailable
+            | Self::StepUpRequired => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::AddonUnavailable
+            | Self::AddonNotConnected
+            | Self::TwoStepDisabled
+            | Self::MethodRequired
+            | Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::InvalidPhone => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::TwoStepLocked { .. } => StatusCode::LOCKED,
+            Self::RateLimited { .. } | Self::SmsRateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::SmsDeliveryFailed => StatusCode::BAD_GATEWAY,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn retry_after(&self) -> Option<i64> {
+        match self {
+            Self::TwoStepLocked { retry_after }
+            | Self::RateLimited { retry_after }
+            | Self::SmsRateLimited { retry_after } => Some(*retry_after),
+            Self::Unavailable => Some(1),
+            _ => None,
+        }
+    }
+
+    /// The error's JSON body: `{"error":{"code","message",…extra}}`.
+    pub fn body(&self) -> Value {
+        let mut error = Map::new();
+        error.insert("code".into(), json!(self.code()));
+        let message = match self {
+            Self::Internal(_) => "internal error".to_owned(),
+            other => other.to_string(),
+        };
+        error.insert("message".into(), json!(message));
+        match self {
+            Self::InvalidCode { attempts_remaining: Some(n) } => {
+                error.insert("attempts_remaining".into(), json!(n));
+            }
+            Self::TwoStepLocked { retry_after }
+            | Self::RateLimited { retry_after }
+            | Self::SmsRateLimited { retry_after } => {
+                error.insert("retry_after".into(), json!(retry_after));
+            }
+            _ => {}
+        }
+        json!({ "error": error })
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let Self::Internal(cause) = &self {
+            tracing::error!(%cause, "internal error");
+        }
+        let mut response = (self.status(), Json(self.body())).into_response();
+        if let Some(seconds) = self.retry_after()
+            && let Ok(value) = HeaderValue::from_str(&seconds.max(1).to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => Self::NotFound("record".into()),
+            StoreError::Conflict(what) => Self::Conflict(what),
+            StoreError::Unavailable(cause) => {
+                tracing::warn!(%cause, "database unavailable");
+                Self::Unavailable
+            }
+            StoreError::Other(cause) => Self::Internal(cause),
+        }
+    }
+}
+
+impl From<twostep_core::crypto::CryptoError> for ApiError {
+    fn from(e: twostep_core::crypto::CryptoError) -> Self {
+        Self::Internal(e.to_string())
+    }
+}

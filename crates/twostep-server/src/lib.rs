@@ -1,0 +1,18 @@
+//! Twostep's server: the JSON API, the pages, the SMS providers and the command line.
+//! `main.rs` stays thin; tests build the same application through [`startup`].
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod api;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod key;
+pub mod metrics;
+pub mod qr;
+pub mod service;
+pub mod sms;
+pub mod startup;
+pub mod state;
+pub mod web;

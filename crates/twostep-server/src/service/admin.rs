@@ -1,0 +1,283 @@
+//! Administration of 2SV (SPEC §3, §6 "Administration"): only admin-profile users, and
+//! only for their own organisation — the organisation always comes from the session.
+
+use crate::error::{ApiError, ApiResult};
+use crate::service::audit::{self, Event};
+use crate::service::{RequestMeta, parse_rfc3339, rfc3339};
+use crate::state::AppState;
+use serde::Serialize;
+use twostep_core::domain::{AccountKind, AddonState, Username};
+use twostep_core::policy;
+use twostep_core::store::{Organization, SessionView};
+
+/// An administrator's session, checked.
+pub struct Admin<'a>(&'a SessionView);
+
+impl<'a> Admin<'a> {
+    pub fn check(session: &'a SessionView) -> ApiResult<Self> {
+        if session.admin && session.kind == AccountKind::User { Ok(Self(session)) } else { Err(ApiError::Forbidden) }
+    }
+
+    fn org_id(&self) -> i64 {
+        self.0.org_id
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProfileState {
+    pub slug: String,
+    pub name: String,
+    pub mandatory: bool,
+    pub users: i64,
+    pub enrolled: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TwoStepState {
+    pub addon: &'static str,
+    pub enabled: bool,
+    pub mandatory_for_organization: bool,
+    pub profiles: Vec<ProfileState>,
+}
+
+pub async fn state_of(state: &AppState, admin: &Admin<'_>) -> ApiResult<TwoStepState> {
+    let org = state.store.org_by_id(admin.org_id()).await?;
+    let profiles = state
+        .store
+        .profile_stats(org.id)
+        .await?
+        .into_iter()
+        .map(|p| ProfileState {
+            slug: p.profile.slug,
+            name: p.profile.name,
+            mandatory: p.profile.mandatory,
+            users: p.users,
+            enrolled: p.enrolled,
+        })
+        .collect::<Vec<_>>();
+    Ok(TwoStepState {
+        addon: org.addon.as_str(),
+        enabled: org.two_step_in_force(),
+        // Every profile mandatory (and at least one profile), or the flag set by the
+        // organisation-wide toggle.
+        mandatory_for_organization: org.mandatory_for_organization,
+        profiles,
+    })
+}
+
+async fn audit_policy(state: &AppState, admin: &Admin<'_>, meta: &RequestMeta, kind: &str, outcome: &str) {
+    audit::record(
+        state,
+        meta,
+        Event {
+            org_id: Some(admin.org_id()),
+            kind,
+            actor: Some(&admin.0.username),
+            subject: None,
+            client: Some(&admin.0.client),
+            outcome,
+        },
+    )
+    .await;
+}
+
+fn grace(state: &AppState) -> i64 {
+    state.config.mandatory_session_grace.as_secs() as i64
+}
+
+async fn org(state: &AppState, admin: &Admin<'_>) -> ApiResult<Organization> {
+    Ok(state.store.org_by_id(admin.org_id()).await?)
+}
+
+/// Connect the add-on ("in the Hub"): `available` → `connected`.
+pub async fn connect(state: &AppState, admin: &Admin<'_>, meta: &RequestMeta) -> ApiResult<TwoStepState> {
+    let org = org(state, admin).await?;
+    match org.addon {
+        AddonState::Unavailable => return Err(ApiError::AddonUnavailable),
+        AddonState::Available => {
+            state.store.set_addon_state(org.id, AddonState::Connected).await?;
+            audit_policy(state, admin, meta, "policy.addon_connected", "connected").await;
+        }
+        AddonState::Connected => {}
+    }
+    state_of(state, admin).await
+}
+
+pub async fn set_enabled(
+    state: &AppState,
+    admin: &Admin<'_>,
+    enabled: bool,
+    meta: &RequestMeta,
+) -> ApiResult<TwoStepState> {
+    let org = org(state, admin).await?;
+    match org.addon {
+        AddonState::Unavailable => return Err(ApiError::AddonUnavailable),
+        AddonState::Available => return Err(ApiError::AddonNotConnected),
+        AddonState::Connected => {}
+    }
+    if org.two_step_enabled != enabled {
+        let now = state.now();
+        state.store.set_two_step_enabled(org.id, enabled, now, now + grace(state)).await?;
+        let kind = if enabled { "policy.two_step_enabled" } else { "policy.two_step_disabled" };
+        audit_policy(state, admin, meta, kind, if enabled { "enabled" } else { "disabled" }).await;
+    }
+    state_of(state, admin).await
+}
+
+/// Profiles can be made mandatory once the add-on is connected (before enabling, too,
+/// so that an administrator can prepare the policy and switch it on at once).
+fn require_connected(org: &Organization) -> ApiResult<()> {
+    match org.addon {
+        AddonState::Unavailable => Err(ApiError::AddonUnavailable),
+        AddonState::Available => Err(ApiError::AddonNotConnected),
+        AddonState::Connected => Ok(()),
+    }
+}
+
+pub async fn set_profile_mandatory(
+    state: &AppState,
+    admin: &Admin<'_>,
+    slug: &str,
+    mandatory: bool,
+    meta: &RequestMeta,
+) -> ApiResult<TwoStepState> {
+    let org = org(state, admin).await?;
+    let profile = state
+        .store
+        .profile_by_slug(org.id, slug)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("profile {slug:?}")))?;
+    require_connected(&org)?;
+    let now = state.now();
+    state.store.set_mandatory(org.id, Some(profile.id), mandatory, now, now + grace(state)).await?;
+    let outcome = format!("{}={}", profile.slug, if mandatory { "mandatory" } else { "optional" });
+    audit_policy(state, admin, meta, "policy.profile_mandatory", &outcome).await;
+    state_of(state, admin).await
+}
+
+pub async fn set_organization_mandatory(
+    state: &AppState,
+    admin: &Admin<'_>,
+    mandatory: bool,
+    meta: &RequestMeta,
+) -> ApiResult<TwoStepState> {
+    let org = org(state, admin).await?;
+    require_connected(&org)?;
+    let now = state.now();
+    state.store.set_mandatory(org.id, None, mandatory, now, now + grace(state)).await?;
+    let outcome = if mandatory { "mandatory" } else { "optional" };
+    audit_policy(state, admin, meta, "policy.organization_mandatory", outcome).await;
+    state_of(state, admin).await
+}
+
+#[derive(Debug, Serialize)]
+pub struct UserRow {
+    pub username: String,
+    pub profile: Option<String>,
+    pub kind: &'static str,
+    pub required: bool,
+    pub methods: Vec<&'static str>,
+    pub last_two_step_at: Option<String>,
+}
+
+pub async fn users(state: &AppState, admin: &Admin<'_>) -> ApiResult<Vec<UserRow>> {
+    let org = org(state, admin).await?;
+    let rows = state.store.account_report(org.id).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let subject = policy::Subject {
+                org_enabled: org.two_step_in_force(),
+                kind: r.kind,
+                profile_mandatory: r.profile_mandatory,
+                has_method: !r.methods.is_empty(),
+            };
+            let contact = r.kind == AccountKind::Contact;
+            UserRow {
+                username: r.username,
+                profile: r.profile_slug,
+                kind: r.kind.as_str(),
+                required: policy::mandatory(subject),
+                methods: if contact { Vec::new() } else { r.methods.iter().map(|m| m.as_str()).collect() },
+                last_two_step_at: r.last_two_step_at.map(rfc3339),
+            }
+        })
+        .collect())
+}
+
+/// Lost phone: every method and recovery code goes, and every session ends at once.
+pub async fn reset_user(state: &AppState, admin: &Admin<'_>, username: &str, meta: &RequestMeta) -> ApiResult<()> {
+    let key = Username::parse(username).map_err(|_| ApiError::NotFound(format!("user {username:?}")))?.key();
+    let account = state
+        .store
+        .account_by_username(admin.org_id(), &key)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("user {username:?}")))?;
+    state.store.reset_two_step(account.id).await?;
+    audit::record(
+        state,
+        meta,
+        Event {
+            org_id: Some(admin.org_id()),
+            kind: "admin.two_step_reset",
+            actor: Some(&admin.0.username),
+            subject: Some(&account.username),
+            client: Some(&admin.0.client),
+            outcome: "success",
+        },
+    )
+    .await;
+    Ok(())
+}
+
+#[derive(Debug, Serialize)]
+pub struct AuditItem {
+    pub id: i64,
+    pub at: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub actor: Option<String>,
+    pub subject: Option<String>,
+    pub client: Option<String>,
+    pub ip: Option<String>,
+    pub outcome: String,
+}
+
+/// Newest first. `before` is an event `id` from a previous page, or an RFC 3339 time.
+pub async fn audit_events(
+    state: &AppState,
+    admin: &Admin<'_>,
+    limit: Option<i64>,
+    before: Option<&str>,
+) -> ApiResult<Vec<AuditItem>> {
+    let limit = limit.unwrap_or(50);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::InvalidRequest("limit must be between 1 and 100".into()));
+    }
+    let (before_id, before_at) = match before.map(str::trim).filter(|b| !b.is_empty()) {
+        None => (None, None),
+        Some(b) => match (b.parse::<i64>(), parse_rfc3339(b)) {
+            (Ok(id), _) => (Some(id), None),
+            (_, Some(at)) => (None, Some(at)),
+            _ => {
+                return Err(ApiError::InvalidRequest(
+                    "before must be an event id or an RFC 3339 time".into(),
+                ));
+            }
+        },
+    };
+    let events = state.store.events(admin.org_id(), limit, before_id, before_at).await?;
+    Ok(events
+        .into_iter()
+        .map(|e| AuditItem {
+            id: e.id,
+            at: rfc3339(e.event.at),
+            kind: e.event.kind,
+            actor: e.event.actor,
+            subject: e.event.subject,
+            client: e.event.client,
+            ip: e.event.ip,
+            outcome: e.event.outcome,
+        })
+        .collect())
+}

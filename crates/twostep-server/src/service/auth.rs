@@ -1,0 +1,311 @@
+//! Sign-in (SPEC §4): password, then — when 2SV applies — a second step or enrollment;
+//! sessions and flows.
+
+use crate::error::{ApiError, ApiResult};
+use crate::service::audit::{self, Event};
+use crate::service::codes::{self, Checked, CodeContext, CodeMethod};
+use crate::service::{RequestMeta, Subject, blocking, throttle};
+use crate::state::AppState;
+use serde::Serialize;
+use twostep_core::credential::password;
+use twostep_core::crypto::{Token, TokenHash};
+use twostep_core::domain::{MethodKind, Password, Username};
+use twostep_core::flow::{self, AfterFailure, FlowKind};
+use twostep_core::policy::{self, SignInStep};
+use twostep_core::store::{Account, Flow, NewFlow, NewSession, SessionView, SmsBinding};
+
+pub struct LoginInput {
+    pub organization: String,
+    pub username: String,
+    pub password: Password,
+    pub client: String,
+}
+
+/// A token handed out once, with when it stops working.
+#[derive(Debug, Serialize)]
+pub struct Issued {
+    pub token: String,
+    pub expires_at: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MethodOffer {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone_hint: Option<String>,
+}
+
+#[derive(Debug)]
+pub enum LoginOutcome {
+    Authenticated { session: Issued },
+    TwoStepRequired { flow: Issued, methods: Vec<MethodOffer> },
+    EnrollmentRequired { flow: Issued },
+}
+
+/// Creates a session and returns its token (the only time it exists in clear).
+pub async fn open_session(
+    state: &AppState,
+    account: &Account,
+    client: &str,
+    two_step_verified: bool,
+    meta: &RequestMeta,
+) -> ApiResult<Issued> {
+    let now = state.now();
+    let token = Token::generate();
+    let expires_at = now + state.config.session_ttl.as_secs() as i64;
+    state
+        .store
+        .create_session(NewSession {
+            token_hash: token.hash().0,
+            org_id: account.org_id,
+            account_id: account.id,
+            client: client.to_owned(),
+            two_step_verified,
+            created_at: now,
+            expires_at,
+            ip: meta.ip.clone(),
+            user_agent: meta.user_agent.as_ref().map(|ua| ua.chars().take(200).collect()),
+        })
+        .await?;
+    Ok(Issued { token: token.expose().to_owned(), expires_at: super::rfc3339(expires_at) })
+}
+
+async fn open_flow(state: &AppState, account: &Account, client: &str, kind: FlowKind) -> ApiResult<Issued> {
+    let now = state.now();
+    let token = Token::generate();
+    let expires_at = now + flow::FLOW_TTL;
+    state
+        .store
+        .create_flow(NewFlow {
+            token_hash: token.hash().0,
+            kind,
+            org_id: account.org_id,
+            account_id: account.id,
+            client: client.to_owned(),
+            created_at: now,
+            expires_at,
+        })
+        .await?;
+    Ok(Issued { token: token.expose().to_owned(), expires_at: super::rfc3339(expires_at) })
+}
+
+/// What a user can offer at the second step: their methods, then recovery codes.
+pub async fn method_offers(state: &AppState, account_id: i64) -> ApiResult<Vec<MethodOffer>> {
+    let mut offers: Vec<MethodOffer> = state
+        .store
+        .methods(account_id)
+        .await?
+        .into_iter()
+        .map(|m| MethodOffer { kind: m.kind.as_str(), phone_hint: m.phone_hint })
+        .collect();
+    offers.sort_by_key(|o| o.kind != MethodKind::Totp.as_str());
+    if state.store.recovery_codes_remaining(account_id).await? > 0 {
+        offers.push(MethodOffer { kind: "recovery_code", phone_hint: None });
+    }
+    Ok(offers)
+}
+
+/// `POST /api/v1/login`.
+pub async fn login(state: &AppState, input: LoginInput, meta: &RequestMeta) -> ApiResult<LoginOutcome> {
+    let client_supports = state.clients.supports_two_step(&input.client).ok_or(ApiError::UnknownClient)?;
+    let client = input.client.as_str();
+    let org = state.store.org_by_slug(input.organization.trim()).await?;
+    let account = match (&org, Username::parse(&input.username)) {
+        (Some(org), Ok(username)) => state.store.account_by_username(org.id, &username.key()).await?,
+        _ => None,
+    };
+    let throttle = throttle::Keys::new(&input.organization, &input.username, meta);
+    throttle::before_password(state, &throttle).await?;
+
+    let password = input.password.clone();
+    let stored = account.as_ref().map(|a| a.password_hash.clone());
+    let ok = blocking(state, move || match stored {
+        Some(phc) => password::verify(&password, &phc),
+        None => password::verify_dummy(&password),
+    })
+    .await?;
+    let (Some(org), Some(account), true) = (org.clone(), account, ok) else {
+        throttle::password_failed(state, &throttle).await?;
+        audit::record(
+            state,
+            meta,
+            Event {
+                org_id: org.as_ref().map(|o| o.id),
+                kind: "login.password",
+                actor: None,
+                subject: Some(input.username.trim()).filter(|u| !u.is_empty() && u.len() <= 128),
+                client: Some(client),
+                outcome: "invalid_credentials",
+            },
+        )
+        .await;
+        state.metrics.sign_in("invalid_credentials");
+        return Err(ApiError::InvalidCredentials);
+    };
+    throttle::password_passed(state, &throttle).await?;
+
+    let has_method = !state.store.methods(account.id).await?.is_empty();
+    let subject = Subject { org, account, has_method };
+    let requirement = policy::requirement(subject.policy());
+    let step = policy::sign_in_step(requirement, client_supports);
+    let account = &subject.account;
+    let event = |outcome| Event {
+        org_id: Some(account.org_id),
+        kind: "login.password",
+        actor: Some(&account.username),
+        subject: Some(&account.username),
+        client: Some(client),
+        outcome,
+    };
+
+    if step != SignInStep::Authenticated && step != SignInStep::UnsupportedClient {
+        let now = state.now();
+        if let Some(retry_after) = flow::lockout::remaining(account.locked_until, now) {
+            audit::record(state, meta, event("two_step_locked")).await;
+            state.metrics.sign_in("two_step_locked");
+            return Err(ApiError::TwoStepLocked { retry_after });
+        }
+    }
+    let outcome = match step {
+        SignInStep::Authenticated => {
+            let session = open_session(state, account, client, false, meta).await?;
+            LoginOutcome::Authenticated { session }
+        }
+        SignInStep::UnsupportedClient => {
+            audit::record(state, meta, event("two_step_unsupported_client")).await;
+            state.metrics.sign_in("two_step_unsupported_client");
+            return Err(ApiError::TwoStepUnsupportedClient);
+        }
+        SignInStep::TwoStepRequired => {
+            let flow = open_flow(state, account, client, FlowKind::TwoStep).await?;
+            let methods = method_offers(state, account.id).await?;
+            LoginOutcome::TwoStepRequired { flow, methods }
+        }
+        SignInStep::EnrollmentRequired => {
+            let flow = open_flow(state, account, client, FlowKind::Enrollment).await?;
+            LoginOutcome::EnrollmentRequired { flow }
+        }
+    };
+    let outcome_name = match &outcome {
+        LoginOutcome::Authenticated { .. } => "authenticated",
+        LoginOutcome::TwoStepRequired { .. } => "two_step_required",
+        LoginOutcome::EnrollmentRequired { .. } => "two_step_enrollment_required",
+    };
+    audit::record(state, meta, event(outcome_name)).await;
+    state.metrics.sign_in(outcome_name);
+    Ok(outcome)
+}
+
+/// A live flow of the given kind, or 401 `flow_expired`.
+pub async fn flow_for(state: &AppState, token: &str, kind: FlowKind) -> ApiResult<Flow> {
+    let flow = state
+        .store
+        .flow_by_hash(&TokenHash::of(token).0, state.now())
+        .await?
+        .filter(|f| f.kind == kind && f.failures < flow::MAX_FLOW_FAILURES)
+        .ok_or(ApiError::FlowExpired)?;
+    Ok(flow)
+}
+
+#[derive(Debug)]
+pub struct Verified {
+    pub session: Issued,
+    pub recovery_codes_remaining: Option<i64>,
+}
+
+/// `POST /api/v1/login/verify`.
+pub async fn verify(
+    state: &AppState,
+    flow_token: &str,
+    method: CodeMethod,
+    code: &str,
+    meta: &RequestMeta,
+) -> ApiResult<Verified> {
+    let flow = flow_for(state, flow_token, FlowKind::TwoStep).await?;
+    let account = state.store.account_by_id(flow.account_id).await?;
+    let ctx = CodeContext { account: &account, client: Some(&flow.client), binding: SmsBinding::Flow(flow.id), meta };
+    match codes::second_step(state, &ctx, method, code).await? {
+        Checked::Accepted { recovery_codes_remaining } => {
+            // Only the caller that consumes the flow gets a session.
+            if !state.store.consume_flow(flow.id).await? {
+                return Err(ApiError::FlowExpired);
+            }
+            let session = open_session(state, &account, &flow.client, true, meta).await?;
+            state.metrics.sign_in("authenticated_two_step");
+            Ok(Verified { session, recovery_codes_remaining })
+        }
+        Checked::Wrong => {
+            let failures =
+                state.store.flow_failure(flow.id, flow::MAX_FLOW_FAILURES).await?.ok_or(ApiError::FlowExpired)?;
+            let remaining = match flow::after_failure(failures) {
+                AfterFailure::Remaining(n) => n,
+                AfterFailure::Exhausted => {
+                    state.store.consume_flow(flow.id).await?;
+                    0
+                }
+            };
+            Err(ApiError::InvalidCode { attempts_remaining: Some(remaining) })
+        }
+    }
+}
+
+/// The session behind a bearer token, or 401 `session_invalid` / `session_revoked`.
+pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<SessionView> {
+    let now = state.now();
+    let session = state
+        .store
+        .session_by_hash(&TokenHash::of(token).0)
+        .await?
+        .filter(|s| s.expires_at > now)
+        .ok_or(ApiError::SessionInvalid)?;
+    if session.revoke_at.is_some_and(|at| at <= now) {
+        return Err(ApiError::SessionRevoked);
+    }
+    // last_seen is for the session list; writing it at most once a minute keeps the
+    // session check a read.
+    if session.last_seen_at + 60 <= now {
+        state.store.touch_session(session.id, now).await?;
+    }
+    Ok(session)
+}
+
+pub async fn logout(state: &AppState, session: &SessionView, meta: &RequestMeta) -> ApiResult<()> {
+    state.store.delete_session(session.id).await?;
+    audit::record(
+        state,
+        meta,
+        Event {
+            org_id: Some(session.org_id),
+            kind: "session.logout",
+            actor: Some(&session.username),
+            subject: Some(&session.username),
+            client: Some(&session.client),
+            outcome: "success",
+        },
+    )
+    .await;
+    Ok(())
+}
+
+/// `POST /api/v1/login/sms`: a code to the user's enrolled number for this flow.
+pub async fn send_sign_in_sms(state: &AppState, flow_token: &str, meta: &RequestMeta) -> ApiResult<()> {
+    let flow = flow_for(state, flow_token, FlowKind::TwoStep).await?;
+    let subject = Subject::load(state, flow.account_id).await?;
+    let methods = state.store.methods(flow.account_id).await?;
+    let method = methods
+        .iter()
+        .find(|m| m.kind == MethodKind::Sms)
+        .ok_or_else(|| ApiError::InvalidRequest("text messages are not one of this account's methods".into()))?;
+    let phone = crate::service::sms::open_phone(state, flow.account_id, &method.sealed)?;
+    crate::service::sms::send_code(
+        state,
+        &subject.org,
+        &subject.account,
+        SmsBinding::Flow(flow.id),
+        &phone,
+        Some(&flow.client),
+        meta,
+    )
+    .await
+}

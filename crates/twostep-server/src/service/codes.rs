@@ -1,0 +1,163 @@
+//! Checking a second-step code (TOTP, SMS or recovery code) under the account lockout.
+
+use crate::error::{ApiError, ApiResult};
+use crate::service::audit::{self, Event};
+use crate::service::{RequestMeta, sms};
+use crate::state::AppState;
+use serde::Deserialize;
+use twostep_core::credential::{recovery, totp};
+use twostep_core::domain::{MethodKind, OtpCode};
+use twostep_core::store::{Account, SmsBinding};
+
+/// What a code is offered as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CodeMethod {
+    Totp,
+    Sms,
+    RecoveryCode,
+}
+
+impl CodeMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Totp => "totp",
+            Self::Sms => "sms",
+            Self::RecoveryCode => "recovery_code",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checked {
+    Accepted { recovery_codes_remaining: Option<i64> },
+    Wrong,
+}
+
+/// The context in which the code is checked: what an SMS code must be bound to.
+pub struct CodeContext<'a> {
+    pub account: &'a Account,
+    pub client: Option<&'a str>,
+    pub binding: SmsBinding,
+    pub meta: &'a RequestMeta,
+}
+
+/// The associated data that binds a sealed TOTP secret to its account.
+pub fn totp_aad(account_id: i64) -> Vec<u8> {
+    format!("totp:{account_id}").into_bytes()
+}
+
+/// Checks `code` without touching the lockout counters.
+async fn check(state: &AppState, ctx: &CodeContext<'_>, method: CodeMethod, code: &str) -> ApiResult<Checked> {
+    let account = ctx.account;
+    let now = state.now();
+    match method {
+        CodeMethod::Totp => {
+            let Ok(code) = OtpCode::parse(code) else { return Ok(Checked::Wrong) };
+            let methods = state.store.methods(account.id).await?;
+            let Some(m) = methods.iter().find(|m| m.kind == MethodKind::Totp) else {
+                return Ok(Checked::Wrong);
+            };
+            let secret = state.key.open(&m.sealed, &totp_aad(account.id))?;
+            let Some(step) = totp::matching_step(&secret, code.expose(), now) else {
+                return Ok(Checked::Wrong);
+            };
+            if state.store.claim_totp_step(account.id, step, now).await? {
+                Ok(Checked::Accepted { recovery_codes_remaining: None })
+            } else {
+                // RFC 6238 §5.2: a code is accepted once; a second use is refused and noted.
+                audit::record(
+                    state,
+                    ctx.meta,
+                    Event {
+                        org_id: Some(account.org_id),
+                        kind: "two_step.replay_refused",
+                        actor: Some(&account.username),
+                        subject: Some(&account.username),
+                        client: ctx.client,
+                        outcome: "refused",
+                    },
+                )
+                .await;
+                Ok(Checked::Wrong)
+            }
+        }
+        CodeMethod::RecoveryCode => {
+            if recovery::normalize(code).is_none() {
+                return Ok(Checked::Wrong);
+            }
+            let hash = recovery::hash(account.id, code);
+            if state.store.claim_recovery_code(account.id, &hash, now).await? {
+                let remaining = state.store.recovery_codes_remaining(account.id).await?;
+                Ok(Checked::Accepted { recovery_codes_remaining: Some(remaining) })
+            } else {
+                Ok(Checked::Wrong)
+            }
+        }
+        CodeMethod::Sms => {
+            let Ok(code) = OtpCode::parse(code) else { return Ok(Checked::Wrong) };
+            let accepted = sms::check_code(state, account.id, ctx.binding, &code).await?;
+            Ok(if accepted { Checked::Accepted { recovery_codes_remaining: None } } else { Checked::Wrong })
+        }
+    }
+}
+
+/// Checks a second-step code under the per-account lockout (SPEC §4): the attempt is
+/// counted before the code is looked at, so parallel guesses cannot exceed the limit.
+pub async fn second_step(
+    state: &AppState,
+    ctx: &CodeContext<'_>,
+    method: CodeMethod,
+    code: &str,
+) -> ApiResult<Checked> {
+    let account = ctx.account;
+    let now = state.now();
+    if let Err(retry_after) = state.store.reserve_second_step_attempt(account.id, now).await? {
+        audit::record(
+            state,
+            ctx.meta,
+            Event {
+                org_id: Some(account.org_id),
+                kind: "two_step.locked_refused",
+                actor: Some(&account.username),
+                subject: Some(&account.username),
+                client: ctx.client,
+                outcome: "refused",
+            },
+        )
+        .await;
+        return Err(ApiError::TwoStepLocked { retry_after });
+    }
+    let checked = check(state, ctx, method, code).await?;
+    let event = |kind, outcome| Event {
+        org_id: Some(account.org_id),
+        kind,
+        actor: Some(&account.username),
+        subject: Some(&account.username),
+        client: ctx.client,
+        outcome,
+    };
+    match checked {
+        Checked::Accepted { recovery_codes_remaining } => {
+            state.store.second_step_passed(account.id, now).await?;
+            let kind = if recovery_codes_remaining.is_some() {
+                "two_step.recovery_code_used"
+            } else {
+                "two_step.code_accepted"
+            };
+            audit::record(state, ctx.meta, event(kind, method.as_str())).await;
+            state.metrics.second_step("accepted");
+        }
+        Checked::Wrong => {
+            audit::record(state, ctx.meta, event("two_step.code_refused", method.as_str())).await;
+            state.metrics.second_step("refused");
+            if let Some(until) = state.store.second_step_failed(account.id, now).await? {
+                // The hook for notifying the user of a lock: an audit event and a log
+                // line at warn level that an operator's alerting can follow.
+                tracing::warn!(account = account.id, locked_for = until - now, "second step locked");
+                audit::record(state, ctx.meta, event("two_step.locked", "locked")).await;
+            }
+        }
+    }
+    Ok(checked)
+}

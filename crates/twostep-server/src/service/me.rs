@@ -1,0 +1,414 @@
+//! The user's own 2SV methods (SPEC §5, §6 "The user's own methods"): reachable with a
+//! session, or with a flow token in state `two_step_enrollment_required`.
+
+use crate::error::{ApiError, ApiResult};
+use crate::service::audit::{self, Event};
+use crate::service::auth::{self, Issued};
+use crate::service::codes::{self, Checked, CodeContext, CodeMethod, totp_aad};
+use crate::service::sms::{self, phone_aad};
+use crate::service::{RequestMeta, Subject, rfc3339};
+use crate::state::AppState;
+use serde::Serialize;
+use twostep_core::credential::{recovery, totp};
+use twostep_core::crypto::TokenHash;
+use twostep_core::domain::{AccountKind, MethodKind, OtpCode, PhoneNumber};
+use twostep_core::flow::{self, FlowKind};
+use twostep_core::store::{EnableMethod, Flow, Pending, SessionView, SmsBinding};
+
+/// Who is managing their methods.
+pub enum Caller {
+    Session(SessionView),
+    /// Mandatory enrollment at sign-in: the flow may only enroll.
+    Enrollment(Flow),
+}
+
+impl Caller {
+    pub fn account_id(&self) -> i64 {
+        match self {
+            Self::Session(s) => s.account_id,
+            Self::Enrollment(f) => f.account_id,
+        }
+    }
+
+    pub fn client(&self) -> &str {
+        match self {
+            Self::Session(s) => &s.client,
+            Self::Enrollment(f) => &f.client,
+        }
+    }
+
+    /// A session whose last second step is recent enough for a sensitive change.
+    fn require_step_up(&self, now: i64) -> ApiResult<&SessionView> {
+        match self {
+            Self::Session(s) if flow::stepped_up(s.last_two_step_at, now) => Ok(s),
+            _ => Err(ApiError::StepUpRequired),
+        }
+    }
+}
+
+/// A bearer token as a session or, failing that, as an enrollment flow.
+pub async fn caller(state: &AppState, token: &str) -> ApiResult<Caller> {
+    match auth::authenticate(state, token).await {
+        Ok(session) => Ok(Caller::Session(session)),
+        Err(ApiError::SessionInvalid) => {
+            let flow = state
+                .store
+                .flow_by_hash(&TokenHash::of(token).0, state.now())
+                .await?
+                .filter(|f| f.kind == FlowKind::Enrollment && f.failures < flow::MAX_FLOW_FAILURES)
+                .ok_or(ApiError::SessionInvalid)?;
+            Ok(Caller::Enrollment(flow))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Loads the caller's account and applies the gates every endpoint shares: contacts
+/// never (403), and only while 2SV is enabled for the organisation (409).
+async fn subject(state: &AppState, caller: &Caller) -> ApiResult<Subject> {
+    let subject = Subject::load(state, caller.account_id()).await?;
+    if subject.account.kind == AccountKind::Contact {
+        return Err(ApiError::TwoStepNotAvailable);
+    }
+    if !subject.org.two_step_in_force() {
+        return Err(ApiError::TwoStepDisabled);
+    }
+    Ok(subject)
+}
+
+#[derive(Debug, Serialize)]
+pub struct MethodInfo {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone_hint: Option<String>,
+    pub enabled_at: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Overview {
+    pub available: bool,
+    pub required: bool,
+    pub methods: Vec<MethodInfo>,
+    pub recovery_codes_remaining: i64,
+}
+
+pub async fn overview(state: &AppState, caller: &Caller) -> ApiResult<Overview> {
+    let subject = subject(state, caller).await?;
+    let id = subject.account.id;
+    let methods = state
+        .store
+        .methods(id)
+        .await?
+        .into_iter()
+        .map(|m| MethodInfo { kind: m.kind.as_str(), phone_hint: m.phone_hint, enabled_at: rfc3339(m.enabled_at) })
+        .collect();
+    Ok(Overview {
+        available: true,
+        required: subject.mandatory(),
+        methods,
+        recovery_codes_remaining: state.store.recovery_codes_remaining(id).await?,
+    })
+}
+
+#[derive(Serialize)]
+pub struct TotpEnrollment {
+    pub secret: String,
+    pub otpauth_uri: String,
+    pub qr_svg: String,
+    pub qr_png: String,
+    pub expires_at: String,
+}
+
+/// Replacing an enabled method (a new authenticator, a new number) needs step-up, like
+/// disabling it.
+async fn guard_replacement(state: &AppState, caller: &Caller, kind: MethodKind) -> ApiResult<()> {
+    let has_it = state.store.methods(caller.account_id()).await?.iter().any(|m| m.kind == kind);
+    if has_it {
+        caller.require_step_up(state.now())?;
+    }
+    Ok(())
+}
+
+pub async fn start_totp(state: &AppState, caller: &Caller) -> ApiResult<TotpEnrollment> {
+    let subject = subject(state, caller).await?;
+    guard_replacement(state, caller, MethodKind::Totp).await?;
+    let account = &subject.account;
+    let secret = totp::generate_secret();
+    let expires_at = state.now() + flow::PENDING_TTL;
+    state
+        .store
+        .put_pending(Pending {
+            account_id: account.id,
+            kind: MethodKind::Totp,
+            sealed: state.key.seal(&secret, &totp_aad(account.id))?,
+            key_id: state.key.id().to_owned(),
+            phone_hint: None,
+            expires_at,
+        })
+        .await?;
+    let label = format!("{}@{}", account.username, subject.org.slug);
+    let otpauth_uri = totp::otpauth_uri(&state.config.issuer, &label, &secret);
+    let qr_svg = crate::qr::svg(&otpauth_uri).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let qr_png = crate::qr::png_base64(&otpauth_uri).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(TotpEnrollment { secret: totp::encode_secret(&secret), otpauth_uri, qr_svg, qr_png, expires_at: rfc3339(expires_at) })
+}
+
+#[derive(Debug, Serialize)]
+pub struct SmsSent {
+    pub sent: bool,
+    pub phone_hint: String,
+    pub resend_after: i64,
+}
+
+/// Starts (or, for the same number, resends) an SMS enrollment.
+pub async fn start_sms(state: &AppState, caller: &Caller, phone: &str, meta: &RequestMeta) -> ApiResult<SmsSent> {
+    let subject = subject(state, caller).await?;
+    let phone = PhoneNumber::parse(phone).map_err(|_| ApiError::InvalidPhone)?;
+    guard_replacement(state, caller, MethodKind::Sms).await?;
+    let account = &subject.account;
+    let now = state.now();
+    // Posting the same number again is this enrollment's resend; a new number is a new
+    // enrollment.
+    let same_number = match state.store.pending(account.id, MethodKind::Sms, now).await? {
+        Some(p) => state.key.open(&p.sealed, &phone_aad(account.id)).is_ok_and(|n| n.as_slice() == phone.e164().as_bytes()),
+        None => false,
+    };
+    if !same_number {
+        state
+            .store
+            .put_pending(Pending {
+                account_id: account.id,
+                kind: MethodKind::Sms,
+                sealed: state.key.seal(phone.e164().as_bytes(), &phone_aad(account.id))?,
+                key_id: state.key.id().to_owned(),
+                phone_hint: Some(phone.hint()),
+                expires_at: now + flow::PENDING_TTL,
+            })
+            .await?;
+    }
+    sms::send_code(state, &subject.org, account, SmsBinding::Enrollment, &phone, Some(caller.client()), meta).await?;
+    Ok(SmsSent { sent: true, phone_hint: phone.hint(), resend_after: sms::RESEND_AFTER })
+}
+
+#[derive(Serialize)]
+pub struct Confirmed {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session: Option<Issued>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub two_step_verified: Option<bool>,
+    pub method: MethodInfo,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovery_codes: Option<Vec<String>>,
+}
+
+/// "Verify and enable": the pending method becomes enabled only with a correct code.
+pub async fn confirm(
+    state: &AppState,
+    caller: &Caller,
+    kind: MethodKind,
+    code: &str,
+    meta: &RequestMeta,
+) -> ApiResult<Confirmed> {
+    let subject = subject(state, caller).await?;
+    let account = &subject.account;
+    let now = state.now();
+    let pending = state.store.pending(account.id, kind, now).await?.ok_or_else(|| {
+        ApiError::InvalidRequest(format!("no {kind} enrollment is in progress (or it expired): start again"))
+    })?;
+    if let Err(retry_after) = state.store.reserve_second_step_attempt(account.id, now).await? {
+        return Err(ApiError::TwoStepLocked { retry_after });
+    }
+    let accepted_step = match (kind, OtpCode::parse(code)) {
+        (_, Err(_)) => None,
+        (MethodKind::Totp, Ok(code)) => {
+            let secret = state.key.open(&pending.sealed, &totp_aad(account.id))?;
+            totp::matching_step(&secret, code.expose(), now).map(Some)
+        }
+        (MethodKind::Sms, Ok(code)) => sms::check_code(state, account.id, SmsBinding::Enrollment, &code).await?.then_some(None),
+    };
+    let Some(totp_step) = accepted_step else {
+        return Err(wrong_confirmation(state, caller, account.id, meta, &subject).await?);
+    };
+
+    let first = state.store.methods(account.id).await?.is_empty();
+    let codes = first.then(recovery::generate);
+    let enabled = state
+        .store
+        .enable_method(EnableMethod {
+            pending: pending.clone(),
+            at: now,
+            totp_step,
+            recovery_hashes: codes.as_ref().map(|c| c.iter().map(|code| recovery::hash(account.id, code)).collect()),
+        })
+        .await?;
+    if !enabled {
+        return Err(ApiError::InvalidRequest(format!("this {kind} enrollment was already completed or replaced")));
+    }
+    state.store.second_step_passed(account.id, now).await?;
+    audit::record(
+        state,
+        meta,
+        Event {
+            org_id: Some(account.org_id),
+            kind: "two_step.method_enabled",
+            actor: Some(&account.username),
+            subject: Some(&account.username),
+            client: Some(caller.client()),
+            outcome: kind.as_str(),
+        },
+    )
+    .await;
+    let method = MethodInfo { kind: kind.as_str(), phone_hint: pending.phone_hint.clone(), enabled_at: rfc3339(now) };
+    match caller {
+        Caller::Session(s) => {
+            // Proving possession of the new method counts as a fresh second step.
+            state.store.mark_stepped_up(s.id, now).await?;
+            Ok(Confirmed { status: None, session: None, two_step_verified: None, method, recovery_codes: codes })
+        }
+        Caller::Enrollment(f) => {
+            // The first method completes the sign-in that asked for it.
+            if !state.store.consume_flow(f.id).await? {
+                return Err(ApiError::FlowExpired);
+            }
+            let session = auth::open_session(state, account, &f.client, true, meta).await?;
+            state.metrics.sign_in("authenticated_enrollment");
+            Ok(Confirmed {
+                status: Some("authenticated"),
+                session: Some(session),
+                two_step_verified: Some(true),
+                method,
+                recovery_codes: codes,
+            })
+        }
+    }
+}
+
+async fn wrong_confirmation(
+    state: &AppState,
+    caller: &Caller,
+    account_id: i64,
+    meta: &RequestMeta,
+    subject: &Subject,
+) -> ApiResult<ApiError> {
+    let now = state.now();
+    if state.store.second_step_failed(account_id, now).await?.is_some() {
+        tracing::warn!(account = account_id, "second step locked during enrollment");
+    }
+    audit::record(
+        state,
+        meta,
+        Event {
+            org_id: Some(subject.org.id),
+            kind: "two_step.code_refused",
+            actor: Some(&subject.account.username),
+            subject: Some(&subject.account.username),
+            client: Some(caller.client()),
+            outcome: "enrollment",
+        },
+    )
+    .await;
+    let attempts_remaining = match caller {
+        Caller::Enrollment(f) => {
+            let failures = state.store.flow_failure(f.id, flow::MAX_FLOW_FAILURES).await?.ok_or(ApiError::FlowExpired)?;
+            Some((flow::MAX_FLOW_FAILURES - failures).max(0))
+        }
+        Caller::Session(_) => None,
+    };
+    Ok(ApiError::InvalidCode { attempts_remaining })
+}
+
+/// Disabling needs step-up, and the last method of a user for whom 2SV is mandatory
+/// stays (409 `method_required`).
+pub async fn disable(state: &AppState, caller: &Caller, kind: MethodKind, meta: &RequestMeta) -> ApiResult<()> {
+    let subject = subject(state, caller).await?;
+    let session = caller.require_step_up(state.now())?;
+    let methods = state.store.methods(subject.account.id).await?;
+    if !methods.iter().any(|m| m.kind == kind) {
+        return Err(ApiError::NotFound(format!("{kind} method")));
+    }
+    if methods.len() == 1 && subject.mandatory() {
+        return Err(ApiError::MethodRequired);
+    }
+    state.store.disable_method(subject.account.id, kind).await?;
+    audit::record(
+        state,
+        meta,
+        Event {
+            org_id: Some(session.org_id),
+            kind: "two_step.method_disabled",
+            actor: Some(&session.username),
+            subject: Some(&session.username),
+            client: Some(&session.client),
+            outcome: kind.as_str(),
+        },
+    )
+    .await;
+    Ok(())
+}
+
+pub async fn regenerate_recovery_codes(state: &AppState, caller: &Caller, meta: &RequestMeta) -> ApiResult<Vec<String>> {
+    let subject = subject(state, caller).await?;
+    let session = caller.require_step_up(state.now())?;
+    if state.store.methods(subject.account.id).await?.is_empty() {
+        return Err(ApiError::Conflict("enable a method before creating recovery codes".into()));
+    }
+    let codes = recovery::generate();
+    let hashes = codes.iter().map(|c| recovery::hash(subject.account.id, c)).collect();
+    state.store.replace_recovery_codes(subject.account.id, hashes).await?;
+    audit::record(
+        state,
+        meta,
+        Event {
+            org_id: Some(session.org_id),
+            kind: "two_step.recovery_codes_regenerated",
+            actor: Some(&session.username),
+            subject: Some(&session.username),
+            client: Some(&session.client),
+            outcome: "success",
+        },
+    )
+    .await;
+    Ok(codes)
+}
+
+/// Sends a code to the user's enrolled number so the session can step up.
+pub async fn send_step_up_sms(state: &AppState, caller: &Caller, meta: &RequestMeta) -> ApiResult<SmsSent> {
+    let subject = subject(state, caller).await?;
+    let Caller::Session(session) = caller else { return Err(ApiError::StepUpRequired) };
+    let account = &subject.account;
+    let methods = state.store.methods(account.id).await?;
+    let method = methods.iter().find(|m| m.kind == MethodKind::Sms).ok_or(ApiError::NotFound("sms method".into()))?;
+    let phone = sms::open_phone(state, account.id, &method.sealed)?;
+    let binding = SmsBinding::Session(session.id);
+    sms::send_code(state, &subject.org, account, binding, &phone, Some(caller.client()), meta).await?;
+    Ok(SmsSent { sent: true, phone_hint: phone.hint(), resend_after: sms::RESEND_AFTER })
+}
+
+/// "Confirm it's you": a second step within a session, which allows sensitive changes
+/// for the next 15 minutes.
+pub async fn step_up(
+    state: &AppState,
+    caller: &Caller,
+    method: CodeMethod,
+    code: &str,
+    meta: &RequestMeta,
+) -> ApiResult<Option<i64>> {
+    let subject = subject(state, caller).await?;
+    let Caller::Session(session) = caller else { return Err(ApiError::SessionInvalid) };
+    let ctx = CodeContext {
+        account: &subject.account,
+        client: Some(&session.client),
+        binding: SmsBinding::Session(session.id),
+        meta,
+    };
+    match codes::second_step(state, &ctx, method, code).await? {
+        Checked::Accepted { recovery_codes_remaining } => {
+            state.store.mark_stepped_up(session.id, state.now()).await?;
+            Ok(recovery_codes_remaining)
+        }
+        Checked::Wrong => Err(ApiError::InvalidCode { attempts_remaining: None }),
+    }
+}

@@ -1,0 +1,74 @@
+//! What Twostep does, over the core rules and the store: sign-in, the user's own methods,
+//! administration. The JSON API and the web pages both call these — no rule is written
+//! twice.
+
+pub mod admin;
+pub mod audit;
+pub mod auth;
+pub mod codes;
+pub mod me;
+pub mod sms;
+pub mod throttle;
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use twostep_core::store::{Account, Organization};
+
+/// Who is calling, as far as the network can tell.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// RFC 3339 in UTC, as every time in the API is written.
+pub fn rfc3339(ts: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(ts)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    OffsetDateTime::parse(s, &Rfc3339).ok().map(|t| t.unix_timestamp())
+}
+
+/// Runs a blocking CPU-bound job (argon2id) off the async runtime, one per core at once.
+pub async fn blocking<T: Send + 'static>(
+    state: &AppState,
+    job: impl FnOnce() -> T + Send + 'static,
+) -> ApiResult<T> {
+    let _permit = state.hash_permits.acquire().await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    tokio::task::spawn_blocking(job).await.map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// The account and its organisation, as the policy needs them.
+pub struct Subject {
+    pub org: Organization,
+    pub account: Account,
+    pub has_method: bool,
+}
+
+impl Subject {
+    pub async fn load(state: &AppState, account_id: i64) -> ApiResult<Self> {
+        let account = state.store.account_by_id(account_id).await?;
+        let org = state.store.org_by_id(account.org_id).await?;
+        let has_method = !state.store.methods(account_id).await?.is_empty();
+        Ok(Self { org, account, has_method })
+    }
+
+    pub fn policy(&self) -> twostep_core::policy::Subject {
+        twostep_core::policy::Subject {
+            org_enabled: self.org.two_step_in_force(),
+            kind: self.account.kind,
+            profile_mandatory: self.account.profile_mandatory(),
+            has_method: self.has_method,
+        }
+    }
+
+    pub fn mandatory(&self) -> bool {
+        twostep_core::policy::mandatory(self.policy())
+    }
+}

@@ -1,0 +1,138 @@
+//! Text-message codes: sending them under the SMS limits (SPEC §5) and checking them.
+
+use crate::error::{ApiError, ApiResult};
+use crate::service::audit::{self, Event};
+use crate::service::RequestMeta;
+use crate::state::AppState;
+use rand::RngCore;
+use twostep_core::credential::sms_code;
+use twostep_core::crypto::constant_time_eq;
+use twostep_core::domain::{OtpCode, PhoneNumber};
+use twostep_core::store::{Account, NewSmsChallenge, Organization, SmsBinding};
+
+/// A flow or enrollment may ask for a new code this long after its last one.
+pub const RESEND_AFTER: i64 = 30;
+/// Sends per user per hour, and per phone number per hour.
+pub const PER_USER_HOURLY: i64 = 5;
+pub const PER_NUMBER_HOURLY: i64 = 5;
+/// Wrong tries per code.
+pub const MAX_ATTEMPTS: i64 = 5;
+
+const HOUR: i64 = 3600;
+
+/// A stable key for a phone number in the counters table that does not reveal it.
+fn number_key(phone: &PhoneNumber) -> String {
+    let digest = twostep_core::crypto::TokenHash::of(phone.e164()).0;
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sms:phone:{hex}")
+}
+
+/// The associated data binding a sealed phone number to its account.
+pub fn phone_aad(account_id: i64) -> Vec<u8> {
+    format!("phone:{account_id}").into_bytes()
+}
+
+/// Sends a fresh code to `phone`, bound to `binding`, under every limit; each refusal
+/// and failure is audited.
+pub async fn send_code(
+    state: &AppState,
+    org: &Organization,
+    account: &Account,
+    binding: SmsBinding,
+    phone: &PhoneNumber,
+    client: Option<&str>,
+    meta: &RequestMeta,
+) -> ApiResult<()> {
+    let now = state.now();
+    let event = |kind, outcome| Event {
+        org_id: Some(org.id),
+        kind,
+        actor: Some(&account.username),
+        subject: Some(&account.username),
+        client,
+        outcome,
+    };
+    let refuse = |retry_after: i64, outcome: &'static str| async move {
+        audit::record(state, meta, event("sms.refused", outcome)).await;
+        state.metrics.sms(outcome);
+        Err(ApiError::SmsRateLimited { retry_after: retry_after.max(1) })
+    };
+    match state.store.mark_sms_send(account.id, binding, now, RESEND_AFTER).await? {
+        Ok(()) => {}
+        Err(0) => return Err(ApiError::FlowExpired),
+        Err(retry_after) => return refuse(retry_after, "resend_too_soon").await,
+    }
+    let hour = now - now.rem_euclid(HOUR);
+    let retry_after = hour + HOUR - now;
+    let limits = [
+        (format!("sms:user:{}", account.id), PER_USER_HOURLY, "user_hourly_limit"),
+        (number_key(phone), PER_NUMBER_HOURLY, "number_hourly_limit"),
+        (format!("sms:org:{}", org.id), state.config.sms.org_hourly_limit, "organization_hourly_limit"),
+    ];
+    for (key, limit, outcome) in limits {
+        if state.store.count_in_window(&key, hour, limit).await?.is_none() {
+            return refuse(retry_after, outcome).await;
+        }
+    }
+
+    let code = sms_code::generate();
+    let mut salt = vec![0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut salt);
+    let ttl = state.config.sms.code_ttl.as_secs() as i64;
+    state
+        .store
+        .create_sms_challenge(NewSmsChallenge {
+            account_id: account.id,
+            binding,
+            code_hash: sms_code::hash(&salt, &code),
+            salt,
+            sent_at: now,
+            expires_at: now + ttl,
+        })
+        .await?;
+    let body = crate::sms::render(
+        &state.config.sms.templates,
+        org.language,
+        &state.config.issuer,
+        &state.config.public_host(),
+        &code,
+    );
+    match state.sms.send(phone, &body).await {
+        Ok(()) => {
+            audit::record(state, meta, event("sms.sent", "success")).await;
+            state.metrics.sms("sent");
+            Ok(())
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, to = %phone.hint(), "text message not delivered");
+            audit::record(state, meta, event("sms.delivery_failed", "failure")).await;
+            state.metrics.sms("delivery_failed");
+            Err(ApiError::SmsDeliveryFailed)
+        }
+    }
+}
+
+/// Checks a code against the newest live challenge bound to `binding`, in constant
+/// time; a right code is claimed atomically so it works once.
+pub async fn check_code(state: &AppState, account_id: i64, binding: SmsBinding, code: &OtpCode) -> ApiResult<bool> {
+    let now = state.now();
+    let Some(challenge) = state.store.active_sms_challenge(account_id, binding, now).await? else {
+        return Ok(false);
+    };
+    if challenge.attempts >= MAX_ATTEMPTS {
+        return Ok(false);
+    }
+    let presented = sms_code::hash(&challenge.salt, code.expose());
+    if constant_time_eq(&presented, &challenge.code_hash) {
+        return Ok(state.store.claim_sms_challenge(challenge.id, MAX_ATTEMPTS, now).await?);
+    }
+    state.store.sms_challenge_failed(challenge.id).await?;
+    Ok(false)
+}
+
+/// The enrolled number of an account, decrypted.
+pub fn open_phone(state: &AppState, account_id: i64, sealed: &[u8]) -> ApiResult<PhoneNumber> {
+    let raw = state.key.open(sealed, &phone_aad(account_id))?;
+    let text = std::str::from_utf8(&raw).map_err(|e| ApiError::Internal(e.to_string()))?;
+    PhoneNumber::parse(text).map_err(|e| ApiError::Internal(e.to_string()))
+}

@@ -1,0 +1,193 @@
+//! Building the application: state from configuration, the router, the listener.
+
+use crate::api;
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::sms::Outbox;
+use crate::state::{AppState, Inner};
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post, put};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use twostep_core::crypto::SecretKey;
+use twostep_core::domain::ClientName;
+use twostep_core::policy::ClientRegistry;
+use twostep_core::store::Store;
+use twostep_core::{Clock, SystemClock};
+use twostep_store::{DbOptions, SqlStore};
+
+/// Everything needed to build the state, beyond the configuration.
+pub struct Parts {
+    pub store: Arc<dyn Store>,
+    pub key: SecretKey,
+    pub clock: Arc<dyn Clock>,
+    pub demo: bool,
+}
+
+pub fn db_options(config: &Config) -> DbOptions {
+    DbOptions {
+        max_connections: config.database.max_connections,
+        acquire_timeout: config.database.acquire_timeout,
+        statement_timeout: config.database.statement_timeout,
+    }
+}
+
+/// Connects to the database and runs the migrations.
+pub async fn open_store(config: &Config) -> anyhow::Result<SqlStore> {
+    let store = SqlStore::connect(&config.database_url, &db_options(config)).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+pub fn build_state(config: Config, parts: Parts) -> anyhow::Result<AppState> {
+    let outbox = parts.demo.then(Outbox::default);
+    let sms = crate::sms::provider(&config.sms, outbox.clone()).map_err(anyhow::Error::msg)?;
+    let mut overrides = Vec::new();
+    for (name, client) in &config.clients {
+        overrides.push((ClientName::parse(name)?, client.two_step));
+    }
+    let trusted_proxies = config.trusted_proxies.iter().filter_map(|p| p.parse().ok()).collect();
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    Ok(AppState::new(Inner {
+        store: parts.store,
+        clock: parts.clock,
+        key: parts.key,
+        clients: ClientRegistry::with_overrides(overrides),
+        metrics: Metrics::default(),
+        sms,
+        outbox,
+        hash_permits: Semaphore::new(cores),
+        trusted_proxies,
+        config,
+    }))
+}
+
+pub fn build_router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/login", post(api::login::login))
+        .route("/login/sms", post(api::login::send_sms))
+        .route("/login/verify", post(api::login::verify))
+        .route("/logout", post(api::login::logout))
+        .route("/session", get(api::login::session))
+        .route("/me/two-step", get(api::me::overview))
+        .route("/me/two-step/totp", post(api::me::start_totp).delete(api::me::delete_totp))
+        .route("/me/two-step/totp/confirm", post(api::me::confirm_totp))
+        .route("/me/two-step/sms", post(api::me::start_sms).delete(api::me::delete_sms))
+        .route("/me/two-step/sms/confirm", post(api::me::confirm_sms))
+        .route("/me/two-step/recovery-codes", post(api::me::recovery_codes))
+        .route("/me/two-step/verify", post(api::me::step_up))
+        .route("/me/two-step/verify/sms", post(api::me::step_up_sms))
+        .route("/me/sessions", get(api::me::sessions))
+        .route("/me/sessions/{id}", delete(api::me::end_session))
+        .route("/admin/two-step", get(api::admin::two_step))
+        .route("/admin/two-step/connect", post(api::admin::connect))
+        .route("/admin/two-step/enable", post(api::admin::enable))
+        .route("/admin/two-step/disable", post(api::admin::disable))
+        .route("/admin/two-step/profiles/{slug}", put(api::admin::profile))
+        .route("/admin/two-step/organization", put(api::admin::organization))
+        .route("/admin/two-step/users", get(api::admin::users))
+        .route("/admin/users/{username}/two-step", delete(api::admin::reset))
+        .route("/admin/audit", get(api::admin::audit));
+
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/healthz", get(api::ops::healthz))
+        .route("/readyz", get(api::ops::readyz))
+        .route("/metrics", get(api::ops::metrics))
+        .merge(crate::web::routes())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(api::BODY_LIMIT))
+        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn_with_state(state.clone(), record_metrics))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("page".into())
+}
+
+async fn method_not_allowed() -> Response {
+    let mut response = ApiError::InvalidRequest("this method is not allowed here".into()).into_response();
+    *response.status_mut() = axum::http::StatusCode::METHOD_NOT_ALLOWED;
+    response
+}
+
+/// SPEC §10: no caching of anything private, and strict page headers everywhere.
+async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let set = |h: &mut axum::http::HeaderMap, name, value: &'static str| {
+        h.entry(name).or_insert(HeaderValue::from_static(value));
+    };
+    set(headers, header::CACHE_CONTROL, "no-store");
+    set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(headers, header::X_FRAME_OPTIONS, "DENY");
+    set(headers, header::REFERRER_POLICY, "no-referrer");
+    set(
+        headers,
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; \
+         form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    );
+    response
+}
+
+async fn record_metrics(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".into());
+    let method = request.method().as_str().to_owned();
+    let response = next.run(request).await;
+    state.metrics.request(&route, &method, response.status().as_u16(), started.elapsed().as_secs_f64());
+    response
+}
+
+/// A bound, not yet serving, application.
+pub struct App {
+    listener: TcpListener,
+    router: Router,
+    pub state: AppState,
+}
+
+impl App {
+    pub async fn bind(config: Config, parts: Parts) -> anyhow::Result<Self> {
+        let listen = config.listen.clone();
+        let state = build_state(config, parts)?;
+        let listener = TcpListener::bind(&listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+        let router = build_router(state.clone());
+        Ok(Self { listener, router, state })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` resolves, then finishes the requests in flight.
+    pub async fn serve(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}
+
+pub fn system_clock() -> Arc<dyn Clock> {
+    Arc::new(SystemClock)
+}

@@ -1,0 +1,51 @@
+//! What every request handler shares.
+
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::sms::{Outbox, SmsSender};
+use std::ops::Deref;
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+use twostep_core::Clock;
+use twostep_core::crypto::SecretKey;
+use twostep_core::policy::ClientRegistry;
+use twostep_core::store::Store;
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub store: Arc<dyn Store>,
+    pub config: Config,
+    pub clock: Arc<dyn Clock>,
+    pub key: SecretKey,
+    pub clients: ClientRegistry,
+    pub metrics: Metrics,
+    pub sms: Arc<dyn SmsSender>,
+    /// Demo mode keeps sent text messages for `/dev/outbox`.
+    pub outbox: Option<Outbox>,
+    /// Argon2id needs 19 MiB and a core for tens of milliseconds: at most one hash per
+    /// core runs at once, the rest queue, which bounds memory under a login storm.
+    pub hash_permits: Semaphore,
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+}
+
+impl AppState {
+    pub fn new(inner: Inner) -> Self {
+        Self(Arc::new(inner))
+    }
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl Inner {
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+}
