@@ -78,13 +78,8 @@ pub struct ClientRegistry(BTreeMap<String, bool>);
 
 impl Default for ClientRegistry {
     fn default() -> Self {
-        let defaults = [
-            ("web", true),
-            ("api", true),
-            ("technician-app", false),
-            ("next-app", false),
-            ("direct", false),
-        ];
+        let defaults =
+            [("web", true), ("api", true), ("technician-app", false), ("next-app", false), ("direct", false)];
         Self(defaults.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
     }
 }

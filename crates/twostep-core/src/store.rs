@@ -2,9 +2,9 @@
 //! `twostep-store`; every method that guards a limit is atomic in one statement or one
 //! transaction, so limits hold across replicas.
 
+use crate::Timestamp;
 use crate::domain::{AccountKind, AddonState, Language, MethodKind};
 use crate::flow::FlowKind;
-use crate::Timestamp;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -349,8 +349,7 @@ pub trait Store: Send + Sync + 'static {
     // Per-account second-step lockout (SPEC §4). An attempt is counted before the code is
     // checked, so parallel guesses can never exceed the threshold.
     /// Reserves one attempt: `Err(retry_after)` while the second step is locked.
-    async fn reserve_second_step_attempt(&self, account_id: i64, now: Timestamp)
-    -> StoreResult<Result<(), i64>>;
+    async fn reserve_second_step_attempt(&self, account_id: i64, now: Timestamp) -> StoreResult<Result<(), i64>>;
     /// A reserved attempt failed: starts a lock once the threshold is reached and returns
     /// its end.
     async fn second_step_failed(&self, account_id: i64, now: Timestamp) -> StoreResult<Option<Timestamp>>;

@@ -27,8 +27,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Org(OrgCommand::Create { slug, name, language }) => {
             let store = startup::open_store(&config).await?;
             let slug = OrgSlug::parse(&slug)?;
-            let language = Language::parse(&language)
-                .with_context(|| format!("unknown language {language:?}: use en or pt"))?;
+            let language =
+                Language::parse(&language).with_context(|| format!("unknown language {language:?}: use en or pt"))?;
             if name.trim().is_empty() {
                 bail!("the organization name must not be empty");
             }
@@ -65,7 +65,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let org = find_org(&store, &org).await?;
             if org.addon == AddonState::Unavailable {
                 store.set_addon_state(org.id, AddonState::Available).await?;
-                println!("2-Step Verification add-on activated for {}: its administrators can now connect it", org.slug);
+                println!(
+                    "2-Step Verification add-on activated for {}: its administrators can now connect it",
+                    org.slug
+                );
             } else {
                 println!("2-Step Verification add-on was already active for {} ({})", org.slug, org.addon.as_str());
             }
@@ -168,7 +171,9 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
                     println!("  {:<10} {:<14} password: {}", a.username, a.profile, a.password);
                 }
             }
-            None => println!("Demo organization \"demo\" already exists; its passwords were shown when it was created."),
+            None => {
+                println!("Demo organization \"demo\" already exists; its passwords were shown when it was created.")
+            }
         }
     }
     println!("twostep listening on http://{addr} (public URL {})", app.state.config.public_url);

@@ -99,11 +99,7 @@ pub struct DatabaseConfig {
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        Self {
-            max_connections: 10,
-            acquire_timeout: Duration::from_secs(5),
-            statement_timeout: Duration::from_secs(5),
-        }
+        Self { max_connections: 10, acquire_timeout: Duration::from_secs(5), statement_timeout: Duration::from_secs(5) }
     }
 }
 
@@ -175,7 +171,7 @@ impl Config {
                     .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
                 let table: toml::Table = toml::from_str(&text).map_err(|e| ConfigError::Parse {
                     path: path.display().to_string(),
-                    message: one_line(&e.message().to_string()),
+                    message: one_line(e.message()),
                 })?;
                 // Check the file alone first so its own unknown keys are reported as such.
                 Config::deserialize(toml::Value::Table(table.clone())).map_err(|e| ConfigError::Parse {
@@ -236,8 +232,7 @@ impl Config {
             return Err(ConfigError::Invalid("session_ttl must be more than 0s".into()));
         }
         for name in self.clients.keys() {
-            twostep_core::domain::ClientName::parse(name)
-                .map_err(|e| ConfigError::Invalid(format!("clients: {e}")))?;
+            twostep_core::domain::ClientName::parse(name).map_err(|e| ConfigError::Invalid(format!("clients: {e}")))?;
         }
         for proxy in &self.trusted_proxies {
             proxy
@@ -279,10 +274,7 @@ fn env_value(raw: &str) -> toml::Value {
     match raw {
         "true" => toml::Value::Boolean(true),
         "false" => toml::Value::Boolean(false),
-        _ => raw
-            .parse::<i64>()
-            .map(toml::Value::Integer)
-            .unwrap_or_else(|_| toml::Value::String(raw.to_owned())),
+        _ => raw.parse::<i64>().map(toml::Value::Integer).unwrap_or_else(|_| toml::Value::String(raw.to_owned())),
     }
 }
 

@@ -15,8 +15,8 @@ pub struct DemoAccount {
 
 pub fn random_password() -> String {
     const WORDS: &[&str] = &[
-        "amber", "birch", "cobalt", "delta", "ember", "fjord", "garnet", "harbor", "indigo", "juniper",
-        "koala", "lagoon", "maple", "nectar", "orbit", "pepper", "quartz", "raven", "saffron", "tundra",
+        "amber", "birch", "cobalt", "delta", "ember", "fjord", "garnet", "harbor", "indigo", "juniper", "koala",
+        "lagoon", "maple", "nectar", "orbit", "pepper", "quartz", "raven", "saffron", "tundra",
     ];
     let mut rng = rand::rngs::OsRng;
     let words: Vec<&str> = (0..3).map(|_| WORDS[rng.gen_range(0..WORDS.len())]).collect();

@@ -27,9 +27,7 @@ pub enum ApiError {
     InvalidCode { attempts_remaining: Option<i64> },
     #[error("you do not have access to this")]
     Forbidden,
-    #[error(
-        "this app does not support 2-Step Verification yet; sign in from the web, or ask your administrator"
-    )]
+    #[error("this app does not support 2-Step Verification yet; sign in from the web, or ask your administrator")]
     TwoStepUnsupportedClient,
     #[error("2-Step Verification is not available for this account")]
     TwoStepNotAvailable,
@@ -105,10 +103,9 @@ impl ApiError {
             | Self::SessionRevoked
             | Self::FlowExpired
             | Self::InvalidCode { .. } => StatusCode::UNAUTHORIZED,
-            Self::Forbidden
-            | Self::TwoStepUnsupportedClient
-            | Self::TwoStepNotAvailable
-            | Self::StepUpRequired => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::TwoStepUnsupportedClient | Self::TwoStepNotAvailable | Self::StepUpRequired => {
+                StatusCode::FORBIDDEN
+            }
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::AddonUnavailable
             | Self::AddonNotConnected

@@ -6,8 +6,7 @@ use twostep_core::crypto::SecretKey;
 
 pub fn load_or_create(path: &Path) -> anyhow::Result<SecretKey> {
     match std::fs::read_to_string(path) {
-        Ok(text) => SecretKey::from_hex(&text)
-            .map_err(|e| anyhow::anyhow!("secret key file {}: {e}", path.display())),
+        Ok(text) => SecretKey::from_hex(&text).map_err(|e| anyhow::anyhow!("secret key file {}: {e}", path.display())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let key = SecretKey::generate();
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {

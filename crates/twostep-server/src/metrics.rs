@@ -44,7 +44,11 @@ impl Default for Metrics {
 impl Metrics {
     pub fn request(&self, route: &str, method: &str, status: u16, seconds: f64) {
         self.requests
-            .get_or_create(&vec![("route", route.to_owned()), ("method", method.to_owned()), ("status", status.to_string())])
+            .get_or_create(&vec![
+                ("route", route.to_owned()),
+                ("method", method.to_owned()),
+                ("status", status.to_string()),
+            ])
             .inc();
         self.latency.get_or_create(&vec![("route", route.to_owned())]).observe(seconds);
     }

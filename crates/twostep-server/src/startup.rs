@@ -147,11 +147,8 @@ async fn record_metrics(
     next: Next,
 ) -> Response {
     let started = Instant::now();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".into());
+    let route =
+        request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "unmatched".into());
     let method = request.method().as_str().to_owned();
     let response = next.run(request).await;
     state.metrics.request(&route, &method, response.status().as_u16(), started.elapsed().as_secs_f64());
@@ -169,9 +166,8 @@ impl App {
     pub async fn bind(config: Config, parts: Parts) -> anyhow::Result<Self> {
         let listen = config.listen.clone();
         let state = build_state(config, parts)?;
-        let listener = TcpListener::bind(&listen)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+        let listener =
+            TcpListener::bind(&listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
         let router = build_router(state.clone());
         Ok(Self { listener, router, state })
     }

@@ -31,11 +31,7 @@ pub struct DbOptions {
 
 impl Default for DbOptions {
     fn default() -> Self {
-        Self {
-            max_connections: 10,
-            acquire_timeout: Duration::from_secs(5),
-            statement_timeout: Duration::from_secs(5),
-        }
+        Self { max_connections: 10, acquire_timeout: Duration::from_secs(5), statement_timeout: Duration::from_secs(5) }
     }
 }
 
@@ -136,16 +132,12 @@ pub(crate) fn sqlite_sql(pg: &'static str) -> &'static str {
 pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::RowNotFound => StoreError::NotFound,
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            StoreError::Conflict(db.message().to_owned())
-        }
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(db.message().to_owned()),
         sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
             StoreError::Unavailable(e.to_string())
         }
         // PostgreSQL: statement_timeout (57014) and connection failures (08xxx).
-        sqlx::Error::Database(db)
-            if db.code().is_some_and(|c| c == "57014" || c.starts_with("08")) =>
-        {
+        sqlx::Error::Database(db) if db.code().is_some_and(|c| c == "57014" || c.starts_with("08")) => {
             StoreError::Unavailable(e.to_string())
         }
         // SQLite: still busy after the busy timeout.

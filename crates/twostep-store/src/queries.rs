@@ -259,41 +259,38 @@ impl Store for SqlStore {
 
     async fn create_org(&self, slug: &str, name: &str, language: Language) -> StoreResult<Organization> {
         on!(self, |pool, sql| {
-            let row: OrgRow = sqlx::query_as(sql(
-                "INSERT INTO organizations (slug, name, language) VALUES ($1, $2, $3) \
-                 RETURNING id, slug, name, addon, two_step_enabled, mandatory_all, language",
-            ))
-            .bind(slug)
-            .bind(name)
-            .bind(language.as_str())
-            .fetch_one(pool)
-            .await?;
+            let row: OrgRow =
+                sqlx::query_as(sql("INSERT INTO organizations (slug, name, language) VALUES ($1, $2, $3) \
+                 RETURNING id, slug, name, addon, two_step_enabled, mandatory_all, language"))
+                .bind(slug)
+                .bind(name)
+                .bind(language.as_str())
+                .fetch_one(pool)
+                .await?;
             Ok(row.into())
         })
     }
 
     async fn org_by_slug(&self, slug: &str) -> StoreResult<Option<Organization>> {
         on!(self, |pool, sql| {
-            let row: Option<OrgRow> = sqlx::query_as(sql(
-                "SELECT id, slug, name, addon, two_step_enabled, mandatory_all, language \
-                 FROM organizations WHERE slug = $1",
-            ))
-            .bind(slug)
-            .fetch_optional(pool)
-            .await?;
+            let row: Option<OrgRow> =
+                sqlx::query_as(sql("SELECT id, slug, name, addon, two_step_enabled, mandatory_all, language \
+                 FROM organizations WHERE slug = $1"))
+                .bind(slug)
+                .fetch_optional(pool)
+                .await?;
             Ok(row.map(Into::into))
         })
     }
 
     async fn org_by_id(&self, id: i64) -> StoreResult<Organization> {
         on!(self, |pool, sql| {
-            let row: OrgRow = sqlx::query_as(sql(
-                "SELECT id, slug, name, addon, two_step_enabled, mandatory_all, language \
-                 FROM organizations WHERE id = $1",
-            ))
-            .bind(id)
-            .fetch_one(pool)
-            .await?;
+            let row: OrgRow =
+                sqlx::query_as(sql("SELECT id, slug, name, addon, two_step_enabled, mandatory_all, language \
+                 FROM organizations WHERE id = $1"))
+                .bind(id)
+                .fetch_one(pool)
+                .await?;
             Ok(row.into())
         })
     }
@@ -340,11 +337,9 @@ impl Store for SqlStore {
 
     async fn create_profile(&self, org_id: i64, slug: &str, name: &str, admin: bool) -> StoreResult<Profile> {
         on!(self, |pool, sql| {
-            let row: ProfileRow = sqlx::query_as(sql(
-                "INSERT INTO profiles (org_id, slug, name, admin, mandatory) \
+            let row: ProfileRow = sqlx::query_as(sql("INSERT INTO profiles (org_id, slug, name, admin, mandatory) \
                  SELECT o.id, $2, $3, $4, o.mandatory_all FROM organizations o WHERE o.id = $1 \
-                 RETURNING id, org_id, slug, name, admin, mandatory",
-            ))
+                 RETURNING id, org_id, slug, name, admin, mandatory"))
             .bind(org_id)
             .bind(slug)
             .bind(name)
@@ -370,16 +365,15 @@ impl Store for SqlStore {
 
     async fn profile_stats(&self, org_id: i64) -> StoreResult<Vec<ProfileStats>> {
         on!(self, |pool, sql| {
-            let rows: Vec<ProfileStatsRow> = sqlx::query_as(sql(
-                "SELECT p.id, p.org_id, p.slug, p.name, p.admin, p.mandatory, \
+            let rows: Vec<ProfileStatsRow> =
+                sqlx::query_as(sql("SELECT p.id, p.org_id, p.slug, p.name, p.admin, p.mandatory, \
                    (SELECT COUNT(*) FROM accounts a WHERE a.profile_id = p.id AND a.kind = 'user') AS users, \
                    (SELECT COUNT(*) FROM accounts a WHERE a.profile_id = p.id AND a.kind = 'user' \
                       AND EXISTS (SELECT 1 FROM methods m WHERE m.account_id = a.id)) AS enrolled \
-                 FROM profiles p WHERE p.org_id = $1 ORDER BY p.slug",
-            ))
-            .bind(org_id)
-            .fetch_all(pool)
-            .await?;
+                 FROM profiles p WHERE p.org_id = $1 ORDER BY p.slug"))
+                .bind(org_id)
+                .fetch_all(pool)
+                .await?;
             Ok(rows
                 .into_iter()
                 .map(|r| ProfileStats { profile: r.profile.into(), users: r.users, enrolled: r.enrolled })
@@ -496,12 +490,10 @@ impl Store for SqlStore {
 
     async fn account_report(&self, org_id: i64) -> StoreResult<Vec<AccountReport>> {
         on!(self, |pool, sql| {
-            let rows: Vec<ReportRow> = sqlx::query_as(sql(
-                "SELECT a.id, a.username, a.kind, p.slug AS profile_slug, \
+            let rows: Vec<ReportRow> = sqlx::query_as(sql("SELECT a.id, a.username, a.kind, p.slug AS profile_slug, \
                    COALESCE(p.mandatory, FALSE) AS profile_mandatory, a.last_two_step_at \
                  FROM accounts a LEFT JOIN profiles p ON p.id = a.profile_id \
-                 WHERE a.org_id = $1 ORDER BY a.username_key",
-            ))
+                 WHERE a.org_id = $1 ORDER BY a.username_key"))
             .bind(org_id)
             .fetch_all(pool)
             .await?;
@@ -574,10 +566,8 @@ impl Store for SqlStore {
     async fn session_by_hash(&self, token_hash: &[u8]) -> StoreResult<Option<SessionView>> {
         on!(self, |pool, sql| {
             static QUERY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-            let text: &'static str =
-                QUERY.get_or_init(|| format!("{SESSION_SELECT} WHERE s.token_hash = $1")).as_str();
-            let row: Option<SessionRow> =
-                sqlx::query_as(sql(text)).bind(token_hash).fetch_optional(pool).await?;
+            let text: &'static str = QUERY.get_or_init(|| format!("{SESSION_SELECT} WHERE s.token_hash = $1")).as_str();
+            let row: Option<SessionRow> = sqlx::query_as(sql(text)).bind(token_hash).fetch_optional(pool).await?;
             Ok(row.map(Into::into))
         })
     }
@@ -595,10 +585,8 @@ impl Store for SqlStore {
 
     async fn mark_stepped_up(&self, session_id: i64, now: Timestamp) -> StoreResult<()> {
         on!(self, |pool, sql| {
-            sqlx::query(sql(
-                "UPDATE sessions SET last_two_step_at = $2, two_step_verified = TRUE, revoke_at = NULL \
-                 WHERE id = $1",
-            ))
+            sqlx::query(sql("UPDATE sessions SET last_two_step_at = $2, two_step_verified = TRUE, revoke_at = NULL \
+                 WHERE id = $1"))
             .bind(session_id)
             .bind(now)
             .execute(pool)
@@ -618,8 +606,7 @@ impl Store for SqlStore {
                     )
                 })
                 .as_str();
-            let rows: Vec<SessionRow> =
-                sqlx::query_as(sql(text)).bind(account_id).bind(now).fetch_all(pool).await?;
+            let rows: Vec<SessionRow> = sqlx::query_as(sql(text)).bind(account_id).bind(now).fetch_all(pool).await?;
             Ok(rows.into_iter().map(Into::into).collect())
         })
     }
@@ -633,10 +620,8 @@ impl Store for SqlStore {
 
     async fn delete_sessions_of_account(&self, account_id: i64) -> StoreResult<u64> {
         on!(self, |pool, sql| {
-            let done = sqlx::query(sql("DELETE FROM sessions WHERE account_id = $1"))
-                .bind(account_id)
-                .execute(pool)
-                .await?;
+            let done =
+                sqlx::query(sql("DELETE FROM sessions WHERE account_id = $1")).bind(account_id).execute(pool).await?;
             Ok(done.rows_affected())
         })
     }
@@ -662,14 +647,13 @@ impl Store for SqlStore {
 
     async fn flow_by_hash(&self, token_hash: &[u8], now: Timestamp) -> StoreResult<Option<Flow>> {
         on!(self, |pool, sql| {
-            let row: Option<FlowRow> = sqlx::query_as(sql(
-                "SELECT id, kind, org_id, account_id, client, failures, expires_at FROM flows \
-                 WHERE token_hash = $1 AND expires_at > $2",
-            ))
-            .bind(token_hash)
-            .bind(now)
-            .fetch_optional(pool)
-            .await?;
+            let row: Option<FlowRow> =
+                sqlx::query_as(sql("SELECT id, kind, org_id, account_id, client, failures, expires_at FROM flows \
+                 WHERE token_hash = $1 AND expires_at > $2"))
+                .bind(token_hash)
+                .bind(now)
+                .fetch_optional(pool)
+                .await?;
             Ok(row.and_then(|r| {
                 Some(Flow {
                     id: r.id,
@@ -728,13 +712,11 @@ impl Store for SqlStore {
 
     async fn put_pending(&self, p: Pending) -> StoreResult<()> {
         on!(self, |pool, sql| {
-            sqlx::query(sql(
-                "INSERT INTO pending_methods (account_id, kind, sealed, key_id, phone_hint, expires_at) \
+            sqlx::query(sql("INSERT INTO pending_methods (account_id, kind, sealed, key_id, phone_hint, expires_at) \
                  VALUES ($1, $2, $3, $4, $5, $6) \
                  ON CONFLICT (account_id, kind) DO UPDATE SET sealed = excluded.sealed, \
                    key_id = excluded.key_id, phone_hint = excluded.phone_hint, expires_at = excluded.expires_at, \
-                   last_sms_at = NULL",
-            ))
+                   last_sms_at = NULL"))
             .bind(p.account_id)
             .bind(p.kind.as_str())
             .bind(&p.sealed)
@@ -778,14 +760,13 @@ impl Store for SqlStore {
             let mut tx = pool.begin().await?;
             // Claiming the pending record first makes two confirmations of one enrollment
             // enable it once.
-            let claimed = sqlx::query(sql(
-                "DELETE FROM pending_methods WHERE account_id = $1 AND kind = $2 AND sealed = $3",
-            ))
-            .bind(p.account_id)
-            .bind(p.kind.as_str())
-            .bind(&p.sealed)
-            .execute(&mut *tx)
-            .await?;
+            let claimed =
+                sqlx::query(sql("DELETE FROM pending_methods WHERE account_id = $1 AND kind = $2 AND sealed = $3"))
+                    .bind(p.account_id)
+                    .bind(p.kind.as_str())
+                    .bind(&p.sealed)
+                    .execute(&mut *tx)
+                    .await?;
             if claimed.rows_affected() != 1 {
                 return Ok(false);
             }
@@ -835,10 +816,8 @@ impl Store for SqlStore {
                 .bind(kind.as_str())
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query(sql(
-                "DELETE FROM recovery_codes WHERE account_id = $1 \
-                 AND NOT EXISTS (SELECT 1 FROM methods WHERE account_id = $1)",
-            ))
+            sqlx::query(sql("DELETE FROM recovery_codes WHERE account_id = $1 \
+                 AND NOT EXISTS (SELECT 1 FROM methods WHERE account_id = $1)"))
             .bind(account_id)
             .execute(&mut *tx)
             .await?;
@@ -849,10 +828,8 @@ impl Store for SqlStore {
 
     async fn claim_totp_step(&self, account_id: i64, step: i64, _now: Timestamp) -> StoreResult<bool> {
         on!(self, |pool, sql| {
-            let done = sqlx::query(sql(
-                "UPDATE methods SET last_step = $2 WHERE account_id = $1 AND kind = 'totp' \
-                 AND (last_step IS NULL OR last_step < $2)",
-            ))
+            let done = sqlx::query(sql("UPDATE methods SET last_step = $2 WHERE account_id = $1 AND kind = 'totp' \
+                 AND (last_step IS NULL OR last_step < $2)"))
             .bind(account_id)
             .bind(step)
             .execute(pool)
@@ -927,10 +904,8 @@ impl Store for SqlStore {
 
     async fn reserve_second_step_attempt(&self, account_id: i64, now: Timestamp) -> StoreResult<Result<(), i64>> {
         on!(self, |pool, sql| {
-            let reserved = sqlx::query(sql(
-                "UPDATE accounts SET second_step_failures = second_step_failures + 1 \
-                 WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2) AND second_step_failures < $3",
-            ))
+            let reserved = sqlx::query(sql("UPDATE accounts SET second_step_failures = second_step_failures + 1 \
+                 WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2) AND second_step_failures < $3"))
             .bind(account_id)
             .bind(now)
             .bind(lockout::THRESHOLD)
@@ -968,29 +943,26 @@ impl Store for SqlStore {
 
     async fn second_step_passed(&self, account_id: i64, now: Timestamp) -> StoreResult<()> {
         on!(self, |pool, sql| {
-            sqlx::query(sql(
-                "UPDATE accounts SET second_step_failures = 0, last_two_step_at = $2 WHERE id = $1",
-            ))
-            .bind(account_id)
-            .bind(now)
-            .execute(pool)
-            .await?;
+            sqlx::query(sql("UPDATE accounts SET second_step_failures = 0, last_two_step_at = $2 WHERE id = $1"))
+                .bind(account_id)
+                .bind(now)
+                .execute(pool)
+                .await?;
             Ok(())
         })
     }
 
     async fn count_in_window(&self, key: &str, window_start: Timestamp, limit: i64) -> StoreResult<Option<i64>> {
         on!(self, |pool, sql| {
-            let count: Option<i64> = sqlx::query_scalar(sql(
-                "INSERT INTO rate_counters (key, window_start, count) VALUES ($1, $2, 1) \
+            let count: Option<i64> =
+                sqlx::query_scalar(sql("INSERT INTO rate_counters (key, window_start, count) VALUES ($1, $2, 1) \
                  ON CONFLICT (key, window_start) DO UPDATE SET count = rate_counters.count + 1 \
-                 WHERE rate_counters.count < $3 RETURNING count",
-            ))
-            .bind(key)
-            .bind(window_start)
-            .bind(limit)
-            .fetch_optional(pool)
-            .await?;
+                 WHERE rate_counters.count < $3 RETURNING count"))
+                .bind(key)
+                .bind(window_start)
+                .bind(limit)
+                .fetch_optional(pool)
+                .await?;
             // A first insert may exceed a limit of 0; treat that as full too.
             Ok(count.filter(|c| *c <= limit))
         })
@@ -1038,16 +1010,13 @@ impl Store for SqlStore {
                 SmsBinding::Enrollment => (
                     sql("UPDATE pending_methods SET last_sms_at = $3 WHERE account_id = $1 AND kind = 'sms' \
                          AND $2 IS NULL AND (last_sms_at IS NULL OR last_sms_at <= $4)"),
-                    sql("SELECT last_sms_at FROM pending_methods WHERE account_id = $1 AND kind = 'sms' AND $2 IS NULL"),
+                    sql(
+                        "SELECT last_sms_at FROM pending_methods WHERE account_id = $1 AND kind = 'sms' AND $2 IS NULL",
+                    ),
                 ),
             };
-            let done = sqlx::query(mark)
-                .bind(account_id)
-                .bind(binding.id())
-                .bind(now)
-                .bind(now - gap)
-                .execute(pool)
-                .await?;
+            let done =
+                sqlx::query(mark).bind(account_id).bind(binding.id()).bind(now).bind(now - gap).execute(pool).await?;
             if done.rows_affected() == 1 {
                 return Ok(Ok(()));
             }
@@ -1086,17 +1055,16 @@ impl Store for SqlStore {
         now: Timestamp,
     ) -> StoreResult<Option<SmsChallenge>> {
         on!(self, |pool, sql| {
-            let row: Option<(i64, Vec<u8>, Vec<u8>, i64, i64)> = sqlx::query_as(sql(
-                "SELECT id, salt, code_hash, attempts, expires_at FROM sms_challenges \
+            let row: Option<(i64, Vec<u8>, Vec<u8>, i64, i64)> =
+                sqlx::query_as(sql("SELECT id, salt, code_hash, attempts, expires_at FROM sms_challenges \
                  WHERE account_id = $1 AND purpose = $3 AND (flow_id = $2 OR ($2 IS NULL AND flow_id IS NULL)) \
-                 AND used_at IS NULL AND expires_at > $4 ORDER BY id DESC LIMIT 1",
-            ))
-            .bind(account_id)
-            .bind(binding.id())
-            .bind(binding.purpose())
-            .bind(now)
-            .fetch_optional(pool)
-            .await?;
+                 AND used_at IS NULL AND expires_at > $4 ORDER BY id DESC LIMIT 1"))
+                .bind(account_id)
+                .bind(binding.id())
+                .bind(binding.purpose())
+                .bind(now)
+                .fetch_optional(pool)
+                .await?;
             Ok(row.map(|(id, salt, code_hash, attempts, expires_at)| SmsChallenge {
                 id,
                 salt,
@@ -1109,10 +1077,8 @@ impl Store for SqlStore {
 
     async fn claim_sms_challenge(&self, id: i64, max_attempts: i64, now: Timestamp) -> StoreResult<bool> {
         on!(self, |pool, sql| {
-            let done = sqlx::query(sql(
-                "UPDATE sms_challenges SET used_at = $2 WHERE id = $1 AND used_at IS NULL \
-                 AND attempts < $3 AND expires_at > $2",
-            ))
+            let done = sqlx::query(sql("UPDATE sms_challenges SET used_at = $2 WHERE id = $1 AND used_at IS NULL \
+                 AND attempts < $3 AND expires_at > $2"))
             .bind(id)
             .bind(now)
             .bind(max_attempts)
@@ -1134,10 +1100,8 @@ impl Store for SqlStore {
 
     async fn record_event(&self, e: AuditEvent) -> StoreResult<()> {
         on!(self, |pool, sql| {
-            sqlx::query(sql(
-                "INSERT INTO audit_events (org_id, at, kind, actor, subject, client, ip, outcome) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            ))
+            sqlx::query(sql("INSERT INTO audit_events (org_id, at, kind, actor, subject, client, ip, outcome) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
             .bind(e.org_id)
             .bind(e.at)
             .bind(&e.kind)

@@ -45,10 +45,7 @@ impl TestDb {
                 };
                 let name = unique_name();
                 let admin = sqlx::PgPool::connect(&admin_url).await.expect("connect to TWOSTEP_TEST_POSTGRES_URL");
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .execute(&admin)
-                    .await
-                    .unwrap();
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.unwrap();
                 admin.close().await;
                 let mut url = url::Url::parse(&admin_url).unwrap();
                 url.set_path(&name);
@@ -74,11 +71,10 @@ impl Drop for TestDb {
                 let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
                 rt.block_on(async {
                     if let Ok(admin) = sqlx::PgPool::connect(&admin_url).await {
-                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                        )))
-                        .execute(&admin)
-                        .await;
+                        let _ =
+                            sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                                .execute(&admin)
+                                .await;
                         admin.close().await;
                     }
                 });

@@ -89,10 +89,7 @@ async fn enable_totp(store: &SqlStore, account_id: i64, codes: Option<Vec<Vec<u8
         expires_at: NOW + 600,
     };
     store.put_pending(pending.clone()).await.unwrap();
-    store
-        .enable_method(EnableMethod { pending, at: NOW, totp_step: Some(10), recovery_hashes: codes })
-        .await
-        .unwrap()
+    store.enable_method(EnableMethod { pending, at: NOW, totp_step: Some(10), recovery_hashes: codes }).await.unwrap()
 }
 
 async fn organisations_have_unique_slugs(store: Arc<SqlStore>) {

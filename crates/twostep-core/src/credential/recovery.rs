@@ -27,11 +27,7 @@ pub fn generate() -> Vec<String> {
 
 /// The canonical form of what a user typed: case, spaces and dashes do not matter.
 pub fn normalize(input: &str) -> Option<String> {
-    let s: String = input
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '-'))
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
+    let s: String = input.chars().filter(|c| !matches!(c, ' ' | '-')).map(|c| c.to_ascii_lowercase()).collect();
     (s.len() == 10 && s.bytes().all(|b| ALPHABET.contains(&b))).then_some(s)
 }
 

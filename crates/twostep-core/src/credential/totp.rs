@@ -95,11 +95,7 @@ pub fn encode_secret(key: &[u8]) -> String {
 /// defaults SHA1/6/30 are used, so no algorithm/digits/period parameters are written.
 pub fn otpauth_uri(issuer: &str, account: &str, key: &[u8]) -> String {
     let issuer_enc = percent_encode(issuer);
-    format!(
-        "otpauth://totp/{issuer_enc}:{}?secret={}&issuer={issuer_enc}",
-        percent_encode(account),
-        encode_secret(key)
-    )
+    format!("otpauth://totp/{issuer_enc}:{}?secret={}&issuer={issuer_enc}", percent_encode(account), encode_secret(key))
 }
 
 fn percent_encode(s: &str) -> String {
@@ -199,13 +195,7 @@ mod tests {
     #[test]
     fn the_uri_follows_the_key_uri_format() {
         let uri = otpauth_uri("Twostep", "maria@acme", b"12345678901234567890");
-        assert_eq!(
-            uri,
-            "otpauth://totp/Twostep:maria@acme?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Twostep"
-        );
-        assert_eq!(
-            otpauth_uri("My Co", "a b@x", b"1"),
-            "otpauth://totp/My%20Co:a%20b@x?secret=GE&issuer=My%20Co"
-        );
+        assert_eq!(uri, "otpauth://totp/Twostep:maria@acme?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Twostep");
+        assert_eq!(otpauth_uri("My Co", "a b@x", b"1"), "otpauth://totp/My%20Co:a%20b@x?secret=GE&issuer=My%20Co");
     }
 }

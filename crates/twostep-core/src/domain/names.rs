@@ -70,15 +70,12 @@ string_newtype!(Username);
 impl Username {
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
         let s = raw.trim();
-        let valid = !s.is_empty()
-            && s.chars().count() <= 128
-            && !s.chars().any(|c| c.is_control() || c.is_whitespace());
+        let valid =
+            !s.is_empty() && s.chars().count() <= 128 && !s.chars().any(|c| c.is_control() || c.is_whitespace());
         if valid {
             Ok(Self(s.to_owned()))
         } else {
-            Err(ParseError(format!(
-                "username {raw:?} is not valid: use 1-128 characters without spaces"
-            )))
+            Err(ParseError(format!("username {raw:?} is not valid: use 1-128 characters without spaces")))
         }
     }
 

@@ -16,12 +16,8 @@ impl PhoneNumber {
             Some(rest) => format!("+{rest}"),
             None => trimmed.to_owned(),
         };
-        let invalid = || {
-            ParseError(
-                "not a valid phone number: give it in international form, e.g. +351 912 345 678"
-                    .to_owned(),
-            )
-        };
+        let invalid =
+            || ParseError("not a valid phone number: give it in international form, e.g. +351 912 345 678".to_owned());
         if !international.starts_with('+') || international.len() > 32 {
             return Err(invalid());
         }

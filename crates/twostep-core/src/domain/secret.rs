@@ -28,8 +28,18 @@ impl Password {
             return Err(ParseError("password is too long: at most 1024 characters".into()));
         }
         const COMMON: &[&str] = &[
-            "password", "12345678", "123456789", "1234567890", "qwertyui", "qwerty123",
-            "password1", "11111111", "00000000", "iloveyou", "abcdefgh", "letmein1",
+            "password",
+            "12345678",
+            "123456789",
+            "1234567890",
+            "qwertyui",
+            "qwerty123",
+            "password1",
+            "11111111",
+            "00000000",
+            "iloveyou",
+            "abcdefgh",
+            "letmein1",
         ];
         let lower = s.to_lowercase();
         let first = s.chars().next();

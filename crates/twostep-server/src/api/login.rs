@@ -21,7 +21,11 @@ pub struct LoginBody {
     client: String,
 }
 
-pub async fn login(State(state): State<AppState>, Meta(meta): Meta, Json(body): Json<LoginBody>) -> ApiResult<Json<Value>> {
+pub async fn login(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    Json(body): Json<LoginBody>,
+) -> ApiResult<Json<Value>> {
     let input = LoginInput {
         organization: body.organization,
         username: body.username,
@@ -45,10 +49,7 @@ pub async fn login(State(state): State<AppState>, Meta(meta): Meta, Json(body): 
 
 pub async fn send_sms(State(state): State<AppState>, Meta(meta): Meta, bearer: Bearer) -> ApiResult<impl IntoResponse> {
     auth::send_sign_in_sms(&state, &bearer.flow()?, &meta).await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(json!({ "sent": true, "resend_after": crate::service::sms::RESEND_AFTER })),
-    ))
+    Ok((StatusCode::ACCEPTED, Json(json!({ "sent": true, "resend_after": crate::service::sms::RESEND_AFTER }))))
 }
 
 #[derive(Deserialize)]

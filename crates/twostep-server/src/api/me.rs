@@ -109,7 +109,11 @@ pub async fn step_up(
     Ok(Json(out))
 }
 
-pub async fn step_up_sms(State(state): State<AppState>, Meta(meta): Meta, bearer: Bearer) -> ApiResult<impl IntoResponse> {
+pub async fn step_up_sms(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    bearer: Bearer,
+) -> ApiResult<impl IntoResponse> {
     let caller = caller(&state, bearer).await?;
     Ok((StatusCode::ACCEPTED, Json(me::send_step_up_sms(&state, &caller, &meta).await?)))
 }

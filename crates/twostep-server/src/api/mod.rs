@@ -90,7 +90,8 @@ impl FromRequestParts<AppState> for Meta {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-        let ip = client_ip(peer, parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()), &state.trusted_proxies);
+        let ip =
+            client_ip(peer, parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()), &state.trusted_proxies);
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)

@@ -260,9 +260,7 @@ pub async fn audit_events(
             (Ok(id), _) => (Some(id), None),
             (_, Some(at)) => (None, Some(at)),
             _ => {
-                return Err(ApiError::InvalidRequest(
-                    "before must be an event id or an RFC 3339 time".into(),
-                ));
+                return Err(ApiError::InvalidRequest("before must be an event id or an RFC 3339 time".into()));
             }
         },
     };

@@ -151,7 +151,13 @@ pub async fn start_totp(state: &AppState, caller: &Caller) -> ApiResult<TotpEnro
     let otpauth_uri = totp::otpauth_uri(&state.config.issuer, &label, &secret);
     let qr_svg = crate::qr::svg(&otpauth_uri).map_err(|e| ApiError::Internal(e.to_string()))?;
     let qr_png = crate::qr::png_base64(&otpauth_uri).map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok(TotpEnrollment { secret: totp::encode_secret(&secret), otpauth_uri, qr_svg, qr_png, expires_at: rfc3339(expires_at) })
+    Ok(TotpEnrollment {
+        secret: totp::encode_secret(&secret),
+        otpauth_uri,
+        qr_svg,
+        qr_png,
+        expires_at: rfc3339(expires_at),
+    })
 }
 
 #[derive(Debug, Serialize)]
@@ -171,7 +177,9 @@ pub async fn start_sms(state: &AppState, caller: &Caller, phone: &str, meta: &Re
     // Posting the same number again is this enrollment's resend; a new number is a new
     // enrollment.
     let same_number = match state.store.pending(account.id, MethodKind::Sms, now).await? {
-        Some(p) => state.key.open(&p.sealed, &phone_aad(account.id)).is_ok_and(|n| n.as_slice() == phone.e164().as_bytes()),
+        Some(p) => {
+            state.key.open(&p.sealed, &phone_aad(account.id)).is_ok_and(|n| n.as_slice() == phone.e164().as_bytes())
+        }
         None => false,
     };
     if !same_number {
@@ -227,7 +235,9 @@ pub async fn confirm(
             let secret = state.key.open(&pending.sealed, &totp_aad(account.id))?;
             totp::matching_step(&secret, code.expose(), now).map(Some)
         }
-        (MethodKind::Sms, Ok(code)) => sms::check_code(state, account.id, SmsBinding::Enrollment, &code).await?.then_some(None),
+        (MethodKind::Sms, Ok(code)) => {
+            sms::check_code(state, account.id, SmsBinding::Enrollment, &code).await?.then_some(None)
+        }
     };
     let Some(totp_step) = accepted_step else {
         return Err(wrong_confirmation(state, caller, account.id, meta, &subject).await?);
@@ -312,7 +322,8 @@ async fn wrong_confirmation(
     .await;
     let attempts_remaining = match caller {
         Caller::Enrollment(f) => {
-            let failures = state.store.flow_failure(f.id, flow::MAX_FLOW_FAILURES).await?.ok_or(ApiError::FlowExpired)?;
+            let failures =
+                state.store.flow_failure(f.id, flow::MAX_FLOW_FAILURES).await?.ok_or(ApiError::FlowExpired)?;
             Some((flow::MAX_FLOW_FAILURES - failures).max(0))
         }
         Caller::Session(_) => None,
@@ -349,7 +360,11 @@ pub async fn disable(state: &AppState, caller: &Caller, kind: MethodKind, meta: 
     Ok(())
 }
 
-pub async fn regenerate_recovery_codes(state: &AppState, caller: &Caller, meta: &RequestMeta) -> ApiResult<Vec<String>> {
+pub async fn regenerate_recovery_codes(
+    state: &AppState,
+    caller: &Caller,
+    meta: &RequestMeta,
+) -> ApiResult<Vec<String>> {
     let subject = subject(state, caller).await?;
     let session = caller.require_step_up(state.now())?;
     if state.store.methods(subject.account.id).await?.is_empty() {

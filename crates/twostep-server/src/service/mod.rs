@@ -25,10 +25,7 @@ pub struct RequestMeta {
 
 /// RFC 3339 in UTC, as every time in the API is written.
 pub fn rfc3339(ts: i64) -> String {
-    OffsetDateTime::from_unix_timestamp(ts)
-        .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_default()
+    OffsetDateTime::from_unix_timestamp(ts).ok().and_then(|t| t.format(&Rfc3339).ok()).unwrap_or_default()
 }
 
 pub fn parse_rfc3339(s: &str) -> Option<i64> {
@@ -36,10 +33,7 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
 }
 
 /// Runs a blocking CPU-bound job (argon2id) off the async runtime, one per core at once.
-pub async fn blocking<T: Send + 'static>(
-    state: &AppState,
-    job: impl FnOnce() -> T + Send + 'static,
-) -> ApiResult<T> {
+pub async fn blocking<T: Send + 'static>(state: &AppState, job: impl FnOnce() -> T + Send + 'static) -> ApiResult<T> {
     let _permit = state.hash_permits.acquire().await.map_err(|e| ApiError::Internal(e.to_string()))?;
     tokio::task::spawn_blocking(job).await.map_err(|e| ApiError::Internal(e.to_string()))
 }

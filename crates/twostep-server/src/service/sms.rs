@@ -1,8 +1,8 @@
 //! Text-message codes: sending them under the SMS limits (SPEC §5) and checking them.
 
 use crate::error::{ApiError, ApiResult};
-use crate::service::audit::{self, Event};
 use crate::service::RequestMeta;
+use crate::service::audit::{self, Event};
 use crate::state::AppState;
 use rand::RngCore;
 use twostep_core::credential::sms_code;

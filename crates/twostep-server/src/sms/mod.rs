@@ -48,7 +48,9 @@ pub fn provider(config: &SmsConfig, outbox: Option<Outbox>) -> Result<Arc<dyn Sm
                 || config.twilio_auth_token.is_empty()
                 || config.twilio_from.is_empty()
             {
-                return Err("sms.provider = \"twilio\" needs sms.twilio_account_sid, twilio_auth_token and twilio_from".into());
+                return Err(
+                    "sms.provider = \"twilio\" needs sms.twilio_account_sid, twilio_auth_token and twilio_from".into(),
+                );
             }
             Arc::new(TwilioSender {
                 client: client()?,

@@ -1,0 +1,165 @@
+//! Password sign-in, sessions, errors and operations (SPEC §4, §6, §10).
+
+use crate::both;
+use crate::support::{PASSWORD, TestApp};
+use serde_json::json;
+use twostep_core::store::Store;
+
+both!(
+    a_right_password_opens_a_session_that_checks_out,
+    wrong_password_and_unknown_user_get_the_same_answer,
+    usernames_sign_in_without_regard_to_case,
+    an_unknown_client_is_refused,
+    malformed_or_incomplete_bodies_are_invalid_requests,
+    bodies_over_64_kib_are_refused,
+    logout_ends_the_session_on_the_next_request,
+    a_session_expires_after_its_ttl,
+    password_failures_are_throttled_alike_for_known_and_unknown_users,
+    operations_endpoints_answer,
+    every_sign_in_outcome_is_audited,
+);
+
+async fn a_right_password_opens_a_session_that_checks_out(app: TestApp) {
+    app.acme(false).await;
+    let r = app.login("acme", "maria", PASSWORD, "web").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["status"], "authenticated");
+    assert_eq!(r.body["two_step_verified"], false);
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    let token = r.body["session"]["token"].as_str().unwrap();
+    assert!(token.len() >= 22, "token too short for 128 bits");
+    assert!(r.body["session"]["expires_at"].as_str().unwrap().ends_with('Z'));
+    let s = app.get("/api/v1/session", Some(token)).await;
+    assert_eq!(s.status, 200, "{}", s.text);
+    assert_eq!(s.body["organization"], "acme");
+    assert_eq!(s.body["username"], "maria");
+    assert_eq!(s.body["profile"], "technician");
+    assert_eq!(s.body["kind"], "user");
+    assert_eq!(s.body["client"], "web");
+    assert_eq!(s.body["two_step_verified"], false);
+    assert!(s.body["expires_at"].is_string());
+    // Only the hash is stored.
+    let hash = twostep_core::crypto::TokenHash::of(token).0;
+    assert!(app.store.session_by_hash(&hash).await.unwrap().is_some());
+    assert!(app.store.session_by_hash(token.as_bytes()).await.unwrap().is_none());
+}
+
+async fn wrong_password_and_unknown_user_get_the_same_answer(app: TestApp) {
+    app.acme(false).await;
+    let wrong = app.login("acme", "maria", "not the password", "web").await;
+    let unknown = app.login("acme", "nobody", "not the password", "web").await;
+    let no_org = app.login("nowhere", "maria", PASSWORD, "web").await;
+    for r in [&wrong, &unknown, &no_org] {
+        assert_eq!(r.status, 401);
+        assert_eq!(r.error_code(), "invalid_credentials");
+    }
+    assert_eq!(wrong.body, unknown.body);
+    assert_eq!(wrong.body, no_org.body);
+    let none = app.get("/api/v1/session", None).await;
+    assert_eq!((none.status, none.error_code()), (401, "session_invalid"));
+    let bogus = app.get("/api/v1/session", Some("bogus")).await;
+    assert_eq!((bogus.status, bogus.error_code()), (401, "session_invalid"));
+}
+
+async fn usernames_sign_in_without_regard_to_case(app: TestApp) {
+    app.acme(false).await;
+    let r = app.login("acme", "MARIA", PASSWORD, "web").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}
+
+async fn an_unknown_client_is_refused(app: TestApp) {
+    app.acme(false).await;
+    let r = app.login("acme", "maria", PASSWORD, "fax-machine").await;
+    assert_eq!((r.status, r.error_code()), (400, "unknown_client"));
+}
+
+async fn malformed_or_incomplete_bodies_are_invalid_requests(app: TestApp) {
+    app.acme(false).await;
+    let raw = app.http.post(app.url("/api/v1/login")).body("{not json").send().await.unwrap();
+    assert_eq!(raw.status().as_u16(), 400);
+    let body: serde_json::Value = raw.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "invalid_request");
+    let missing = app.post("/api/v1/login", None, json!({ "organization": "acme", "username": "maria" })).await;
+    assert_eq!((missing.status, missing.error_code()), (400, "invalid_request"));
+    let wrong_type = app
+        .post("/api/v1/login", None, json!({ "organization": 1, "username": "m", "password": "p", "client": "web" }))
+        .await;
+    assert_eq!((wrong_type.status, wrong_type.error_code()), (400, "invalid_request"));
+    let array = app.post("/api/v1/login", None, json!([1, 2])).await;
+    assert_eq!((array.status, array.error_code()), (400, "invalid_request"));
+    let nowhere = app.get("/api/v1/nothing-here", None).await;
+    assert_eq!((nowhere.status, nowhere.error_code()), (404, "not_found"));
+}
+
+async fn bodies_over_64_kib_are_refused(app: TestApp) {
+    let big = format!("{{\"organization\":\"{}\"}}", "a".repeat(70 * 1024));
+    let r = app.http.post(app.url("/api/v1/login")).body(big).send().await.unwrap();
+    assert!(matches!(r.status().as_u16(), 413 | 400), "{}", r.status());
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert!(body["error"]["code"].is_string());
+}
+
+async fn logout_ends_the_session_on_the_next_request(app: TestApp) {
+    app.acme(false).await;
+    let token = app.session("acme", "maria").await;
+    let r = app.post("/api/v1/logout", Some(&token), json!({})).await;
+    assert_eq!(r.status, 204);
+    let s = app.get("/api/v1/session", Some(&token)).await;
+    assert_eq!((s.status, s.error_code()), (401, "session_invalid"));
+    let again = app.post("/api/v1/logout", Some(&token), json!({})).await;
+    assert_eq!(again.status, 401);
+}
+
+async fn a_session_expires_after_its_ttl(app: TestApp) {
+    app.acme(false).await;
+    let token = app.session("acme", "maria").await;
+    app.clock.advance(12 * 3600 - 1);
+    assert_eq!(app.get("/api/v1/session", Some(&token)).await.status, 200);
+    app.clock.advance(2);
+    let s = app.get("/api/v1/session", Some(&token)).await;
+    assert_eq!((s.status, s.error_code()), (401, "session_invalid"));
+}
+
+async fn password_failures_are_throttled_alike_for_known_and_unknown_users(app: TestApp) {
+    app.acme(false).await;
+    for username in ["maria", "nobody"] {
+        for _ in 0..10 {
+            let r = app.login("acme", username, "wrong password!", "web").await;
+            assert_eq!(r.error_code(), "invalid_credentials");
+        }
+        let r = app.login("acme", username, "wrong password!", "web").await;
+        assert_eq!((r.status, r.error_code()), (429, "rate_limited"), "{username}");
+        let retry: i64 = r.header("retry-after").unwrap().parse().unwrap();
+        assert!(retry > 0 && retry <= 900);
+    }
+    // The right password is throttled too until the window passes.
+    let r = app.login("acme", "maria", PASSWORD, "web").await;
+    assert_eq!(r.status, 429);
+    app.clock.advance(900);
+    let r = app.login("acme", "maria", PASSWORD, "web").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}
+
+async fn operations_endpoints_answer(app: TestApp) {
+    assert_eq!(app.get("/healthz", None).await.status, 200);
+    assert_eq!(app.get("/readyz", None).await.status, 200);
+    app.login("acme", "x", "y", "web").await;
+    let m = app.http.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(m.status().as_u16(), 200);
+    let text = m.text().await.unwrap();
+    assert!(text.contains("twostep_http_requests_total"), "{text}");
+    assert!(text.contains("twostep_sign_ins_total{outcome=\"invalid_credentials\"}"), "{text}");
+    assert!(text.contains("twostep_http_request_duration_seconds_bucket"), "{text}");
+}
+
+async fn every_sign_in_outcome_is_audited(app: TestApp) {
+    app.acme(false).await;
+    app.login("acme", "maria", "wrong password!", "web").await;
+    app.login("acme", "maria", PASSWORD, "web").await;
+    let events = app.events("acme").await;
+    let outcomes: Vec<_> =
+        events.iter().filter(|e| e.event.kind == "login.password").map(|e| e.event.outcome.as_str()).collect();
+    assert!(outcomes.contains(&"invalid_credentials"), "{outcomes:?}");
+    assert!(outcomes.contains(&"authenticated"), "{outcomes:?}");
+    assert!(events.iter().all(|e| e.event.ip.is_some()));
+}

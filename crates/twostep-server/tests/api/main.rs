@@ -1,0 +1,5 @@
+//! API tests: the real application on port 0, on SQLite and PostgreSQL.
+
+mod support;
+
+mod login;

@@ -1,0 +1,277 @@
+//! Spawning the real application on port 0 with a fresh database, and helpers to seed
+//! it and talk to it like a client.
+#![allow(dead_code)]
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use twostep_core::credential::{password, totp};
+use twostep_core::crypto::SecretKey;
+use twostep_core::domain::{AccountKind, AddonState, Language, Password};
+use twostep_core::store::{NewAccount, Store};
+use twostep_core::{Clock, ManualClock, SystemClock};
+use twostep_server::config::Config;
+use twostep_server::startup::{App, Parts};
+use twostep_server::state::AppState;
+use twostep_store::SqlStore;
+use twostep_store::testing::{Backend, TestDb};
+
+/// Runs one test body on SQLite and on PostgreSQL (skipped without
+/// `TWOSTEP_TEST_POSTGRES_URL`).
+#[macro_export]
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+               async fn $name() {
+                   if let Some(app) = $crate::support::TestApp::spawn(twostep_store::testing::Backend::Sqlite).await {
+                       super::$name(app).await
+                   }
+               } )*
+        }
+        mod postgres {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+               async fn $name() {
+                   if let Some(app) = $crate::support::TestApp::spawn(twostep_store::testing::Backend::Postgres).await {
+                       super::$name(app).await
+                   }
+               } )*
+        }
+    };
+}
+
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub store: Arc<SqlStore>,
+    pub clock: Arc<ManualClock>,
+    pub state: AppState,
+    pub db: TestDb,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Option<Self> {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> Option<Self> {
+        let db = TestDb::new(backend).await?;
+        let mut config = Config {
+            listen: "127.0.0.1:0".into(),
+            database_url: db.url.clone(),
+            public_url: "https://login.example.com".into(),
+            ..Config::default()
+        };
+        configure(&mut config);
+        let store = SqlStore::connect(&db.url, &twostep_server::startup::db_options(&config)).await.unwrap();
+        store.migrate().await.unwrap();
+        let store = Arc::new(store);
+        let clock = Arc::new(ManualClock::new(SystemClock.now()));
+        let parts = Parts {
+            store: store.clone() as Arc<dyn Store>,
+            key: SecretKey::generate(),
+            clock: clock.clone() as Arc<dyn Clock>,
+            demo: true,
+        };
+        let app = App::bind(config, parts).await.unwrap();
+        let addr = app.local_addr().unwrap();
+        let state = app.state.clone();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(app.serve(async move {
+            let _ = rx.await;
+        }));
+        Some(Self {
+            base: format!("http://{addr}"),
+            http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+            store,
+            clock,
+            state,
+            db,
+            shutdown: Some(tx),
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Sends a request; `body` is JSON when given.
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Response {
+        let mut req = self.http.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.unwrap();
+        Response::read(res).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
+        self.call(Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Response {
+        self.call(Method::POST, path, token, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Response {
+        self.call(Method::DELETE, path, token, None).await
+    }
+
+    pub async fn put(&self, path: &str, token: Option<&str>, body: Value) -> Response {
+        self.call(Method::PUT, path, token, Some(body)).await
+    }
+
+    pub async fn login(&self, org: &str, username: &str, password: &str, client: &str) -> Response {
+        self.post(
+            "/api/v1/login",
+            None,
+            json!({ "organization": org, "username": username, "password": password, "client": client }),
+        )
+        .await
+    }
+
+    /// Signs in with the default password from the web client and expects a session.
+    pub async fn session(&self, org: &str, username: &str) -> String {
+        let r = self.login(org, username, PASSWORD, "web").await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["status"], "authenticated", "{}", r.body);
+        r.body["session"]["token"].as_str().unwrap().to_owned()
+    }
+
+    // Seeding, straight into the store.
+
+    pub async fn org(&self, slug: &str) -> i64 {
+        self.store.create_org(slug, &format!("{slug} Inc."), Language::English).await.unwrap().id
+    }
+
+    pub async fn profile(&self, org: &str, slug: &str, admin: bool) -> i64 {
+        let org = self.store.org_by_slug(org).await.unwrap().unwrap();
+        self.store.create_profile(org.id, slug, slug, admin).await.unwrap().id
+    }
+
+    pub async fn account(&self, org: &str, username: &str, profile: Option<&str>) -> i64 {
+        let org = self.store.org_by_slug(org).await.unwrap().unwrap();
+        let profile_id = match profile {
+            Some(p) => Some(self.store.profile_by_slug(org.id, p).await.unwrap().unwrap().id),
+            None => None,
+        };
+        self.store
+            .create_account(NewAccount {
+                org_id: org.id,
+                username: username.into(),
+                kind: if profile.is_some() { AccountKind::User } else { AccountKind::Contact },
+                profile_id,
+                password_hash: password_hash(),
+                phone_sealed: None,
+                phone_hint: None,
+                key_id: None,
+                created_at: self.clock.now(),
+            })
+            .await
+            .unwrap()
+    }
+
+    /// Organisation `acme` with profiles `admin` (admin) and `technician`, users `boss`
+    /// (admin) and `maria` (technician), contact `guest`; the add-on connected and 2SV
+    /// enabled when `enabled`.
+    pub async fn acme(&self, enabled: bool) -> String {
+        self.org("acme").await;
+        self.profile("acme", "admin", true).await;
+        self.profile("acme", "technician", false).await;
+        self.account("acme", "boss", Some("admin")).await;
+        self.account("acme", "maria", Some("technician")).await;
+        self.account("acme", "guest", None).await;
+        let org = self.store.org_by_slug("acme").await.unwrap().unwrap();
+        self.store.set_addon_state(org.id, AddonState::Available).await.unwrap();
+        let admin = self.session("acme", "boss").await;
+        if enabled {
+            assert_eq!(self.post("/api/v1/admin/two-step/connect", Some(&admin), json!({})).await.status, 200);
+            assert_eq!(self.post("/api/v1/admin/two-step/enable", Some(&admin), json!({})).await.status, 200);
+        }
+        admin
+    }
+
+    /// Enrolls TOTP for a session holder; returns the raw secret and the recovery codes.
+    pub async fn enroll_totp(&self, token: &str) -> (Vec<u8>, Vec<String>) {
+        let r = self.post("/api/v1/me/two-step/totp", Some(token), json!({})).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let secret =
+            base32::decode(base32::Alphabet::Rfc4648 { padding: false }, r.body["secret"].as_str().unwrap()).unwrap();
+        let code = totp::code_at(&secret, self.clock.now());
+        let r = self.post("/api/v1/me/two-step/totp/confirm", Some(token), json!({ "code": code })).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let codes = r.body["recovery_codes"]
+            .as_array()
+            .map(|a| a.iter().map(|c| c.as_str().unwrap().to_owned()).collect())
+            .unwrap_or_default();
+        (secret, codes)
+    }
+
+    /// The current code of `secret`, after moving the clock to a fresh time step so it
+    /// has not been used yet.
+    pub fn next_code(&self, secret: &[u8]) -> String {
+        self.clock.advance(totp::PERIOD);
+        totp::code_at(secret, self.clock.now())
+    }
+
+    /// The code of the last text message sent to `e164` (demo outbox).
+    pub fn last_sms_code(&self, e164: &str) -> String {
+        let outbox = self.state.outbox.as_ref().unwrap();
+        let m = outbox.messages().into_iter().find(|m| m.to == e164).expect("no text message sent");
+        m.body[..6].to_owned()
+    }
+
+    pub async fn events(&self, org: &str) -> Vec<twostep_core::store::AuditRecord> {
+        let org = self.store.org_by_slug(org).await.unwrap().unwrap();
+        self.store.events(org.id, 100, None, None).await.unwrap()
+    }
+}
+
+/// One argon2id hash of [`PASSWORD`], computed once per test binary.
+pub fn password_hash() -> String {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| password::hash(&Password::new(PASSWORD)).unwrap()).clone()
+}
+
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Response {
+    async fn read(res: reqwest::Response) -> Self {
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let text = res.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Self { status, headers, body, text }
+    }
+
+    /// The error code, asserting the error shape.
+    pub fn error_code(&self) -> &str {
+        let error = &self.body["error"];
+        assert!(error["message"].is_string(), "not the error shape: {}", self.text);
+        error["code"].as_str().unwrap_or_else(|| panic!("not the error shape: {}", self.text))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
