@@ -228,6 +228,11 @@ impl TestApp {
         totp::code_at(secret, self.clock.now())
     }
 
+    /// Current test time in seconds.
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
     /// The code of the last text message sent to `e164` (demo outbox).
     pub fn last_sms_code(&self, e164: &str) -> String {
         let outbox = self.state.outbox.as_ref().unwrap();
