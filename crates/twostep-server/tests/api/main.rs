@@ -3,4 +3,6 @@
 mod support;
 
 mod login;
+mod policy;
+mod sms;
 mod totp;

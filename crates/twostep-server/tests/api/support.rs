@@ -40,6 +40,29 @@ macro_rules! both {
     };
 }
 
+/// Like `both!`, with the configuration changed by `$configure` (a `fn(&mut Config)`).
+#[macro_export]
+macro_rules! both_with {
+    ($configure:path; $($name:ident),* $(,)?) => {
+        mod sqlite_configured {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+               async fn $name() {
+                   if let Some(app) = $crate::support::TestApp::spawn_with(twostep_store::testing::Backend::Sqlite, $configure).await {
+                       super::$name(app).await
+                   }
+               } )*
+        }
+        mod postgres_configured {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+               async fn $name() {
+                   if let Some(app) = $crate::support::TestApp::spawn_with(twostep_store::testing::Backend::Postgres, $configure).await {
+                       super::$name(app).await
+                   }
+               } )*
+        }
+    };
+}
+
 pub const PASSWORD: &str = "correct horse battery";
 
 pub struct TestApp {
