@@ -1,0 +1,602 @@
+//! The user's own 2SV: mandatory enrollment at sign-in (`/login/enroll`, with the flow
+//! cookie) and the security settings (`/settings/security`, with the session cookie).
+//! Both journeys share the TOTP and SMS steps; `ENROLLING` says which one a request is on.
+
+use super::ctx::{self, CsrfForm, Ctx, Plain, Posted};
+use super::signin::{CodeForm, CodePage, MethodQuery, session_cookie, start_over};
+use super::{error_page, i18n, me, signed_in, when, when_text};
+use crate::error::ApiError;
+use crate::service::codes::totp_aad;
+use crate::service::me::{self, Caller, Confirmed};
+use crate::service::{Subject, auth};
+use crate::state::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use minijinja::{Value, context};
+use serde::Deserialize;
+use twostep_core::credential::totp;
+use twostep_core::domain::{MethodKind, PhoneNumber};
+
+pub const ENROLL: bool = true;
+pub const SETTINGS: bool = false;
+
+fn base(enrolling: bool) -> &'static str {
+    if enrolling { "/login/enroll" } else { "/settings/security" }
+}
+
+/// The caller of this journey: the enrollment flow, or the signed-in session.
+async fn caller(ctx: &Ctx, state: &AppState, enrolling: bool) -> Result<Caller, Response> {
+    if !enrolling {
+        return signed_in(ctx, state).await.map(Caller::Session);
+    }
+    let Some(token) = ctx.flow_token() else {
+        return Err(start_over(ctx, &ApiError::FlowExpired));
+    };
+    match me::caller(state, token).await {
+        Ok(caller @ Caller::Enrollment(_)) => Ok(caller),
+        // A flow token is never a session; this only happens if the cookie was swapped.
+        Ok(Caller::Session(_)) | Err(ApiError::SessionInvalid | ApiError::SessionRevoked) => {
+            Err(start_over(ctx, &ApiError::FlowExpired))
+        }
+        Err(e) => Err(error_page(ctx, &e)),
+    }
+}
+
+/// The header's "who is signed in", when it is a session.
+fn me_of(caller: &Caller) -> Option<Value> {
+    match caller {
+        Caller::Session(s) => Some(me(s)),
+        Caller::Enrollment(_) => None,
+    }
+}
+
+pub async fn enroll_page(ctx: Ctx, State(state): State<AppState>) -> Response {
+    match caller(&ctx, &state, ENROLL).await {
+        Ok(_) => {
+            ctx.page(StatusCode::OK, "enroll.html", context! { base => base(ENROLL), form_error => None::<String> })
+        }
+        Err(response) => response,
+    }
+}
+
+/// Where a refusal that belongs to no field is shown: the start of the journey.
+async fn journey_start(ctx: &Ctx, state: &AppState, caller: &Caller, enrolling: bool, e: &ApiError) -> Response {
+    if matches!(e, ApiError::FlowExpired) {
+        return start_over(ctx, e);
+    }
+    let message = i18n::error(ctx.lang, e);
+    match caller {
+        Caller::Enrollment(_) if enrolling => {
+            ctx.page(e.status(), "enroll.html", context! { base => base(ENROLL), form_error => message })
+        }
+        Caller::Session(session) => settings_render(ctx, state, session, e.status(), Some(message)).await,
+        Caller::Enrollment(_) => error_page(ctx, e),
+    }
+}
+
+/// Groups of four, as people copy a key by hand: `JBSW Y3DP EHPK 3PXP`.
+fn grouped(secret: &str) -> String {
+    secret.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(" ")
+}
+
+fn totp_render(
+    ctx: &Ctx,
+    caller: &Caller,
+    enrolling: bool,
+    status: StatusCode,
+    secret: &str,
+    qr_png: &str,
+    error: Option<String>,
+) -> Response {
+    ctx.page(
+        status,
+        "totp.html",
+        context! {
+            me => me_of(caller),
+            base => base(enrolling),
+            enrolling,
+            secret,
+            secret_groups => grouped(secret),
+            qr_png,
+            error,
+            form_error => None::<String>,
+        },
+    )
+}
+
+/// "Enable" on the authenticator app: a fresh secret, its QR code and the key.
+pub async fn totp_start<const ENROLLING: bool>(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Posted(_): Posted<Plain>,
+) -> Response {
+    let caller = match caller(&ctx, &state, ENROLLING).await {
+        Ok(c) => c,
+        Err(response) => return response,
+    };
+    match me::start_totp(&state, &caller).await {
+        Ok(enrollment) => {
+            totp_render(&ctx, &caller, ENROLLING, StatusCode::OK, &enrollment.secret, &enrollment.qr_png, None)
+        }
+        Err(ApiError::StepUpRequired) => confirm_first(&ctx, "enable_totp"),
+        Err(e) => journey_start(&ctx, &state, &caller, ENROLLING, &e).await,
+    }
+}
+
+/// The secret being set up, to show again beside a wrong code: the service keeps it
+/// sealed as the pending method until it is confirmed or expires.
+async fn pending_totp(state: &AppState, caller: &Caller) -> Option<(String, String)> {
+    let account_id = caller.account_id();
+    let pending = state.store.pending(account_id, MethodKind::Totp, state.now()).await.ok()??;
+    let secret = state.key.open(&pending.sealed, &totp_aad(account_id)).ok()?;
+    let subject = Subject::load(state, account_id).await.ok()?;
+    let label = format!("{}@{}", subject.account.username, subject.org.slug);
+    let uri = totp::otpauth_uri(&state.config.issuer, &label, &secret);
+    let png = crate::qr::png_base64(&uri).ok()?;
+    Some((totp::encode_secret(&secret), png))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct CodeOnly {
+    csrf: String,
+    code: String,
+    phone: String,
+}
+
+impl CsrfForm for CodeOnly {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// "Verify and enable" on the authenticator app.
+pub async fn totp_confirm<const ENROLLING: bool>(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Posted(form): Posted<CodeOnly>,
+) -> Response {
+    let caller = match caller(&ctx, &state, ENROLLING).await {
+        Ok(c) => c,
+        Err(response) => return response,
+    };
+    match me::confirm(&state, &caller, MethodKind::Totp, &form.code, &ctx.meta).await {
+        Ok(confirmed) => finish(&ctx, &state, &caller, ENROLLING, confirmed).await,
+        Err(e @ (ApiError::InvalidCode { .. } | ApiError::TwoStepLocked { .. })) if !is_dead(&e) => {
+            match pending_totp(&state, &caller).await {
+                Some((secret, png)) => {
+                    let message = Some(i18n::error(ctx.lang, &e));
+                    totp_render(&ctx, &caller, ENROLLING, e.status(), &secret, &png, message)
+                }
+                None => journey_start(&ctx, &state, &caller, ENROLLING, &e).await,
+            }
+        }
+        Err(e) if is_dead(&e) => start_over(&ctx, &e),
+        Err(e) => journey_start(&ctx, &state, &caller, ENROLLING, &e).await,
+    }
+}
+
+/// The enrollment flow died (too many wrong codes, or expired): sign in again.
+fn is_dead(e: &ApiError) -> bool {
+    matches!(e, ApiError::FlowExpired | ApiError::InvalidCode { attempts_remaining: Some(0) })
+}
+
+struct SmsStep<'a> {
+    phone: &'a str,
+    /// Set once a code was sent: the page asks for the code.
+    phone_hint: Option<String>,
+    error: Option<String>,
+    form_error: Option<String>,
+}
+
+fn sms_render(ctx: &Ctx, caller: &Caller, enrolling: bool, status: StatusCode, step: SmsStep<'_>) -> Response {
+    ctx.page(
+        status,
+        "sms.html",
+        context! {
+            me => me_of(caller),
+            base => base(enrolling),
+            enrolling,
+            phone => step.phone,
+            phone_hint => step.phone_hint,
+            error => step.error,
+            form_error => step.form_error,
+        },
+    )
+}
+
+pub async fn sms_page<const ENROLLING: bool>(ctx: Ctx, State(state): State<AppState>) -> Response {
+    match caller(&ctx, &state, ENROLLING).await {
+        Ok(caller) => {
+            let step = SmsStep { phone: "", phone_hint: None, error: None, form_error: None };
+            sms_render(&ctx, &caller, ENROLLING, StatusCode::OK, step)
+        }
+        Err(response) => response,
+    }
+}
+
+/// "Add number" (and "Send a new code", which posts the same number again).
+pub async fn sms_start<const ENROLLING: bool>(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Posted(form): Posted<CodeOnly>,
+) -> Response {
+    let caller = match caller(&ctx, &state, ENROLLING).await {
+        Ok(c) => c,
+        Err(response) => return response,
+    };
+    let phone = form.phone.trim();
+    match me::start_sms(&state, &caller, phone, &ctx.meta).await {
+        Ok(sent) => {
+            let step = SmsStep { phone, phone_hint: Some(sent.phone_hint), error: None, form_error: None };
+            sms_render(&ctx, &caller, ENROLLING, StatusCode::OK, step)
+        }
+        Err(ApiError::StepUpRequired) => confirm_first(&ctx, "enable_sms"),
+        Err(e @ ApiError::InvalidPhone) => {
+            let step = SmsStep { phone, phone_hint: None, error: Some(i18n::error(ctx.lang, &e)), form_error: None };
+            sms_render(&ctx, &caller, ENROLLING, e.status(), step)
+        }
+        Err(e @ (ApiError::SmsRateLimited { .. } | ApiError::SmsDeliveryFailed)) => {
+            // A resend that came too early keeps the code form: the earlier code still works.
+            let phone_hint = PhoneNumber::parse(phone).ok().map(|p| p.hint());
+            let step = SmsStep { phone, phone_hint, error: None, form_error: Some(i18n::error(ctx.lang, &e)) };
+            sms_render(&ctx, &caller, ENROLLING, e.status(), step)
+        }
+        Err(e) => journey_start(&ctx, &state, &caller, ENROLLING, &e).await,
+    }
+}
+
+/// "Verify and enable" on text messages.
+pub async fn sms_confirm<const ENROLLING: bool>(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Posted(form): Posted<CodeOnly>,
+) -> Response {
+    let caller = match caller(&ctx, &state, ENROLLING).await {
+        Ok(c) => c,
+        Err(response) => return response,
+    };
+    match me::confirm(&state, &caller, MethodKind::Sms, &form.code, &ctx.meta).await {
+        Ok(confirmed) => finish(&ctx, &state, &caller, ENROLLING, confirmed).await,
+        Err(e) if is_dead(&e) => start_over(&ctx, &e),
+        Err(e @ (ApiError::InvalidCode { .. } | ApiError::TwoStepLocked { .. })) => {
+            let phone_hint = PhoneNumber::parse(&form.phone).ok().map(|p| p.hint());
+            let message = Some(i18n::error(ctx.lang, &e));
+            let (error, form_error) =
+                if matches!(e, ApiError::InvalidCode { .. }) { (message, None) } else { (None, message) };
+            let step = SmsStep { phone: form.phone.trim(), phone_hint, error, form_error };
+            sms_render(&ctx, &caller, ENROLLING, e.status(), step)
+        }
+        Err(e) => journey_start(&ctx, &state, &caller, ENROLLING, &e).await,
+    }
+}
+
+/// After a method is confirmed: the recovery codes when it was the first one, and the
+/// session when it completed a sign-in.
+async fn finish(ctx: &Ctx, state: &AppState, caller: &Caller, enrolling: bool, confirmed: Confirmed) -> Response {
+    let mut cookies = Vec::new();
+    if let Some(session) = &confirmed.session {
+        cookies.push(session_cookie(ctx, state, &session.token));
+        cookies.push(ctx.clear_cookie(ctx::FLOW));
+    }
+    let next = if enrolling { "/" } else { "/settings/security" };
+    match confirmed.recovery_codes {
+        Some(codes) => {
+            let mut response = codes_render(ctx, state, caller, &codes, next).await;
+            for c in &cookies {
+                ctx::add_cookie(&mut response, c);
+            }
+            response
+        }
+        None => {
+            cookies.push(ctx.flash_cookie("method_enabled", None));
+            ctx.redirect(next, &cookies)
+        }
+    }
+}
+
+/// A `data:` URL of the codes as a text file, so "Download" needs no second request
+/// (the codes are never stored in clear to serve one).
+fn download_url(header: &str, codes: &[String]) -> String {
+    let text = format!("{header}\n\n{}\n", codes.join("\n"));
+    let mut url = String::from("data:text/plain;charset=utf-8,");
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b == b'-' || b == b'.' {
+            url.push(b as char);
+        } else {
+            url.push_str(&format!("%{b:02X}"));
+        }
+    }
+    url
+}
+
+async fn codes_render(ctx: &Ctx, state: &AppState, caller: &Caller, codes: &[String], next: &str) -> Response {
+    let (user, org) = match Subject::load(state, caller.account_id()).await {
+        Ok(s) => (s.account.username, s.org.slug),
+        Err(e) => return error_page(ctx, &e),
+    };
+    let header = i18n::table(ctx.lang).get("recovery_file").replace("{user}", &user).replace("{org}", &org);
+    ctx.page(
+        StatusCode::OK,
+        "recovery_codes.html",
+        context! { me => me_of(caller), codes, next, download => download_url(&header, codes) },
+    )
+}
+
+/// The settings page, optionally with a refusal at the top.
+async fn settings_render(
+    ctx: &Ctx,
+    state: &AppState,
+    session: &twostep_core::store::SessionView,
+    status: StatusCode,
+    form_error: Option<String>,
+) -> Response {
+    let caller = Caller::Session(session.clone());
+    let (unavailable, required, methods, remaining) = match me::overview(state, &caller).await {
+        Ok(o) => {
+            let methods: Vec<Value> = ["totp", "sms"]
+                .iter()
+                .map(|kind| {
+                    let m = o.methods.iter().find(|m| m.kind == *kind);
+                    context! {
+                        kind,
+                        enabled_at => m.map(|m| when_text(&m.enabled_at)),
+                        phone_hint => m.and_then(|m| m.phone_hint.clone()),
+                    }
+                })
+                .collect();
+            (None, o.required, methods, o.recovery_codes_remaining)
+        }
+        Err(e @ (ApiError::TwoStepDisabled | ApiError::TwoStepNotAvailable)) => {
+            (Some(i18n::error(ctx.lang, &e)), false, Vec::new(), 0)
+        }
+        Err(e) => return error_page(ctx, &e),
+    };
+    let any_method = methods.iter().any(|m| m.get_attr("enabled_at").is_ok_and(|v| !v.is_none()));
+    let sessions = match state.store.sessions_of_account(session.account_id, state.now()).await {
+        Ok(list) => list
+            .iter()
+            .map(|s| {
+                context! {
+                    id => s.id,
+                    client => &s.client,
+                    current => s.id == session.id,
+                    two_step_verified => s.two_step_verified,
+                    created_at => when(s.created_at),
+                    last_seen_at => when(s.last_seen_at),
+                    ip => &s.ip,
+                }
+            })
+            .collect::<Vec<_>>(),
+        Err(e) => return error_page(ctx, &ApiError::from(e)),
+    };
+    ctx.page(
+        status,
+        "settings.html",
+        context! {
+            me => me(session),
+            unavailable,
+            required,
+            methods,
+            any_method,
+            recovery_codes_remaining => remaining.to_string(),
+            sessions,
+            form_error,
+        },
+    )
+}
+
+pub async fn settings_page(ctx: Ctx, State(state): State<AppState>) -> Response {
+    match signed_in(&ctx, &state).await {
+        Ok(session) => settings_render(&ctx, &state, &session, StatusCode::OK, None).await,
+        Err(response) => response,
+    }
+}
+
+/// What the user was doing when the service asked them to confirm it's them; it is
+/// carried through the confirmation and done right after.
+const THEN: &[&str] = &["disable_totp", "disable_sms", "recovery_codes", "enable_totp", "enable_sms"];
+
+fn confirm_first(ctx: &Ctx, then: &str) -> Response {
+    ctx.redirect(&format!("/settings/security/confirm?then={then}"), &[])
+}
+
+pub async fn disable(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Path(kind): Path<String>,
+    Posted(_): Posted<Plain>,
+) -> Response {
+    let session = match signed_in(&ctx, &state).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let Some(kind) = MethodKind::parse(&kind) else {
+        return error_page(&ctx, &ApiError::NotFound("method".into()));
+    };
+    do_disable(&ctx, &state, &session, kind).await
+}
+
+async fn do_disable(
+    ctx: &Ctx,
+    state: &AppState,
+    session: &twostep_core::store::SessionView,
+    kind: MethodKind,
+) -> Response {
+    match me::disable(state, &Caller::Session(session.clone()), kind, &ctx.meta).await {
+        Ok(()) => ctx.redirect("/settings/security", &[ctx.flash_cookie("method_disabled", None)]),
+        Err(ApiError::StepUpRequired) => confirm_first(ctx, &format!("disable_{}", kind.as_str())),
+        Err(e) => settings_render(ctx, state, session, e.status(), Some(i18n::error(ctx.lang, &e))).await,
+    }
+}
+
+pub async fn recovery_codes(ctx: Ctx, State(state): State<AppState>, Posted(_): Posted<Plain>) -> Response {
+    let session = match signed_in(&ctx, &state).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    do_regenerate(&ctx, &state, &session).await
+}
+
+async fn do_regenerate(ctx: &Ctx, state: &AppState, session: &twostep_core::store::SessionView) -> Response {
+    let caller = Caller::Session(session.clone());
+    match me::regenerate_recovery_codes(state, &caller, &ctx.meta).await {
+        Ok(codes) => codes_render(ctx, state, &caller, &codes, "/settings/security").await,
+        Err(ApiError::StepUpRequired) => confirm_first(ctx, "recovery_codes"),
+        Err(e) => settings_render(ctx, state, session, e.status(), Some(i18n::error(ctx.lang, &e))).await,
+    }
+}
+
+/// "Sign out" on one of the user's own sessions.
+pub async fn end_session(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Posted(_): Posted<Plain>,
+) -> Response {
+    let session = match signed_in(&ctx, &state).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let own = match state.store.sessions_of_account(session.account_id, state.now()).await {
+        Ok(own) => own,
+        Err(e) => return error_page(&ctx, &ApiError::from(e)),
+    };
+    let Some(target) = own.into_iter().find(|s| s.id == id) else {
+        return error_page(&ctx, &ApiError::NotFound("session".into()));
+    };
+    if let Err(e) = auth::logout(&state, &target, &ctx.meta).await {
+        return error_page(&ctx, &e);
+    }
+    if target.id == session.id {
+        return ctx.redirect("/login", &[ctx.clear_cookie(ctx::SESSION), ctx.flash_cookie("signed_out", None)]);
+    }
+    ctx.redirect("/settings/security", &[ctx.flash_cookie("session_ended", None)])
+}
+
+fn then_of(raw: Option<&str>) -> &'static str {
+    raw.and_then(|t| THEN.iter().copied().find(|x| *x == t)).unwrap_or("")
+}
+
+fn step_up_render(
+    ctx: &Ctx,
+    session: &twostep_core::store::SessionView,
+    status: StatusCode,
+    page: CodePage<'_>,
+    then: &str,
+) -> Response {
+    ctx.page(status, "step_up.html", context! { me => me(session), then, ..page.context(ctx) })
+}
+
+/// "Confirm it's you".
+pub async fn step_up_page(ctx: Ctx, State(state): State<AppState>, Query(q): Query<MethodQuery>) -> Response {
+    let session = match signed_in(&ctx, &state).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let offers = match auth::method_offers(&state, session.account_id).await {
+        Ok(o) => o,
+        Err(e) => return error_page(&ctx, &e),
+    };
+    if offers.is_empty() {
+        // Nothing to confirm with: the action itself will say what is missing.
+        return ctx.redirect("/settings/security", &[]);
+    }
+    let page = CodePage { offers: &offers, chosen: q.method.as_deref(), error: None, form_error: None };
+    step_up_render(&ctx, &session, StatusCode::OK, page, then_of(q.then.as_deref()))
+}
+
+pub async fn step_up_submit(ctx: Ctx, State(state): State<AppState>, Posted(form): Posted<CodeForm>) -> Response {
+    let session = match signed_in(&ctx, &state).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let caller = Caller::Session(session.clone());
+    let then = then_of(Some(&form.then));
+    let result = match crate::api::login::code_method(&form.method) {
+        Ok(method) => me::step_up(&state, &caller, method, &form.code, &ctx.meta).await,
+        Err(e) => Err(e),
+    };
+    let e = match result {
+        Ok(_) => {
+            // The session is now stepped up: do what was asked.
+            return match then {
+                "disable_totp" => do_disable(&ctx, &state, &session, MethodKind::Totp).await,
+                "disable_sms" => do_disable(&ctx, &state, &session, MethodKind::Sms).await,
+                "recovery_codes" => do_regenerate(&ctx, &state, &session).await,
+                "enable_totp" => match me::start_totp(&state, &caller).await {
+                    Ok(t) => totp_render(&ctx, &caller, SETTINGS, StatusCode::OK, &t.secret, &t.qr_png, None),
+                    Err(e) => {
+                        settings_render(&ctx, &state, &session, e.status(), Some(i18n::error(ctx.lang, &e))).await
+                    }
+                },
+                "enable_sms" => ctx.redirect("/settings/security/sms", &[ctx.flash_cookie("confirmed", None)]),
+                _ => ctx.redirect("/settings/security", &[ctx.flash_cookie("confirmed", None)]),
+            };
+        }
+        Err(e) => e,
+    };
+    let offers = match auth::method_offers(&state, session.account_id).await {
+        Ok(o) => o,
+        Err(e) => return error_page(&ctx, &e),
+    };
+    let message = i18n::error(ctx.lang, &e);
+    let (error, form_error) =
+        if matches!(e, ApiError::InvalidCode { .. }) { (Some(message), None) } else { (None, Some(message)) };
+    let page = CodePage { offers: &offers, chosen: Some(&form.method), error, form_error };
+    step_up_render(&ctx, &session, e.status(), page, then)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ThenForm {
+    csrf: String,
+    then: String,
+}
+
+impl CsrfForm for ThenForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// "Send code" while confirming it's you.
+pub async fn step_up_sms(ctx: Ctx, State(state): State<AppState>, Posted(form): Posted<ThenForm>) -> Response {
+    let session = match signed_in(&ctx, &state).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let then = then_of(Some(&form.then));
+    match me::send_step_up_sms(&state, &Caller::Session(session.clone()), &ctx.meta).await {
+        Ok(_) => ctx.redirect(
+            &format!("/settings/security/confirm?method=sms&then={then}"),
+            &[ctx.flash_cookie("sms_sent", None)],
+        ),
+        Err(e) => {
+            let offers = match auth::method_offers(&state, session.account_id).await {
+                Ok(o) => o,
+                Err(e) => return error_page(&ctx, &e),
+            };
+            let message = Some(i18n::error(ctx.lang, &e));
+            let page = CodePage { offers: &offers, chosen: Some("sms"), error: None, form_error: message };
+            step_up_render(&ctx, &session, e.status(), page, then)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_key_is_shown_in_groups_of_four() {
+        assert_eq!(grouped("JBSWY3DPEHPK3PXPAB"), "JBSW Y3DP EHPK 3PXP AB");
+    }
+
+    #[test]
+    fn the_download_link_is_a_percent_encoded_text_file() {
+        let url = download_url("Codes for ana", &["abcde-fghjk".into(), "23456-789ab".into()]);
+        assert_eq!(url, "data:text/plain;charset=utf-8,Codes%20for%20ana%0A%0Aabcde-fghjk%0A23456-789ab%0A");
+    }
+}

@@ -1,0 +1,169 @@
+//! Security and compliance (`/admin/security`): the 2-Step Verification card, the
+//! enrollment report with "Reset 2SV", and the recent audit events.
+
+use super::ctx::{CsrfForm, Plain, Posted};
+use super::{Ctx, error_page, i18n, me, signed_in, when_text};
+use crate::error::ApiError;
+use crate::service::admin::{self, Admin, TwoStepState};
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use minijinja::{Value, context};
+use serde::Deserialize;
+use twostep_core::store::SessionView;
+
+/// The session of an administrator of its organisation, or the page that refuses.
+async fn admin_session(ctx: &Ctx, state: &AppState) -> Result<SessionView, Response> {
+    let session = signed_in(ctx, state).await?;
+    match Admin::check(&session) {
+        Ok(_) => Ok(session),
+        Err(e) => Err(error_page(ctx, &e)),
+    }
+}
+
+async fn render(
+    ctx: &Ctx,
+    state: &AppState,
+    session: &SessionView,
+    status: StatusCode,
+    error: Option<String>,
+) -> Response {
+    let Ok(admin) = Admin::check(session) else {
+        return error_page(ctx, &ApiError::Forbidden);
+    };
+    let s: TwoStepState = match admin::state_of(state, &admin).await {
+        Ok(s) => s,
+        Err(e) => return error_page(ctx, &e),
+    };
+    let users: Vec<Value> = match admin::users(state, &admin).await {
+        Ok(rows) => rows
+            .into_iter()
+            .map(|u| {
+                context! {
+                    username => u.username,
+                    profile => u.profile,
+                    kind => u.kind,
+                    required => u.required,
+                    methods => u.methods,
+                    last_two_step_at => u.last_two_step_at.as_deref().map(when_text),
+                }
+            })
+            .collect(),
+        Err(e) => return error_page(ctx, &e),
+    };
+    let events: Vec<Value> = match admin::audit_events(state, &admin, Some(20), None).await {
+        Ok(events) => events
+            .into_iter()
+            .map(|e| {
+                context! { at => when_text(&e.at), kind => e.kind, actor => e.actor, subject => e.subject, outcome => e.outcome }
+            })
+            .collect(),
+        Err(e) => return error_page(ctx, &e),
+    };
+    ctx.page(status, "admin.html", context! { me => me(session), s, users, events, form_error => error })
+}
+
+pub async fn page(ctx: Ctx, State(state): State<AppState>) -> Response {
+    match admin_session(&ctx, &state).await {
+        Ok(session) => render(&ctx, &state, &session, StatusCode::OK, None).await,
+        Err(response) => response,
+    }
+}
+
+/// Runs one administrative change, then back to the card (PRG), or the card with the
+/// refusal at the top.
+async fn change<F>(ctx: Ctx, state: AppState, flash: &str, act: F) -> Response
+where
+    F: AsyncFnOnce(&AppState, &Admin<'_>, &Ctx) -> Result<(), ApiError>,
+{
+    let session = match admin_session(&ctx, &state).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let Ok(admin) = Admin::check(&session) else {
+        return error_page(&ctx, &ApiError::Forbidden);
+    };
+    match act(&state, &admin, &ctx).await {
+        Ok(()) => ctx.redirect("/admin/security", &[ctx.flash_cookie(flash, None)]),
+        Err(e) => render(&ctx, &state, &session, e.status(), Some(i18n::error(ctx.lang, &e))).await,
+    }
+}
+
+pub async fn connect(ctx: Ctx, State(state): State<AppState>, Posted(_): Posted<Plain>) -> Response {
+    change(ctx, state, "saved", async |state, admin, ctx| admin::connect(state, admin, &ctx.meta).await.map(drop)).await
+}
+
+pub async fn enable(ctx: Ctx, State(state): State<AppState>, Posted(_): Posted<Plain>) -> Response {
+    change(ctx, state, "saved", async |state, admin, ctx| {
+        admin::set_enabled(state, admin, true, &ctx.meta).await.map(drop)
+    })
+    .await
+}
+
+pub async fn disable(ctx: Ctx, State(state): State<AppState>, Posted(_): Posted<Plain>) -> Response {
+    change(ctx, state, "saved", async |state, admin, ctx| {
+        admin::set_enabled(state, admin, false, &ctx.meta).await.map(drop)
+    })
+    .await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct MandatoryForm {
+    csrf: String,
+    mandatory: String,
+}
+
+impl CsrfForm for MandatoryForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+impl MandatoryForm {
+    fn mandatory(&self) -> bool {
+        self.mandatory == "true"
+    }
+}
+
+pub async fn organization(ctx: Ctx, State(state): State<AppState>, Posted(form): Posted<MandatoryForm>) -> Response {
+    let mandatory = form.mandatory();
+    change(ctx, state, "saved", async move |state, admin, ctx| {
+        admin::set_organization_mandatory(state, admin, mandatory, &ctx.meta).await.map(drop)
+    })
+    .await
+}
+
+pub async fn profile(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    Posted(form): Posted<MandatoryForm>,
+) -> Response {
+    let mandatory = form.mandatory();
+    change(ctx, state, "saved", async move |state, admin, ctx| {
+        admin::set_profile_mandatory(state, admin, &slug, mandatory, &ctx.meta).await.map(drop)
+    })
+    .await
+}
+
+/// "Reset 2SV" asks first: it signs the user out everywhere.
+pub async fn reset_page(ctx: Ctx, State(state): State<AppState>, Path(username): Path<String>) -> Response {
+    match admin_session(&ctx, &state).await {
+        Ok(session) => ctx.page(StatusCode::OK, "admin_reset.html", context! { me => me(&session), username }),
+        Err(response) => response,
+    }
+}
+
+pub async fn reset(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Path(username): Path<String>,
+    Posted(_): Posted<Plain>,
+) -> Response {
+    change(ctx, state, "reset_done", async move |state, admin, ctx| {
+        admin::reset_user(state, admin, &username, &ctx.meta).await
+    })
+    .await
+}

@@ -1,0 +1,234 @@
+//! Signing in from the web: `/login`, `/login/two-step`, `/logout`, and the home page.
+
+use super::ctx::{self, CsrfForm, Ctx, Plain, Posted};
+use super::{error_page, i18n, me, signed_in};
+use crate::error::ApiError;
+use crate::service::auth::{self, LoginInput, LoginOutcome, MethodOffer};
+use crate::state::AppState;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use minijinja::context;
+use serde::Deserialize;
+use twostep_core::domain::Password;
+use twostep_core::flow::{FLOW_TTL, FlowKind};
+
+/// The web pages sign in as this client (SPEC §2).
+const CLIENT: &str = "web";
+
+pub fn session_cookie(ctx: &Ctx, state: &AppState, token: &str) -> String {
+    ctx.set_cookie(ctx::SESSION, token, state.config.session_ttl.as_secs() as i64)
+}
+
+fn flow_cookie(ctx: &Ctx, token: &str) -> String {
+    ctx.set_cookie(ctx::FLOW, token, FLOW_TTL)
+}
+
+/// Back to the sign-in form, saying why (an expired flow, a session that ended).
+pub fn start_over(ctx: &Ctx, e: &ApiError) -> Response {
+    match e {
+        ApiError::FlowExpired
+        | ApiError::SessionInvalid
+        | ApiError::SessionRevoked
+        | ApiError::InvalidCode { attempts_remaining: Some(0) } => {
+            ctx.redirect("/login", &[ctx.clear_cookie(ctx::FLOW), ctx.flash_cookie("flow_expired", None)])
+        }
+        other => error_page(ctx, other),
+    }
+}
+
+pub async fn home(ctx: Ctx, State(state): State<AppState>) -> Response {
+    match signed_in(&ctx, &state).await {
+        Ok(session) => ctx.page(StatusCode::OK, "home.html", context! { me => me(&session) }),
+        Err(response) => response,
+    }
+}
+
+fn login_form(ctx: &Ctx, status: StatusCode, organization: &str, username: &str, error: Option<String>) -> Response {
+    ctx.page(status, "login.html", context! { organization, username, error })
+}
+
+pub async fn login_page(ctx: Ctx, State(state): State<AppState>) -> Response {
+    if let Some(token) = ctx.session_token()
+        && auth::authenticate(&state, token).await.is_ok()
+    {
+        return ctx.redirect("/", &[]);
+    }
+    // The demo has one organisation: save its users typing it.
+    let organization = if ctx.demo { "demo" } else { "" };
+    login_form(&ctx, StatusCode::OK, organization, "", None)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct LoginForm {
+    csrf: String,
+    organization: String,
+    username: String,
+    password: String,
+}
+
+impl CsrfForm for LoginForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+pub async fn login_submit(ctx: Ctx, State(state): State<AppState>, Posted(form): Posted<LoginForm>) -> Response {
+    let input = LoginInput {
+        organization: form.organization.clone(),
+        username: form.username.clone(),
+        password: Password::new(form.password),
+        client: CLIENT.into(),
+    };
+    match auth::login(&state, input, &ctx.meta).await {
+        Ok(LoginOutcome::Authenticated { session }) => {
+            ctx.redirect("/", &[session_cookie(&ctx, &state, &session.token), ctx.clear_cookie(ctx::FLOW)])
+        }
+        Ok(LoginOutcome::TwoStepRequired { flow, .. }) => {
+            ctx.redirect("/login/two-step", &[flow_cookie(&ctx, &flow.token)])
+        }
+        Ok(LoginOutcome::EnrollmentRequired { flow }) => {
+            ctx.redirect("/login/enroll", &[flow_cookie(&ctx, &flow.token)])
+        }
+        Err(e) => {
+            let message = i18n::error(ctx.lang, &e);
+            login_form(&ctx, e.status(), &form.organization, &form.username, Some(message))
+        }
+    }
+}
+
+/// The code form of the second step (or of "confirm it's you"): the chosen method if
+/// the user has it, else their first; the other methods as links.
+pub struct CodePage<'a> {
+    pub offers: &'a [MethodOffer],
+    pub chosen: Option<&'a str>,
+    /// The error of the code field.
+    pub error: Option<String>,
+    /// An error of the whole form (locked, SMS not sent…).
+    pub form_error: Option<String>,
+}
+
+impl CodePage<'_> {
+    pub fn context(&self, ctx: &Ctx) -> minijinja::Value {
+        let kinds: Vec<&str> = self.offers.iter().map(|o| o.kind).collect();
+        let method = self.chosen.filter(|c| kinds.contains(c)).or(kinds.first().copied()).unwrap_or("totp");
+        let phone_hint =
+            self.offers.iter().find(|o| o.kind == "sms").and_then(|o| o.phone_hint.clone()).unwrap_or_default();
+        let others: Vec<&str> = kinds.iter().copied().filter(|k| *k != method).collect();
+        context! {
+            method,
+            phone_hint,
+            others,
+            error => &self.error,
+            form_error => &self.form_error,
+            sent => ctx.flash_is("sms_sent"),
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct MethodQuery {
+    pub method: Option<String>,
+    pub then: Option<String>,
+}
+
+fn two_step_render(ctx: &Ctx, status: StatusCode, page: CodePage<'_>) -> Response {
+    ctx.page(status, "two_step.html", page.context(ctx))
+}
+
+/// The live two-step flow of this browser and what its user can offer.
+async fn flow_offers(ctx: &Ctx, state: &AppState) -> Result<Vec<MethodOffer>, Response> {
+    let Some(token) = ctx.flow_token() else {
+        return Err(start_over(ctx, &ApiError::FlowExpired));
+    };
+    let flow = auth::flow_for(state, token, FlowKind::TwoStep).await.map_err(|e| start_over(ctx, &e))?;
+    auth::method_offers(state, flow.account_id).await.map_err(|e| error_page(ctx, &e))
+}
+
+pub async fn two_step_page(ctx: Ctx, State(state): State<AppState>, Query(q): Query<MethodQuery>) -> Response {
+    let offers = match flow_offers(&ctx, &state).await {
+        Ok(offers) => offers,
+        Err(response) => return response,
+    };
+    let page = CodePage { offers: &offers, chosen: q.method.as_deref(), error: None, form_error: None };
+    two_step_render(&ctx, StatusCode::OK, page)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct CodeForm {
+    pub csrf: String,
+    pub method: String,
+    pub code: String,
+    pub then: String,
+}
+
+impl CsrfForm for CodeForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+pub async fn two_step_submit(ctx: Ctx, State(state): State<AppState>, Posted(form): Posted<CodeForm>) -> Response {
+    let Some(token) = ctx.flow_token() else {
+        return start_over(&ctx, &ApiError::FlowExpired);
+    };
+    let result = match crate::api::login::code_method(&form.method) {
+        Ok(method) => auth::verify(&state, token, method, &form.code, &ctx.meta).await,
+        Err(e) => Err(e),
+    };
+    let e = match result {
+        Ok(verified) => {
+            let mut cookies = vec![session_cookie(&ctx, &state, &verified.session.token), ctx.clear_cookie(ctx::FLOW)];
+            if let Some(n) = verified.recovery_codes_remaining {
+                cookies.push(ctx.flash_cookie("recovery_used", Some(n)));
+            }
+            return ctx.redirect("/", &cookies);
+        }
+        Err(e) => e,
+    };
+    if matches!(e, ApiError::FlowExpired | ApiError::InvalidCode { attempts_remaining: Some(0) }) {
+        return start_over(&ctx, &e);
+    }
+    let offers = match flow_offers(&ctx, &state).await {
+        Ok(offers) => offers,
+        Err(response) => return response,
+    };
+    let message = i18n::error(ctx.lang, &e);
+    let (error, form_error) =
+        if matches!(e, ApiError::InvalidCode { .. }) { (Some(message), None) } else { (None, Some(message)) };
+    let page = CodePage { offers: &offers, chosen: Some(&form.method), error, form_error };
+    two_step_render(&ctx, e.status(), page)
+}
+
+/// "Send code": a text message to the enrolled number, for this flow.
+pub async fn two_step_sms(ctx: Ctx, State(state): State<AppState>, Posted(_): Posted<Plain>) -> Response {
+    let Some(token) = ctx.flow_token() else {
+        return start_over(&ctx, &ApiError::FlowExpired);
+    };
+    match auth::send_sign_in_sms(&state, token, &ctx.meta).await {
+        Ok(()) => ctx.redirect("/login/two-step?method=sms", &[ctx.flash_cookie("sms_sent", None)]),
+        Err(e @ ApiError::FlowExpired) => start_over(&ctx, &e),
+        Err(e) => {
+            let offers = match flow_offers(&ctx, &state).await {
+                Ok(offers) => offers,
+                Err(response) => return response,
+            };
+            let message = i18n::error(ctx.lang, &e);
+            let page = CodePage { offers: &offers, chosen: Some("sms"), error: None, form_error: Some(message) };
+            two_step_render(&ctx, e.status(), page)
+        }
+    }
+}
+
+pub async fn logout(ctx: Ctx, State(state): State<AppState>, Posted(_): Posted<Plain>) -> Response {
+    if let Some(token) = ctx.session_token()
+        && let Ok(session) = auth::authenticate(&state, token).await
+        && let Err(e) = auth::logout(&state, &session, &ctx.meta).await
+    {
+        return error_page(&ctx, &e);
+    }
+    ctx.redirect("/login", &[ctx.clear_cookie(ctx::SESSION), ctx.flash_cookie("signed_out", None)])
+}
