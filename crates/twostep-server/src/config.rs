@@ -113,6 +113,9 @@ pub struct SmsConfig {
     pub twilio_auth_token: Secret,
     pub twilio_from: String,
     pub twilio_base_url: String,
+    /// Outbound calls to the provider give up after this long (the user is waiting).
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
     /// How long a code is valid (at most 10 minutes).
     #[serde(with = "humantime_serde")]
     pub code_ttl: Duration,
@@ -132,6 +135,7 @@ impl Default for SmsConfig {
             twilio_auth_token: Secret::default(),
             twilio_from: String::new(),
             twilio_base_url: "https://api.twilio.com".into(),
+            timeout: Duration::from_secs(5),
             code_ttl: Duration::from_secs(5 * 60),
             org_hourly_limit: 200,
             templates: BTreeMap::new(),
@@ -157,6 +161,8 @@ pub enum ConfigError {
 
 /// Environment variables that configure Twostep start with this.
 const ENV_PREFIX: &str = "TWOSTEP_";
+/// Variables of ours that are not configuration keys: the config file's path and the log filter.
+const NOT_CONFIG: &[&str] = &["TWOSTEP_CONFIG", "TWOSTEP_LOG"];
 
 impl Config {
     /// Reads the file (if any) and applies `TWOSTEP_*` variables from `env`. Returns the
@@ -184,7 +190,7 @@ impl Config {
         };
         let mut warnings = Vec::new();
         let mut vars: Vec<(String, String)> =
-            env.into_iter().filter(|(k, _)| k.starts_with(ENV_PREFIX) && k != "TWOSTEP_CONFIG").collect();
+            env.into_iter().filter(|(k, _)| k.starts_with(ENV_PREFIX) && !NOT_CONFIG.contains(&k.as_str())).collect();
         vars.sort();
         for (name, raw) in vars {
             let path = env_path(&name[ENV_PREFIX.len()..]);
@@ -227,6 +233,9 @@ impl Config {
         }
         if self.sms.code_ttl > Duration::from_secs(600) || self.sms.code_ttl.is_zero() {
             return Err(ConfigError::Invalid("sms.code_ttl must be between 1s and 10m".into()));
+        }
+        if self.sms.timeout > Duration::from_secs(60) || self.sms.timeout.is_zero() {
+            return Err(ConfigError::Invalid("sms.timeout must be more than 0s and at most 1m".into()));
         }
         if self.session_ttl.is_zero() {
             return Err(ConfigError::Invalid("session_ttl must be more than 0s".into()));
@@ -320,6 +329,8 @@ mod tests {
         assert_eq!(c.session_ttl, Duration::from_secs(43_200));
         assert_eq!(c.sms.provider, SmsProvider::Log);
         assert_eq!(c.sms.twilio_base_url, "https://api.twilio.com");
+        assert_eq!(c.sms.timeout, Duration::from_secs(5));
+        assert_eq!(c.sms.code_ttl, Duration::from_secs(300));
     }
 
     #[test]
@@ -372,6 +383,10 @@ mod tests {
         assert!(err.contains("TWOSTEP_SMS__PROVIDER"), "{err}");
         let err = Config::load(None, env(&[("TWOSTEP_SMS__CODE_TTL", "11m")])).unwrap_err().to_string();
         assert!(err.contains("code_ttl"), "{err}");
+        let err = Config::load(None, env(&[("TWOSTEP_SMS__TIMEOUT", "0s")])).unwrap_err().to_string();
+        assert!(err.contains("sms.timeout"), "{err}");
+        let (c, _) = Config::load(None, env(&[("TWOSTEP_SMS__TIMEOUT", "750ms")])).unwrap();
+        assert_eq!(c.sms.timeout, Duration::from_millis(750));
         assert!(Config::load(Some(Path::new("/nonexistent/twostep.toml")), []).is_err());
     }
 

@@ -1,0 +1,280 @@
+//! The `twostep` binary as an operator uses it (SPEC §8): subcommands, configuration,
+//! one-line errors, demo mode, graceful shutdown.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+use twostep_store::testing::{Backend, TestDb};
+
+struct Env {
+    dir: tempfile::TempDir,
+    database_url: String,
+    _db: Option<TestDb>,
+}
+
+impl Env {
+    async fn new(backend: Backend) -> Option<Self> {
+        let dir = tempfile::tempdir().unwrap();
+        let (database_url, db) = match backend {
+            Backend::Sqlite => (format!("sqlite://{}", dir.path().join("twostep.db").display()), None),
+            Backend::Postgres => {
+                let db = TestDb::new(Backend::Postgres).await?;
+                (db.url.clone(), Some(db))
+            }
+        };
+        Some(Self { dir, database_url, _db: db })
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_twostep"));
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .env_remove("TWOSTEP_CONFIG")
+            .env("TWOSTEP_DATABASE_URL", &self.database_url)
+            .env("TWOSTEP_SECRET_KEY_FILE", self.dir.path().join("twostep.key"))
+            .env("TWOSTEP_LISTEN", "127.0.0.1:0")
+            .env("TWOSTEP_LOG", "warn")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Output {
+        let mut child =
+            self.command(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+fn ok(out: &Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    stdout
+}
+
+/// A failure is one line on stderr naming the problem, a non-zero exit, and no panic.
+fn one_line_error(out: &Output, mentions: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "succeeded but should not: {stderr}");
+    // Warnings (e.g. about unrelated TWOSTEP_* variables) may precede the error.
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty() && !l.contains(" WARN ")).collect();
+    assert_eq!(lines.len(), 1, "not one line: {stderr}");
+    assert!(lines[0].starts_with("error: "), "{stderr}");
+    assert!(lines[0].contains(mentions), "{mentions:?} not in {stderr}");
+    assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{stderr}");
+}
+
+/// A running `twostep serve`, stopped with SIGTERM on drop.
+struct Server {
+    child: Child,
+    base: String,
+    stdout: Vec<String>,
+}
+
+impl Server {
+    fn start(env: &Env, args: &[&str]) -> Self {
+        let mut child = env.command(args).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
+        let mut reader = BufReader::new(child.stdout.take().unwrap());
+        let mut stdout = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let base = loop {
+            let mut line = String::new();
+            assert!(reader.read_line(&mut line).unwrap() > 0, "server exited: {stdout:?}");
+            stdout.push(line.trim_end().to_owned());
+            if let Some(rest) = line.strip_prefix("twostep listening on ") {
+                break rest.split_whitespace().next().unwrap().to_owned();
+            }
+            assert!(Instant::now() < deadline, "server did not start: {stdout:?}");
+        };
+        Self { child, base, stdout }
+    }
+
+    fn terminate(mut self) -> std::process::ExitStatus {
+        signal_term(self.child.id());
+        self.child.wait().unwrap()
+    }
+}
+
+fn signal_term(pid: u32) {
+    Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+async fn login(base: &str, org: &str, user: &str, password: &str) -> serde_json::Value {
+    reqwest::Client::new()
+        .post(format!("{base}/api/v1/login"))
+        .json(&serde_json::json!({ "organization": org, "username": user, "password": password, "client": "web" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite { $( #[tokio::test] async fn $name() { if let Some(env) = super::Env::new(twostep_store::testing::Backend::Sqlite).await { super::$name(env).await } } )* }
+        mod postgres { $( #[tokio::test] async fn $name() { if let Some(env) = super::Env::new(twostep_store::testing::Backend::Postgres).await { super::$name(env).await } } )* }
+    };
+}
+
+both!(
+    an_operator_sets_up_an_organisation_and_its_user_signs_in,
+    bad_input_gets_a_one_line_error_naming_the_problem,
+    demo_mode_seeds_once_and_prints_the_passwords_once,
+);
+
+async fn an_operator_sets_up_an_organisation_and_its_user_signs_in(env: Env) {
+    assert!(ok(&env.run(&["migrate"])).contains("up to date"));
+    ok(&env.run(&["org", "create", "acme", "--name", "Acme Maintenance"]));
+    ok(&env.run(&["profile", "create", "--org", "acme", "administrator", "--name", "Administrator", "--admin"]));
+    ok(&env.run(&["profile", "create", "--org", "acme", "technician", "--name", "Technician"]));
+    let out = env.run_with_stdin(
+        &["user", "create", "--org", "acme", "Maria", "--profile", "administrator", "--password-stdin"],
+        "a long passphrase\n",
+    );
+    ok(&out);
+    // Without --password-stdin a password is generated and shown once.
+    let out = ok(&env.run(&[
+        "user",
+        "create",
+        "--org",
+        "acme",
+        "rui",
+        "--profile",
+        "technician",
+        "--phone",
+        "+351 912 345 678",
+    ]));
+    let generated = out.lines().find_map(|l| l.strip_prefix("password: ")).unwrap().to_owned();
+    ok(&env.run(&["user", "create", "--org", "acme", "visitor", "--contact"]));
+    ok(&env.run(&["addon", "activate", "--org", "acme"]));
+    assert!(ok(&env.run(&["addon", "activate", "--org", "acme"])).contains("already"));
+
+    let server = Server::start(&env, &["serve"]);
+    let r = login(&server.base, "acme", "maria", "a long passphrase").await;
+    assert_eq!(r["status"], "authenticated", "{r}");
+    let r = login(&server.base, "acme", "rui", &generated).await;
+    assert_eq!(r["status"], "authenticated", "{r}");
+    // The newline read from stdin is not part of the password.
+    let r = login(&server.base, "acme", "maria", "a long passphrase\n").await;
+    assert_eq!(r["error"]["code"], "invalid_credentials");
+    let admin = login(&server.base, "acme", "maria", "a long passphrase").await;
+    let state: serde_json::Value = reqwest::Client::new()
+        .get(format!("{}/api/v1/admin/two-step", server.base))
+        .bearer_auth(admin["session"]["token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(state["addon"], "available", "{state}");
+    // SIGTERM stops the server cleanly.
+    assert!(server.terminate().success());
+}
+
+async fn bad_input_gets_a_one_line_error_naming_the_problem(env: Env) {
+    ok(&env.run(&["org", "create", "acme", "--name", "Acme"]));
+    one_line_error(&env.run(&["org", "create", "acme", "--name", "Again"]), "acme already exists");
+    one_line_error(&env.run(&["org", "create", "Not A Slug", "--name", "x"]), "organization");
+    one_line_error(&env.run(&["profile", "create", "--org", "nope", "tech", "--name", "T"]), "\"nope\" does not exist");
+    one_line_error(&env.run(&["user", "create", "--org", "acme", "maria", "--profile", "ghost"]), "profile \"ghost\"");
+    ok(&env.run(&["profile", "create", "--org", "acme", "tech", "--name", "Tech"]));
+    let weak = env.run_with_stdin(
+        &["user", "create", "--org", "acme", "maria", "--profile", "tech", "--password-stdin"],
+        "123\n",
+    );
+    one_line_error(&weak, "too weak");
+    let empty = env
+        .run_with_stdin(&["user", "create", "--org", "acme", "maria", "--profile", "tech", "--password-stdin"], "\n");
+    one_line_error(&empty, "too weak");
+    let bad_phone = env.run(&["user", "create", "--org", "acme", "maria", "--profile", "tech", "--phone", "12"]);
+    one_line_error(&bad_phone, "phone number");
+    ok(&env.run_with_stdin(
+        &["user", "create", "--org", "acme", "maria", "--profile", "tech", "--password-stdin"],
+        "long enough pw\n",
+    ));
+    let dup = env.run_with_stdin(
+        &["user", "create", "--org", "acme", "MARIA", "--profile", "tech", "--password-stdin"],
+        "long enough pw\n",
+    );
+    one_line_error(&dup, "already taken");
+    one_line_error(&env.run(&["addon", "activate", "--org", "ghost"]), "ghost");
+
+    // Configuration: an unknown key in the file is named, wherever --config stands.
+    std::fs::write(env.path("bad.toml"), "listen = \"127.0.0.1:0\"\nlisten_port = 1\n").unwrap();
+    let bad = env.path("bad.toml");
+    one_line_error(&env.run(&["migrate", "--config", bad.to_str().unwrap()]), "listen_port");
+    one_line_error(&env.run(&["--config", bad.to_str().unwrap(), "migrate"]), "listen_port");
+    let mut cmd = env.command(&["migrate"]);
+    cmd.env("TWOSTEP_CONFIG", &bad);
+    one_line_error(&cmd.output().unwrap(), "listen_port");
+    one_line_error(&env.run(&["migrate", "--config", "/nonexistent/twostep.toml"]), "/nonexistent/twostep.toml");
+    let mut cmd = env.command(&["migrate"]);
+    cmd.env("TWOSTEP_SESSION_TTL", "forever");
+    one_line_error(&cmd.output().unwrap(), "TWOSTEP_SESSION_TTL");
+    // Variables that name no key are only a warning.
+    let mut cmd = env.command(&["migrate"]);
+    cmd.env("TWOSTEP_TEST_POSTGRES_URL", "postgres://nowhere")
+        .env("TWOSTEP_NO_SUCH_KEY", "1")
+        .env("TWOSTEP_LOG", "warn");
+    let out = cmd.output().unwrap();
+    ok(&out);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("TWOSTEP_NO_SUCH_KEY"));
+    // A good file is read.
+    std::fs::write(env.path("good.toml"), "log_format = \"json\"\n[sms]\nprovider = \"log\"\n").unwrap();
+    ok(&env.run(&["--config", env.path("good.toml").to_str().unwrap(), "migrate"]));
+    // The key file is created private.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(env.path("twostep.key")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
+
+async fn demo_mode_seeds_once_and_prints_the_passwords_once(env: Env) {
+    let server = Server::start(&env, &["serve", "--demo"]);
+    let accounts: Vec<(String, String)> = server
+        .stdout
+        .iter()
+        .filter_map(|l| {
+            let (user, rest) = l.trim().split_once(' ')?;
+            let password = rest.split("password: ").nth(1)?;
+            Some((user.to_owned(), password.trim().to_owned()))
+        })
+        .collect();
+    let names: Vec<&str> = accounts.iter().map(|(u, _)| u.as_str()).collect();
+    assert_eq!(names, ["admin", "ana", "bruno", "carla", "contact"], "{:?}", server.stdout);
+    for (user, password) in &accounts {
+        let r = login(&server.base, "demo", user, password).await;
+        assert_eq!(r["status"], "authenticated", "{user}: {r}");
+    }
+    let outbox = reqwest::get(format!("{}/dev/outbox", server.base)).await.unwrap();
+    assert_eq!(outbox.status().as_u16(), 200);
+    assert!(server.terminate().success());
+    let again = Server::start(&env, &["serve", "--demo"]);
+    assert!(again.stdout.iter().any(|l| l.contains("already exists")), "{:?}", again.stdout);
+    assert!(!again.stdout.iter().any(|l| l.contains("password:")));
+    assert!(again.terminate().success());
+    // Without --demo there is no outbox.
+    let plain = Server::start(&env, &["serve"]);
+    assert_eq!(reqwest::get(format!("{}/dev/outbox", plain.base)).await.unwrap().status().as_u16(), 404);
+    assert!(plain.terminate().success());
+}
