@@ -5,9 +5,10 @@ use crate::service::RequestMeta;
 use crate::service::audit::{self, Event};
 use crate::state::AppState;
 use rand::RngCore;
+use sha2::{Digest, Sha256};
 use twostep_core::credential::sms_code;
 use twostep_core::crypto::constant_time_eq;
-use twostep_core::domain::{OtpCode, PhoneNumber};
+use twostep_core::domain::{MethodKind, OtpCode, PhoneNumber};
 use twostep_core::store::{Account, NewSmsChallenge, Organization, SmsBinding};
 
 /// A flow or enrollment may ask for a new code this long after its last one.
@@ -20,11 +21,29 @@ pub const MAX_ATTEMPTS: i64 = 5;
 
 const HOUR: i64 = 3600;
 
+/// A digest of a phone number keyed with the server's secret key. Phone numbers are few
+/// enough to enumerate, so a plain hash stored in the database would give them away.
+fn number_digest(state: &AppState, phone: &PhoneNumber) -> [u8; 32] {
+    let key = state.key.to_hex();
+    Sha256::new()
+        .chain_update(key.as_bytes())
+        .chain_update(b"\0twostep-sms-number\0")
+        .chain_update(phone.e164().as_bytes())
+        .finalize()
+        .into()
+}
+
 /// A stable key for a phone number in the counters table that does not reveal it.
-fn number_key(phone: &PhoneNumber) -> String {
-    let digest = twostep_core::crypto::TokenHash::of(phone.e164()).0;
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+fn number_key(state: &AppState, phone: &PhoneNumber) -> String {
+    let hex: String = number_digest(state, phone).iter().map(|b| format!("{b:02x}")).collect();
     format!("sms:phone:{hex}")
+}
+
+/// What a code is hashed with: the challenge's random salt and the number it was sent
+/// to, so a code proves possession of that number and no other (a code sent to an
+/// earlier number cannot confirm an enrollment that has since moved to a new one).
+fn challenge_key(state: &AppState, salt: &[u8], phone: &PhoneNumber) -> Vec<u8> {
+    [salt, number_digest(state, phone).as_slice()].concat()
 }
 
 /// The associated data binding a sealed phone number to its account.
@@ -66,7 +85,7 @@ pub async fn send_code(
     let retry_after = hour + HOUR - now;
     let limits = [
         (format!("sms:user:{}", account.id), PER_USER_HOURLY, "user_hourly_limit"),
-        (number_key(phone), PER_NUMBER_HOURLY, "number_hourly_limit"),
+        (number_key(state, phone), PER_NUMBER_HOURLY, "number_hourly_limit"),
         (format!("sms:org:{}", org.id), state.config.sms.org_hourly_limit, "organization_hourly_limit"),
     ];
     for (key, limit, outcome) in limits {
@@ -79,12 +98,12 @@ pub async fn send_code(
     let mut salt = vec![0u8; 16];
     rand::rngs::OsRng.fill_bytes(&mut salt);
     let ttl = state.config.sms.code_ttl.as_secs() as i64;
-    state
+    let challenge = state
         .store
         .create_sms_challenge(NewSmsChallenge {
             account_id: account.id,
             binding,
-            code_hash: sms_code::hash(&salt, &code),
+            code_hash: sms_code::hash(&challenge_key(state, &salt, phone), &code),
             salt,
             sent_at: now,
             expires_at: now + ttl,
@@ -105,6 +124,9 @@ pub async fn send_code(
         }
         Err(e) => {
             tracing::warn!(error = %e, to = %phone.hint(), "text message not delivered");
+            // A failed send enables nothing (SPEC §5): a code that may still have reached
+            // the phone (a provider that timed out after sending) is void.
+            state.store.claim_sms_challenge(challenge, MAX_ATTEMPTS, now).await?;
             audit::record(state, meta, event("sms.delivery_failed", "failure")).await;
             state.metrics.sms("delivery_failed");
             Err(ApiError::SmsDeliveryFailed)
@@ -116,18 +138,42 @@ pub async fn send_code(
 /// time; a right code is claimed atomically so it works once.
 pub async fn check_code(state: &AppState, account_id: i64, binding: SmsBinding, code: &OtpCode) -> ApiResult<bool> {
     let now = state.now();
+    let Some(phone) = bound_phone(state, account_id, binding, now).await? else {
+        return Ok(false);
+    };
     let Some(challenge) = state.store.active_sms_challenge(account_id, binding, now).await? else {
         return Ok(false);
     };
     if challenge.attempts >= MAX_ATTEMPTS {
         return Ok(false);
     }
-    let presented = sms_code::hash(&challenge.salt, code.expose());
-    if constant_time_eq(&presented, &challenge.code_hash) {
-        return Ok(state.store.claim_sms_challenge(challenge.id, MAX_ATTEMPTS, now).await?);
-    }
+    // The try is counted before the code is compared, so parallel guesses cannot get more
+    // than MAX_ATTEMPTS looks at one code: the claim below holds only while this try is
+    // still among the first MAX_ATTEMPTS (attempts ≤ MAX_ATTEMPTS, counting itself).
     state.store.sms_challenge_failed(challenge.id).await?;
-    Ok(false)
+    let presented = sms_code::hash(&challenge_key(state, &challenge.salt, &phone), code.expose());
+    if !constant_time_eq(&presented, &challenge.code_hash) {
+        return Ok(false);
+    }
+    Ok(state.store.claim_sms_challenge(challenge.id, MAX_ATTEMPTS + 1, now).await?)
+}
+
+/// The number a code for `binding` must have been sent to: the pending number for an
+/// enrollment, the enrolled one for a sign-in or a step-up.
+async fn bound_phone(
+    state: &AppState,
+    account_id: i64,
+    binding: SmsBinding,
+    now: i64,
+) -> ApiResult<Option<PhoneNumber>> {
+    let sealed = match binding {
+        SmsBinding::Enrollment => state.store.pending(account_id, MethodKind::Sms, now).await?.map(|p| p.sealed),
+        SmsBinding::Flow(_) | SmsBinding::Session(_) => {
+            let methods = state.store.methods(account_id).await?;
+            methods.into_iter().find(|m| m.kind == MethodKind::Sms).map(|m| m.sealed)
+        }
+    };
+    sealed.map(|sealed| open_phone(state, account_id, &sealed)).transpose()
 }
 
 /// The enrolled number of an account, decrypted.

@@ -20,8 +20,24 @@ pub fn render(
         Language::English => ENGLISH,
         Language::Portuguese => PORTUGUESE,
     });
-    let line = template.replace("{issuer}", issuer).replace("{code}", code);
+    // `{code}` last, so an issuer that happens to contain "{code}" stays as written.
+    let line = template.replace("{code}", code).replace("{issuer}", issuer);
+    // WebOTP (Origin-bound one-time codes): the last line is `@host #code`.
     format!("{line}\n\n@{host} #{code}")
+}
+
+/// `sms.templates` must name languages Twostep speaks (`en`, `pt`) and each must show
+/// the code, or users would get a message without it above the WebOTP line.
+pub fn check_templates(templates: &BTreeMap<String, String>) -> Result<(), String> {
+    for (language, template) in templates {
+        if Language::parse(language).map(Language::as_str) != Some(language.as_str()) {
+            return Err(format!("sms.templates: {language:?} is not a language code Twostep speaks (en, pt)"));
+        }
+        if !template.contains("{code}") {
+            return Err(format!("sms.templates.{language} must contain {{code}}"));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -38,11 +54,38 @@ mod tests {
     }
 
     #[test]
-    fn portuguese_and_overrides() {
-        let pt = render(&BTreeMap::new(), Language::Portuguese, "Twostep", "h", "000111");
-        assert!(pt.starts_with("000111 é o seu código de verificação Twostep."), "{pt}");
-        assert!(pt.ends_with("\n\n@h #000111"));
+    fn the_portuguese_message_says_the_same() {
+        let text = render(&BTreeMap::new(), Language::Portuguese, "Twostep", "login.example.com", "000111");
+        assert_eq!(
+            text,
+            "000111 é o seu código de verificação Twostep. Não o partilhe com ninguém.\n\n@login.example.com #000111"
+        );
+    }
+
+    #[test]
+    fn a_template_from_the_configuration_replaces_the_built_in_line_only() {
         let custom = BTreeMap::from([("en".to_string(), "Code {code} for {issuer}".to_string())]);
-        assert_eq!(render(&custom, Language::English, "Acme", "h", "1"), "Code 1 for Acme\n\n@h #1");
+        assert_eq!(render(&custom, Language::English, "Acme", "h", "123456"), "Code 123456 for Acme\n\n@h #123456");
+        // Other languages keep the built-in text.
+        assert!(render(&custom, Language::Portuguese, "Acme", "h", "123456").starts_with("123456 é o seu código"));
+    }
+
+    #[test]
+    fn an_issuer_is_not_mistaken_for_a_placeholder() {
+        let text = render(&BTreeMap::new(), Language::English, "{code} Inc", "h", "123456");
+        assert!(text.starts_with("123456 is your {code} Inc verification code."), "{text}");
+    }
+
+    #[test]
+    fn templates_must_name_a_known_language_and_show_the_code() {
+        assert!(check_templates(&BTreeMap::new()).is_ok());
+        let ok = BTreeMap::from([("pt".to_string(), "{code}: código {issuer}".to_string())]);
+        assert!(check_templates(&ok).is_ok());
+        let unknown = BTreeMap::from([("fr".to_string(), "{code}".to_string())]);
+        assert!(check_templates(&unknown).unwrap_err().contains("\"fr\""));
+        let regional = BTreeMap::from([("pt-BR".to_string(), "{code}".to_string())]);
+        assert!(check_templates(&regional).is_err());
+        let no_code = BTreeMap::from([("en".to_string(), "Your {issuer} code".to_string())]);
+        assert!(check_templates(&no_code).unwrap_err().contains("{code}"));
     }
 }
