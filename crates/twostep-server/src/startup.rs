@@ -11,7 +11,6 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post, put};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -70,38 +69,52 @@ pub fn build_state(config: Config, parts: Parts) -> anyhow::Result<AppState> {
     }))
 }
 
-pub fn build_router(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/login", post(api::login::login))
-        .route("/login/sms", post(api::login::send_sms))
-        .route("/login/verify", post(api::login::verify))
-        .route("/logout", post(api::login::logout))
-        .route("/session", get(api::login::session))
-        .route("/me/two-step", get(api::me::overview))
-        .route("/me/two-step/totp", post(api::me::start_totp).delete(api::me::delete_totp))
-        .route("/me/two-step/totp/confirm", post(api::me::confirm_totp))
-        .route("/me/two-step/sms", post(api::me::start_sms).delete(api::me::delete_sms))
-        .route("/me/two-step/sms/confirm", post(api::me::confirm_sms))
-        .route("/me/two-step/recovery-codes", post(api::me::recovery_codes))
-        .route("/me/two-step/verify", post(api::me::step_up))
-        .route("/me/two-step/verify/sms", post(api::me::step_up_sms))
-        .route("/me/sessions", get(api::me::sessions))
-        .route("/me/sessions/{id}", delete(api::me::end_session))
-        .route("/admin/two-step", get(api::admin::two_step))
-        .route("/admin/two-step/connect", post(api::admin::connect))
-        .route("/admin/two-step/enable", post(api::admin::enable))
-        .route("/admin/two-step/disable", post(api::admin::disable))
-        .route("/admin/two-step/profiles/{slug}", put(api::admin::profile))
-        .route("/admin/two-step/organization", put(api::admin::organization))
-        .route("/admin/two-step/users", get(api::admin::users))
-        .route("/admin/users/{username}/two-step", delete(api::admin::reset))
-        .route("/admin/audit", get(api::admin::audit));
+/// The API routes with their OpenAPI description: each handler's `#[utoipa::path]` names
+/// its path, so the document and the router cannot disagree.
+pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    use crate::api::{admin, login, me, ops};
+    use utoipa::OpenApi;
+    use utoipa_axum::router::OpenApiRouter;
+    use utoipa_axum::routes;
+    OpenApiRouter::with_openapi(api::doc::ApiDoc::openapi())
+        .routes(routes!(login::login))
+        .routes(routes!(login::send_sms))
+        .routes(routes!(login::verify))
+        .routes(routes!(login::logout))
+        .routes(routes!(login::session))
+        .routes(routes!(me::overview))
+        .routes(routes!(me::start_totp, me::delete_totp))
+        .routes(routes!(me::confirm_totp))
+        .routes(routes!(me::start_sms, me::delete_sms))
+        .routes(routes!(me::confirm_sms))
+        .routes(routes!(me::recovery_codes))
+        .routes(routes!(me::step_up))
+        .routes(routes!(me::step_up_sms))
+        .routes(routes!(me::sessions))
+        .routes(routes!(me::end_session))
+        .routes(routes!(admin::two_step))
+        .routes(routes!(admin::connect))
+        .routes(routes!(admin::enable))
+        .routes(routes!(admin::disable))
+        .routes(routes!(admin::profile))
+        .routes(routes!(admin::organization))
+        .routes(routes!(admin::users))
+        .routes(routes!(admin::reset))
+        .routes(routes!(admin::audit))
+        .routes(routes!(ops::healthz))
+        .routes(routes!(ops::readyz))
+        .routes(routes!(ops::metrics))
+        .split_for_parts()
+}
 
+pub fn build_router(state: AppState) -> Router {
+    let (api, openapi) = api_router();
+    // Swagger UI serves the document at /api/openapi.json and the page at /api/docs.
+    let docs: Router<AppState> =
+        utoipa_swagger_ui::SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi).into();
     Router::new()
-        .nest("/api/v1", api)
-        .route("/healthz", get(api::ops::healthz))
-        .route("/readyz", get(api::ops::readyz))
-        .route("/metrics", get(api::ops::metrics))
+        .merge(api)
+        .merge(docs.layer(middleware::from_fn(docs_headers)))
         .merge(crate::web::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -109,6 +122,20 @@ pub fn build_router(state: AppState) -> Router {
         .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn_with_state(state.clone(), record_metrics))
         .with_state(state)
+}
+
+/// Swagger UI (served from the binary) needs inline styles and its own scripts; nothing
+/// is loaded from elsewhere.
+async fn docs_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    response.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
+             connect-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    response
 }
 
 async fn not_found() -> ApiError {

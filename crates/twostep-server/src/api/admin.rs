@@ -15,31 +15,104 @@ async fn session(state: &AppState, bearer: Bearer) -> ApiResult<SessionView> {
     auth::authenticate(state, &bearer.session()?).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/two-step",
+    tag = "admin",
+    summary = "2SV state of the organization",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "State", body = crate::service::admin::TwoStepState),
+        (status = 401, description = "`session_invalid` or `session_revoked`", body = crate::api::doc::ErrorBody),
+        (status = 403, description = "`forbidden`", body = crate::api::doc::ErrorBody),
+        (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
+    )
+)]
 pub async fn two_step(State(state): State<AppState>, bearer: Bearer) -> ApiResult<Json<TwoStepState>> {
     let s = session(&state, bearer).await?;
     Ok(Json(admin::state_of(&state, &Admin::check(&s)?).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/two-step/connect",
+    tag = "admin",
+    summary = "Connect the add-on",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "State", body = crate::service::admin::TwoStepState),
+        (status = 401, description = "`session_invalid` or `session_revoked`", body = crate::api::doc::ErrorBody),
+        (status = 403, description = "`forbidden`", body = crate::api::doc::ErrorBody),
+        (status = 409, description = "`addon_unavailable`", body = crate::api::doc::ErrorBody),
+        (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
+    )
+)]
 pub async fn connect(State(state): State<AppState>, Meta(meta): Meta, bearer: Bearer) -> ApiResult<Json<TwoStepState>> {
     let s = session(&state, bearer).await?;
     Ok(Json(admin::connect(&state, &Admin::check(&s)?, &meta).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/two-step/enable",
+    tag = "admin",
+    summary = "Enable 2SV",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "State", body = crate::service::admin::TwoStepState),
+        (status = 401, description = "`session_invalid` or `session_revoked`", body = crate::api::doc::ErrorBody),
+        (status = 403, description = "`forbidden`", body = crate::api::doc::ErrorBody),
+        (status = 409, description = "`addon_unavailable` or `addon_not_connected`", body = crate::api::doc::ErrorBody),
+        (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
+    )
+)]
 pub async fn enable(State(state): State<AppState>, Meta(meta): Meta, bearer: Bearer) -> ApiResult<Json<TwoStepState>> {
     let s = session(&state, bearer).await?;
     Ok(Json(admin::set_enabled(&state, &Admin::check(&s)?, true, &meta).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/two-step/disable",
+    tag = "admin",
+    summary = "Disable 2SV (enrollments are kept)",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "State", body = crate::service::admin::TwoStepState),
+        (status = 401, description = "`session_invalid` or `session_revoked`", body = crate::api::doc::ErrorBody),
+        (status = 403, description = "`forbidden`", body = crate::api::doc::ErrorBody),
+        (status = 409, description = "`addon_unavailable` or `addon_not_connected`", body = crate::api::doc::ErrorBody),
+        (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
+    )
+)]
 pub async fn disable(State(state): State<AppState>, Meta(meta): Meta, bearer: Bearer) -> ApiResult<Json<TwoStepState>> {
     let s = session(&state, bearer).await?;
     Ok(Json(admin::set_enabled(&state, &Admin::check(&s)?, false, &meta).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct MandatoryBody {
     mandatory: bool,
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/admin/two-step/profiles/{slug}",
+    tag = "admin",
+    summary = "Make one profile mandatory or optional",
+    request_body = MandatoryBody,
+    params(("slug" = String, Path, description = "Profile slug")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "State", body = crate::service::admin::TwoStepState),
+        (status = 400, description = "`invalid_request`: malformed JSON or a missing field", body = crate::api::doc::ErrorBody),
+        (status = 401, description = "`session_invalid` or `session_revoked`", body = crate::api::doc::ErrorBody),
+        (status = 403, description = "`forbidden`", body = crate::api::doc::ErrorBody),
+        (status = 404, description = "`not_found`", body = crate::api::doc::ErrorBody),
+        (status = 409, description = "`addon_unavailable` or `addon_not_connected`", body = crate::api::doc::ErrorBody),
+        (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
+    )
+)]
 pub async fn profile(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -52,6 +125,22 @@ pub async fn profile(
     Ok(Json(admin::set_profile_mandatory(&state, &admin, &slug, body.mandatory, &meta).await?))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/admin/two-step/organization",
+    tag = "admin",
+    summary = "Make every profile mandatory or optional",
+    request_body = MandatoryBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "State", body = crate::service::admin::TwoStepState),
+        (status = 400, description = "`invalid_request`: malformed JSON or a missing field", body = crate::api::doc::ErrorBody),
+        (status = 401, description = "`session_invalid` or `session_revoked`", body = crate::api::doc::ErrorBody),
+        (status = 403, description = "`forbidden`", body = crate::api::doc::ErrorBody),
+        (status = 409, description = "`addon_unavailable` or `addon_not_connected`", body = crate::api::doc::ErrorBody),
+        (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
+    )
+)]
 pub async fn organization(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -63,12 +152,40 @@ pub async fn organization(
     Ok(Json(admin::set_organization_mandatory(&state, &admin, body.mandatory, &meta).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/two-step/users",
+    tag = "admin",
+    summary = "Enrollment report",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Every account", body = crate::api::doc::UsersDoc),
+        (status = 401, description = "`session_invalid` or `session_revoked`", body = crate::api::doc::ErrorBody),
+        (status = 403, description = "`forbidden`", body = crate::api::doc::ErrorBody),
+        (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
+    )
+)]
 pub async fn users(State(state): State<AppState>, bearer: Bearer) -> ApiResult<Json<Value>> {
     let s = session(&state, bearer).await?;
     let users = admin::users(&state, &Admin::check(&s)?).await?;
     Ok(Json(json!({ "users": users })))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/admin/users/{username}/two-step",
+    tag = "admin",
+    summary = "Reset a user's 2SV (lost phone)",
+    params(("username" = String, Path, description = "Username (any case)")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Methods and recovery codes removed, sessions ended"),
+        (status = 401, description = "`session_invalid` or `session_revoked`", body = crate::api::doc::ErrorBody),
+        (status = 403, description = "`forbidden`", body = crate::api::doc::ErrorBody),
+        (status = 404, description = "`not_found`", body = crate::api::doc::ErrorBody),
+        (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
+    )
+)]
 pub async fn reset(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -86,6 +203,21 @@ pub struct AuditQuery {
     before: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/audit",
+    tag = "admin",
+    summary = "Audit log, newest first",
+    params(("limit" = Option<i64>, Query, description = "1 to 100, default 50"), ("before" = Option<String>, Query, description = "An event `id` from the previous page, or an RFC 3339 time")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Events", body = crate::api::doc::EventsDoc),
+        (status = 400, description = "`invalid_request`: bad `limit` or `before`", body = crate::api::doc::ErrorBody),
+        (status = 401, description = "`session_invalid` or `session_revoked`", body = crate::api::doc::ErrorBody),
+        (status = 403, description = "`forbidden`", body = crate::api::doc::ErrorBody),
+        (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
+    )
+)]
 pub async fn audit(
     State(state): State<AppState>,
     bearer: Bearer,

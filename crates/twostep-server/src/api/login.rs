@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use twostep_core::domain::Password;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct LoginBody {
     organization: String,
     username: String,
@@ -21,6 +21,23 @@ pub struct LoginBody {
     client: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/login",
+    tag = "sign-in",
+    summary = "Sign in with a password",
+    request_body = LoginBody,
+    responses(
+        (status = 200, description = "`authenticated`, `two_step_required` or `two_step_enrollment_required`", body = crate::api::doc::LoginResponse),
+        (status = 400, description = "`unknown_client` or `invalid_request`", body = crate::api::doc::ErrorBody),
+        (status = 401, description = "`invalid_credentials`", body = crate::api::doc::ErrorBody),
+        (status = 403, description = "`two_step_unsupported_client`: the app does not support 2-Step Verification yet", body = crate::api::doc::ErrorBody),
+        (status = 423, description = "`two_step_locked` (+`retry_after`)", body = crate::api::doc::ErrorBody),
+        (status = 429, description = "`rate_limited` (+`retry_after`, `Retry-After`)", body = crate::api::doc::ErrorBody),
+        (status = 413, description = "`payload_too_large`: body over 64 KiB", body = crate::api::doc::ErrorBody),
+        (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
+    )
+)]
 pub async fn login(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -47,12 +64,27 @@ pub async fn login(
     }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/login/sms",
+    tag = "sign-in",
+    summary = "Send a sign-in code by text message (flow token)",
+    security(("bearer" = [])),
+    responses(
+        (status = 202, description = "Sent", body = crate::api::doc::SentDoc),
+        (status = 400, description = "`invalid_request`: no SMS method", body = crate::api::doc::ErrorBody),
+        (status = 401, description = "`flow_expired`", body = crate::api::doc::ErrorBody),
+        (status = 429, description = "`sms_rate_limited` (+`retry_after`)", body = crate::api::doc::ErrorBody),
+        (status = 502, description = "`sms_delivery_failed`", body = crate::api::doc::ErrorBody),
+        (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
+    )
+)]
 pub async fn send_sms(State(state): State<AppState>, Meta(meta): Meta, bearer: Bearer) -> ApiResult<impl IntoResponse> {
     auth::send_sign_in_sms(&state, &bearer.flow()?, &meta).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "sent": true, "resend_after": crate::service::sms::RESEND_AFTER }))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct VerifyBody {
     method: String,
     code: String,
@@ -65,6 +97,22 @@ pub fn code_method(method: &str) -> ApiResult<CodeMethod> {
     })
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/login/verify",
+    tag = "sign-in",
+    summary = "Pass the second step (flow token)",
+    request_body = VerifyBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "`authenticated` with a session marked `two_step_verified`", body = crate::api::doc::VerifiedDoc),
+        (status = 400, description = "`invalid_request`: malformed JSON or a missing field", body = crate::api::doc::ErrorBody),
+        (status = 401, description = "`invalid_code` (+`attempts_remaining`) or `flow_expired`", body = crate::api::doc::ErrorBody),
+        (status = 423, description = "`two_step_locked` (+`retry_after`)", body = crate::api::doc::ErrorBody),
+        (status = 413, description = "`payload_too_large`: body over 64 KiB", body = crate::api::doc::ErrorBody),
+        (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
+    )
+)]
 pub async fn verify(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -81,12 +129,36 @@ pub async fn verify(
     Ok(Json(out))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/logout",
+    tag = "sign-in",
+    summary = "End the session",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 401, description = "`session_invalid` or `session_revoked`", body = crate::api::doc::ErrorBody),
+        (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
+    )
+)]
 pub async fn logout(State(state): State<AppState>, Meta(meta): Meta, bearer: Bearer) -> ApiResult<StatusCode> {
     let session = auth::authenticate(&state, &bearer.session()?).await?;
     auth::logout(&state, &session, &meta).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/session",
+    tag = "sign-in",
+    summary = "Check a session",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The session", body = crate::api::doc::SessionDoc),
+        (status = 401, description = "`session_invalid` or `session_revoked`", body = crate::api::doc::ErrorBody),
+        (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
+    )
+)]
 pub async fn session(State(state): State<AppState>, bearer: Bearer) -> ApiResult<Json<Value>> {
     let s = auth::authenticate(&state, &bearer.session()?).await?;
     Ok(Json(json!({

@@ -18,21 +18,66 @@ async fn caller(state: &AppState, bearer: Bearer) -> ApiResult<Caller> {
     me::caller(state, &bearer.session()?).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/me/two-step",
+    tag = "me",
+    summary = "Own methods",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Methods (never a secret)", body = crate::service::me::Overview),
+        (status = 401, description = "`session_invalid`, `session_revoked` (or an expired enrollment flow)", body = crate::api::doc::ErrorBody),
+        (status = 403, description = "`two_step_not_available` (contacts)", body = crate::api::doc::ErrorBody),
+        (status = 409, description = "`two_step_disabled`: 2SV is not enabled for the organization", body = crate::api::doc::ErrorBody),
+        (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
+    )
+)]
 pub async fn overview(State(state): State<AppState>, bearer: Bearer) -> ApiResult<Json<me::Overview>> {
     let caller = caller(&state, bearer).await?;
     Ok(Json(me::overview(&state, &caller).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/me/two-step/totp",
+    tag = "me",
+    summary = "Start authenticator-app enrollment",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A fresh secret, its otpauth URI and QR codes (pending for 10 minutes)", body = crate::service::me::TotpEnrollment),
+        (status = 401, description = "`session_invalid`, `session_revoked` (or an expired enrollment flow)", body = crate::api::doc::ErrorBody),
+        (status = 403, description = "`two_step_not_available` or `step_up_required` (replacing an authenticator)", body = crate::api::doc::ErrorBody),
+        (status = 409, description = "`two_step_disabled`: 2SV is not enabled for the organization", body = crate::api::doc::ErrorBody),
+        (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
+    )
+)]
 pub async fn start_totp(State(state): State<AppState>, bearer: Bearer) -> ApiResult<Json<me::TotpEnrollment>> {
     let caller = caller(&state, bearer).await?;
     Ok(Json(me::start_totp(&state, &caller).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct CodeBody {
     code: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/me/two-step/totp/confirm",
+    tag = "me",
+    summary = "Verify and enable the authenticator app",
+    request_body = CodeBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Enabled; recovery codes with the first method; with an enrollment flow also `status` and `session`", body = crate::service::me::Confirmed),
+        (status = 400, description = "`invalid_request`: nothing pending or a malformed body", body = crate::api::doc::ErrorBody),
+        (status = 401, description = "`invalid_code` (+`attempts_remaining` with a flow)", body = crate::api::doc::ErrorBody),
+        (status = 403, description = "`two_step_not_available` (contacts)", body = crate::api::doc::ErrorBody),
+        (status = 409, description = "`two_step_disabled`: 2SV is not enabled for the organization", body = crate::api::doc::ErrorBody),
+        (status = 423, description = "`two_step_locked`", body = crate::api::doc::ErrorBody),
+        (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
+    )
+)]
 pub async fn confirm_totp(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -43,17 +88,51 @@ pub async fn confirm_totp(
     Ok(Json(me::confirm(&state, &caller, MethodKind::Totp, &body.code, &meta).await?))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/me/two-step/totp",
+    tag = "me",
+    summary = "Disable the authenticator app",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Disabled"),
+        (status = 401, description = "`session_invalid`, `session_revoked` (or an expired enrollment flow)", body = crate::api::doc::ErrorBody),
+        (status = 403, description = "`step_up_required` or `two_step_not_available`", body = crate::api::doc::ErrorBody),
+        (status = 404, description = "`not_found`: not enabled", body = crate::api::doc::ErrorBody),
+        (status = 409, description = "`method_required` or `two_step_disabled`", body = crate::api::doc::ErrorBody),
+        (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
+    )
+)]
 pub async fn delete_totp(State(state): State<AppState>, Meta(meta): Meta, bearer: Bearer) -> ApiResult<StatusCode> {
     let caller = caller(&state, bearer).await?;
     me::disable(&state, &caller, MethodKind::Totp, &meta).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct PhoneBody {
     phone: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/me/two-step/sms",
+    tag = "me",
+    summary = "Add a phone number: sends a code",
+    request_body = PhoneBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 202, description = "Sent", body = crate::service::me::SmsSent),
+        (status = 400, description = "`invalid_request`: malformed JSON or a missing field", body = crate::api::doc::ErrorBody),
+        (status = 401, description = "`session_invalid`, `session_revoked` (or an expired enrollment flow)", body = crate::api::doc::ErrorBody),
+        (status = 403, description = "`two_step_not_available` or `step_up_required` (changing the number)", body = crate::api::doc::ErrorBody),
+        (status = 409, description = "`two_step_disabled`: 2SV is not enabled for the organization", body = crate::api::doc::ErrorBody),
+        (status = 422, description = "`invalid_phone`", body = crate::api::doc::ErrorBody),
+        (status = 429, description = "`sms_rate_limited` (+`retry_after`)", body = crate::api::doc::ErrorBody),
+        (status = 502, description = "`sms_delivery_failed`", body = crate::api::doc::ErrorBody),
+        (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
+    )
+)]
 pub async fn start_sms(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -64,6 +143,23 @@ pub async fn start_sms(
     Ok((StatusCode::ACCEPTED, Json(me::start_sms(&state, &caller, &body.phone, &meta).await?)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/me/two-step/sms/confirm",
+    tag = "me",
+    summary = "Verify and enable text messages",
+    request_body = CodeBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "As the authenticator confirmation", body = crate::service::me::Confirmed),
+        (status = 400, description = "`invalid_request`", body = crate::api::doc::ErrorBody),
+        (status = 401, description = "`invalid_code`", body = crate::api::doc::ErrorBody),
+        (status = 403, description = "`two_step_not_available` (contacts)", body = crate::api::doc::ErrorBody),
+        (status = 409, description = "`two_step_disabled`: 2SV is not enabled for the organization", body = crate::api::doc::ErrorBody),
+        (status = 423, description = "`two_step_locked`", body = crate::api::doc::ErrorBody),
+        (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
+    )
+)]
 pub async fn confirm_sms(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -74,24 +170,70 @@ pub async fn confirm_sms(
     Ok(Json(me::confirm(&state, &caller, MethodKind::Sms, &body.code, &meta).await?))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/me/two-step/sms",
+    tag = "me",
+    summary = "Disable text messages",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Disabled"),
+        (status = 401, description = "`session_invalid`, `session_revoked` (or an expired enrollment flow)", body = crate::api::doc::ErrorBody),
+        (status = 403, description = "`step_up_required` or `two_step_not_available`", body = crate::api::doc::ErrorBody),
+        (status = 404, description = "`not_found`", body = crate::api::doc::ErrorBody),
+        (status = 409, description = "`method_required` or `two_step_disabled`", body = crate::api::doc::ErrorBody),
+        (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
+    )
+)]
 pub async fn delete_sms(State(state): State<AppState>, Meta(meta): Meta, bearer: Bearer) -> ApiResult<StatusCode> {
     let caller = caller(&state, bearer).await?;
     me::disable(&state, &caller, MethodKind::Sms, &meta).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/me/two-step/recovery-codes",
+    tag = "me",
+    summary = "Regenerate recovery codes (old ones die)",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Ten new codes, shown once", body = crate::api::doc::RecoveryCodesDoc),
+        (status = 401, description = "`session_invalid`, `session_revoked` (or an expired enrollment flow)", body = crate::api::doc::ErrorBody),
+        (status = 403, description = "`step_up_required` or `two_step_not_available`", body = crate::api::doc::ErrorBody),
+        (status = 409, description = "`two_step_disabled` or `conflict` (no method)", body = crate::api::doc::ErrorBody),
+        (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
+    )
+)]
 pub async fn recovery_codes(State(state): State<AppState>, Meta(meta): Meta, bearer: Bearer) -> ApiResult<Json<Value>> {
     let caller = caller(&state, bearer).await?;
     let codes = me::regenerate_recovery_codes(&state, &caller, &meta).await?;
     Ok(Json(json!({ "recovery_codes": codes })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct StepUpBody {
     method: String,
     code: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/me/two-step/verify",
+    tag = "me",
+    summary = "Confirm it is you: a second step within the session (15 minutes)",
+    request_body = StepUpBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Verified", body = crate::api::doc::StepUpDoc),
+        (status = 400, description = "`invalid_request`: malformed JSON or a missing field", body = crate::api::doc::ErrorBody),
+        (status = 401, description = "`invalid_code`, `session_invalid`", body = crate::api::doc::ErrorBody),
+        (status = 403, description = "`two_step_not_available` (contacts)", body = crate::api::doc::ErrorBody),
+        (status = 409, description = "`two_step_disabled`: 2SV is not enabled for the organization", body = crate::api::doc::ErrorBody),
+        (status = 423, description = "`two_step_locked`", body = crate::api::doc::ErrorBody),
+        (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
+    )
+)]
 /// `POST /api/v1/me/two-step/verify`: "confirm it's you" within a session.
 pub async fn step_up(
     State(state): State<AppState>,
@@ -109,6 +251,23 @@ pub async fn step_up(
     Ok(Json(out))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/me/two-step/verify/sms",
+    tag = "me",
+    summary = "Send a step-up code by text message",
+    security(("bearer" = [])),
+    responses(
+        (status = 202, description = "Sent", body = crate::service::me::SmsSent),
+        (status = 401, description = "`session_invalid`, `session_revoked` (or an expired enrollment flow)", body = crate::api::doc::ErrorBody),
+        (status = 403, description = "`two_step_not_available` or `step_up_required`", body = crate::api::doc::ErrorBody),
+        (status = 404, description = "`not_found`: no SMS method", body = crate::api::doc::ErrorBody),
+        (status = 409, description = "`two_step_disabled`: 2SV is not enabled for the organization", body = crate::api::doc::ErrorBody),
+        (status = 429, description = "`sms_rate_limited`", body = crate::api::doc::ErrorBody),
+        (status = 502, description = "`sms_delivery_failed`", body = crate::api::doc::ErrorBody),
+        (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
+    )
+)]
 pub async fn step_up_sms(
     State(state): State<AppState>,
     Meta(meta): Meta,
@@ -118,6 +277,18 @@ pub async fn step_up_sms(
     Ok((StatusCode::ACCEPTED, Json(me::send_step_up_sms(&state, &caller, &meta).await?)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/me/sessions",
+    tag = "me",
+    summary = "Own live sessions",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Sessions", body = crate::api::doc::OwnSessionsDoc),
+        (status = 401, description = "`session_invalid` or `session_revoked`", body = crate::api::doc::ErrorBody),
+        (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
+    )
+)]
 pub async fn sessions(State(state): State<AppState>, bearer: Bearer) -> ApiResult<Json<Value>> {
     let current = auth::authenticate(&state, &bearer.session()?).await?;
     let sessions = state.store.sessions_of_account(current.account_id, state.now()).await?;
@@ -141,6 +312,20 @@ pub async fn sessions(State(state): State<AppState>, bearer: Bearer) -> ApiResul
     Ok(Json(json!({ "sessions": list })))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/me/sessions/{id}",
+    tag = "me",
+    summary = "Sign out one of own sessions",
+    params(("id" = i64, Path, description = "Session id from GET /api/v1/me/sessions")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 401, description = "`session_invalid` or `session_revoked`", body = crate::api::doc::ErrorBody),
+        (status = 404, description = "`not_found`", body = crate::api::doc::ErrorBody),
+        (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
+    )
+)]
 pub async fn end_session(
     State(state): State<AppState>,
     Meta(meta): Meta,

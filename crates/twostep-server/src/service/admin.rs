@@ -23,7 +23,7 @@ impl<'a> Admin<'a> {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ProfileState {
     pub slug: String,
     pub name: String,
@@ -32,7 +32,7 @@ pub struct ProfileState {
     pub enrolled: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TwoStepState {
     pub addon: &'static str,
     pub enabled: bool,
@@ -170,7 +170,7 @@ pub async fn set_organization_mandatory(
     state_of(state, admin).await
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserRow {
     pub username: String,
     pub profile: Option<String>,
@@ -230,7 +230,7 @@ pub async fn reset_user(state: &AppState, admin: &Admin<'_>, username: &str, met
     Ok(())
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AuditItem {
     pub id: i64,
     pub at: String,

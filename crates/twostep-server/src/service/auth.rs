@@ -22,7 +22,7 @@ pub struct LoginInput {
 }
 
 /// A token handed out once, with when it stops working.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Issued {
     pub token: String,
     pub expires_at: String,

@@ -76,7 +76,7 @@ async fn subject(state: &AppState, caller: &Caller) -> ApiResult<Subject> {
     Ok(subject)
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MethodInfo {
     #[serde(rename = "type")]
     pub kind: &'static str,
@@ -85,7 +85,7 @@ pub struct MethodInfo {
     pub enabled_at: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Overview {
     pub available: bool,
     pub required: bool,
@@ -111,7 +111,7 @@ pub async fn overview(state: &AppState, caller: &Caller) -> ApiResult<Overview> 
     })
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct TotpEnrollment {
     pub secret: String,
     pub otpauth_uri: String,
@@ -160,7 +160,7 @@ pub async fn start_totp(state: &AppState, caller: &Caller) -> ApiResult<TotpEnro
     })
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SmsSent {
     pub sent: bool,
     pub phone_hint: String,
@@ -199,7 +199,7 @@ pub async fn start_sms(state: &AppState, caller: &Caller, phone: &str, meta: &Re
     Ok(SmsSent { sent: true, phone_hint: phone.hint(), resend_after: sms::RESEND_AFTER })
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Confirmed {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<&'static str>,

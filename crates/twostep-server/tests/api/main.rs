@@ -3,6 +3,7 @@
 mod support;
 
 mod login;
+mod openapi;
 mod policy;
 mod sms;
 mod totp;
