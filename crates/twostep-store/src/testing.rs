@@ -54,6 +54,22 @@ impl TestDb {
         }
     }
 
+    /// The migrations recorded in the database, `(version, success)` in version order.
+    pub async fn applied_migrations(&self) -> Vec<(i64, bool)> {
+        let sql = "SELECT version, success FROM _sqlx_migrations ORDER BY version";
+        if self.pg.is_some() {
+            let pool = sqlx::PgPool::connect(&self.url).await.unwrap();
+            let rows = sqlx::query_as(sql).fetch_all(&pool).await.unwrap();
+            pool.close().await;
+            rows
+        } else {
+            let pool = sqlx::SqlitePool::connect(&self.url).await.unwrap();
+            let rows = sqlx::query_as(sql).fetch_all(&pool).await.unwrap();
+            pool.close().await;
+            rows
+        }
+    }
+
     /// The SQLite file (for tests that read raw bytes).
     pub fn sqlite_path(&self) -> Option<PathBuf> {
         self.dir.as_ref().map(|d| d.join("twostep.db"))

@@ -1,0 +1,1 @@
+//! Key rotation while the service runs (filled in below).
