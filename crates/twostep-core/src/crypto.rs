@@ -18,6 +18,9 @@ pub enum CryptoError {
     BadKey,
     #[error("a stored secret could not be decrypted (wrong key or damaged record)")]
     Decrypt,
+    /// A record names a key that is not loaded: list its file in `previous_key_files`.
+    #[error("a stored secret was sealed with key {0}, which is not configured (secret_key_file, previous_key_files)")]
+    UnknownKey(String),
 }
 
 /// The AES-256-GCM key that protects TOTP secrets and phone numbers. `Debug` is redacted.
@@ -84,6 +87,62 @@ impl SecretKey {
 impl fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "SecretKey(id={}, [redacted])", self.id)
+    }
+}
+
+/// The keys a replica holds: the primary seals every new record; the others only open
+/// records sealed before a rotation finished. Each record stores the id of the key that
+/// sealed it, so opening never guesses.
+#[derive(Clone, Debug)]
+pub struct Keyring {
+    primary: SecretKey,
+    others: Vec<SecretKey>,
+}
+
+impl Keyring {
+    /// `others` may repeat the primary or each other; duplicates are dropped.
+    pub fn new(primary: SecretKey, others: impl IntoIterator<Item = SecretKey>) -> Self {
+        let mut kept: Vec<SecretKey> = Vec::new();
+        for key in others {
+            if key.id() != primary.id() && kept.iter().all(|k| k.id() != key.id()) {
+                kept.push(key);
+            }
+        }
+        Self { primary, others: kept }
+    }
+
+    /// The key that seals new records.
+    pub fn primary(&self) -> &SecretKey {
+        &self.primary
+    }
+
+    /// The key with this id, if loaded.
+    pub fn get(&self, key_id: &str) -> Option<&SecretKey> {
+        std::iter::once(&self.primary).chain(&self.others).find(|k| k.id() == key_id)
+    }
+
+    /// Every loaded key id, the primary first.
+    pub fn ids(&self) -> Vec<&str> {
+        std::iter::once(&self.primary).chain(&self.others).map(SecretKey::id).collect()
+    }
+
+    /// Seals with the primary key: the sealed bytes and the id to store beside them.
+    pub fn seal(&self, plaintext: &[u8], context: &[u8]) -> Result<(Vec<u8>, String), CryptoError> {
+        Ok((self.primary.seal(plaintext, context)?, self.primary.id().to_owned()))
+    }
+
+    /// Opens a record with the key whose id it carries.
+    pub fn open(&self, key_id: &str, sealed: &[u8], context: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        self.get(key_id).ok_or_else(|| CryptoError::UnknownKey(key_id.to_owned()))?.open(sealed, context)
+    }
+
+    /// Opens a record whose key id is not at hand, trying each key (the primary first).
+    /// AES-GCM authenticates, so a wrong key fails cleanly rather than yielding garbage.
+    pub fn open_any(&self, sealed: &[u8], context: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        std::iter::once(&self.primary)
+            .chain(&self.others)
+            .find_map(|k| k.open(sealed, context).ok())
+            .ok_or(CryptoError::Decrypt)
     }
 }
 
@@ -158,6 +217,29 @@ mod tests {
         assert_eq!(key.id(), again.id());
         assert!(!format!("{key:?}").contains(key.to_hex().as_str()));
         assert!(SecretKey::from_hex("abcd").is_err());
+    }
+
+    #[test]
+    fn a_keyring_seals_with_its_primary_and_opens_by_key_id() {
+        let (old, new) = (SecretKey::generate(), SecretKey::generate());
+        let before = Keyring::new(old.clone(), []);
+        let (sealed_old, id_old) = before.seal(b"+351912345678", b"phone:7").unwrap();
+        assert_eq!(id_old, old.id());
+        let during = Keyring::new(new.clone(), [old.clone(), new.clone(), old.clone()]);
+        assert_eq!(during.ids(), [new.id(), old.id()]);
+        let (sealed_new, id_new) = during.seal(b"JBSWY3DPEHPK3PXP", b"totp:7").unwrap();
+        assert_eq!(id_new, new.id());
+        assert_eq!(during.open(&id_old, &sealed_old, b"phone:7").unwrap().as_slice(), b"+351912345678");
+        assert_eq!(during.open(&id_new, &sealed_new, b"totp:7").unwrap().as_slice(), b"JBSWY3DPEHPK3PXP");
+        assert_eq!(during.open_any(&sealed_old, b"phone:7").unwrap().as_slice(), b"+351912345678");
+        assert!(during.open(&id_old, &sealed_old, b"phone:8").is_err());
+        // The old key alone cannot open what the new one sealed, and says which key is missing.
+        match before.open(&id_new, &sealed_new, b"totp:7") {
+            Err(CryptoError::UnknownKey(id)) => assert_eq!(id, new.id()),
+            other => panic!("expected UnknownKey, got {other:?}"),
+        }
+        assert!(before.open_any(&sealed_new, b"totp:7").is_err());
+        assert!(!format!("{during:?}").contains(new.to_hex().as_str()));
     }
 
     #[test]

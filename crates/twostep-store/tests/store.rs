@@ -27,6 +27,8 @@ both!(
     parallel_wrong_guesses_never_pass_the_lockout_threshold,
     admin_reset_removes_methods_codes_and_sessions,
     audit_events_page_newest_first,
+    sealed_secrets_not_under_a_key_are_listed_in_batches_with_their_context,
+    a_reseal_applies_only_to_the_bytes_that_were_read,
 );
 
 async fn run<F, Fut>(backend: Backend, test: F)
@@ -359,4 +361,104 @@ async fn audit_events_page_newest_first(store: Arc<SqlStore>) {
     assert_eq!(next.iter().map(|e| e.event.kind.as_str()).collect::<Vec<_>>(), ["event.2", "event.1"]);
     let by_time = store.events(org.id, 10, None, Some(NOW + 1)).await.unwrap();
     assert_eq!(by_time.len(), 1);
+}
+
+/// maria: TOTP enabled under "old"; an SMS enrollment pending under "old"; a phone given
+/// at creation under "old". boss: TOTP under "new".
+async fn sealed_everywhere(store: &SqlStore) -> (i64, i64) {
+    let (org, profile, maria) = org_with_user(store).await;
+    assert!(enable_totp(store, maria, None).await);
+    let boss = store
+        .create_account(NewAccount {
+            phone_sealed: Some(vec![9, 9]),
+            phone_hint: Some("••••678".into()),
+            key_id: Some("old".into()),
+            ..new_account(org.id, "Boss", Some(profile.id))
+        })
+        .await
+        .unwrap();
+    let mut totp = Pending {
+        account_id: boss,
+        kind: MethodKind::Totp,
+        sealed: vec![4, 4],
+        key_id: "new".into(),
+        phone_hint: None,
+        expires_at: NOW + 600,
+    };
+    store.put_pending(totp.clone()).await.unwrap();
+    assert!(
+        store
+            .enable_method(EnableMethod { pending: totp.clone(), at: NOW, totp_step: None, recovery_hashes: None })
+            .await
+            .unwrap()
+    );
+    totp.kind = MethodKind::Sms;
+    totp.account_id = maria;
+    totp.sealed = vec![5, 5];
+    totp.key_id = "old".into();
+    store.put_pending(totp).await.unwrap();
+    (maria, boss)
+}
+
+async fn sealed_secrets_not_under_a_key_are_listed_in_batches_with_their_context(store: Arc<SqlStore>) {
+    // enable_totp seals under "k".
+    let (maria, boss) = sealed_everywhere(&store).await;
+    let all = store.sealed_not_under("none", 100).await.unwrap();
+    assert_eq!(all.len(), 4, "{all:?}");
+    let not_new = store.sealed_not_under("new", 100).await.unwrap();
+    let found: Vec<_> = not_new.iter().map(|r| (r.slot, r.account_id, r.key_id.clone(), r.sealed.clone())).collect();
+    assert_eq!(found.len(), 3, "{found:?}");
+    assert!(found.contains(&(SealedSlot::Method(MethodKind::Totp), maria, Some("k".into()), vec![1, 2, 3])));
+    assert!(found.contains(&(SealedSlot::Pending(MethodKind::Sms), maria, Some("old".into()), vec![5, 5])));
+    assert!(found.contains(&(SealedSlot::AccountPhone, boss, Some("old".into()), vec![9, 9])));
+    let phone = not_new.iter().find(|r| r.slot == SealedSlot::AccountPhone).unwrap();
+    assert_eq!(phone.username_key, "boss");
+    assert_eq!(phone.org_id, store.org_by_slug("acme").await.unwrap().unwrap().id);
+    // Batches: the same stable order, a limited number at a time.
+    let first = store.sealed_not_under("new", 2).await.unwrap();
+    assert_eq!(first.len(), 2);
+    assert_eq!(first[0].slot, not_new[0].slot);
+    let mut counts = store.sealed_counts().await.unwrap();
+    counts.sort();
+    assert_eq!(counts, [(Some("k".into()), 1), (Some("new".into()), 1), (Some("old".into()), 2)]);
+}
+
+async fn a_reseal_applies_only_to_the_bytes_that_were_read(store: Arc<SqlStore>) {
+    let (maria, boss) = sealed_everywhere(&store).await;
+    let records = store.sealed_not_under("new", 100).await.unwrap();
+    for record in &records {
+        assert!(store.reseal(record, &[7, 7, 7], "new").await.unwrap(), "{record:?}");
+        // A second write of what was read finds it changed.
+        assert!(!store.reseal(record, &[8, 8, 8], "new").await.unwrap(), "{record:?}");
+    }
+    assert!(store.sealed_not_under("new", 100).await.unwrap().is_empty());
+    assert_eq!(store.sealed_counts().await.unwrap(), [(Some("new".into()), 4)]);
+    let methods = store.methods(maria).await.unwrap();
+    assert_eq!((methods[0].sealed.clone(), methods[0].key_id.as_str()), (vec![7, 7, 7], "new"));
+    let pending = store.pending(maria, MethodKind::Sms, NOW).await.unwrap().unwrap();
+    assert_eq!((pending.sealed, pending.key_id.as_str()), (vec![7, 7, 7], "new"));
+    assert_eq!(store.account_phone(boss).await.unwrap(), Some((vec![7, 7, 7], "new".to_owned())));
+
+    // A concurrent write between the read and the reseal wins: the record is left alone.
+    let read = store.sealed_not_under("newer", 100).await.unwrap();
+    let pending = read.iter().find(|r| r.slot == SealedSlot::Pending(MethodKind::Sms)).unwrap();
+    store
+        .put_pending(Pending {
+            account_id: maria,
+            kind: MethodKind::Sms,
+            sealed: vec![6, 6],
+            key_id: "new".into(),
+            phone_hint: None,
+            expires_at: NOW + 600,
+        })
+        .await
+        .unwrap();
+    assert!(!store.reseal(pending, &[1], "newer").await.unwrap());
+    let kept = store.pending(maria, MethodKind::Sms, NOW).await.unwrap().unwrap();
+    assert_eq!((kept.sealed, kept.key_id.as_str()), (vec![6, 6], "new"));
+    // And a method disabled meanwhile is not brought back.
+    let method = read.iter().find(|r| r.slot == SealedSlot::Method(MethodKind::Totp) && r.account_id == maria).unwrap();
+    assert!(store.disable_method(maria, MethodKind::Totp).await.unwrap());
+    assert!(!store.reseal(method, &[1], "newer").await.unwrap());
+    assert!(store.methods(maria).await.unwrap().is_empty());
 }
