@@ -129,7 +129,7 @@ pub async fn totp_start<const ENROLLING: bool>(
 async fn pending_totp(state: &AppState, caller: &Caller) -> Option<(String, String)> {
     let account_id = caller.account_id();
     let pending = state.store.pending(account_id, MethodKind::Totp, state.now()).await.ok()??;
-    let secret = state.key.open(&pending.sealed, &totp_aad(account_id)).ok()?;
+    let secret = state.keyring.open(&pending.key_id, &pending.sealed, &totp_aad(account_id)).ok()?;
     let subject = Subject::load(state, account_id).await.ok()?;
     let label = format!("{}@{}", subject.account.username, subject.org.slug);
     let uri = totp::otpauth_uri(&state.config.issuer, &label, &secret);

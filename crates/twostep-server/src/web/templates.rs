@@ -33,11 +33,26 @@ static ENV: LazyLock<Result<Environment<'static>, Error>> = LazyLock::new(|| {
     // A misspelt variable or a missing translation is an error, not a blank on the page;
     // `{% if me %}` on an absent value stays allowed.
     env.set_undefined_behavior(minijinja::UndefinedBehavior::SemiStrict);
+    env.add_filter("segment", segment);
     for (name, source) in TEMPLATES {
         env.add_template(name, source)?;
     }
     Ok(env)
 });
+
+/// Percent-encodes one URL path segment (a username or a profile slug in a form action);
+/// RFC 3986 §2.3 unreserved characters stay as they are.
+fn segment(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
 
 pub fn render(name: &str, ctx: Value) -> Result<String, Error> {
     match &*ENV {
@@ -49,6 +64,40 @@ pub fn render(name: &str, ctx: Value) -> Result<String, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sample(name: &str, extra: Value) -> Result<String, Error> {
+        let t = crate::web::i18n::table(crate::web::i18n::Lang::En);
+        let ctx = minijinja::context! { t, lang => "en", csrf => "x", back => "/", flash => None::<String>, demo => true, ..extra };
+        render(name, ctx)
+    }
+
+    #[test]
+    fn the_admin_card_renders_in_every_add_on_state() {
+        for addon in ["unavailable", "available", "connected"] {
+            let s = minijinja::context! {
+                addon, enabled => true, mandatory_for_organization => false,
+                profiles => vec![minijinja::context! { slug => "technician", name => "Technician", mandatory => true, users => 2, enrolled => 1 }],
+            };
+            let users = vec![minijinja::context! {
+                username => "ana", profile => Some("technician"), kind => "user", required => true,
+                methods => vec!["totp"], last_two_step_at => None::<String>,
+            }];
+            let events = vec![
+                minijinja::context! { at => "now", kind => "k", actor => None::<String>, subject => None::<String>, outcome => "o" },
+            ];
+            let me = minijinja::context! { username => "boss", admin => true };
+            let html = sample("admin.html", minijinja::context! { me, s, users, events, form_error => None::<String> });
+            if let Err(e) = html {
+                panic!("{addon}: {e:#}");
+            }
+        }
+    }
+
+    #[test]
+    fn path_segments_are_percent_encoded() {
+        assert_eq!(segment("ana.maria"), "ana.maria");
+        assert_eq!(segment("a/b c"), "a%2Fb%20c");
+    }
 
     #[test]
     fn every_template_compiles() {

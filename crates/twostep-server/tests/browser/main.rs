@@ -1,0 +1,185 @@
+//! End-to-end tests of the pages in a real headless Chromium (Debian's `chromium` and
+//! `chromium-driver`), one journey per test, as a person would click through them.
+//! They run when `TWOSTEP_TEST_CHROMEDRIVER` names the ChromeDriver binary and pass as
+//! skipped otherwise. Screenshots go to `target/screenshots/`.
+
+mod support;
+
+use support::{Browser, TestApp, browser};
+use twostep_core::store::Store;
+
+/// Reads the TOTP key the page shows for manual entry (groups of four, as a person
+/// would copy it).
+async fn secret_on_page(b: &Browser) -> String {
+    let shown = b.text("#secret code").await;
+    assert!(shown.split(' ').all(|g| g.len() <= 4), "the key is shown in groups of four: {shown}");
+    shown.replace(' ', "")
+}
+
+/// Sign-in with mandatory enrollment of an authenticator app, up to the home page;
+/// returns the key.
+async fn enroll_totp(b: &mut Browser, app: &TestApp, username: &str) -> String {
+    b.sign_in(app, username).await;
+    b.wait("#choose-totp").await;
+    assert_eq!(b.path().await, "/login/enroll");
+    b.screenshot("enroll-choose").await;
+    b.click("#choose-totp").await;
+    let secret = secret_on_page(b).await;
+    // The QR code is an image the Content-Security-Policy lets through (img-src data:).
+    let qr_width = b.script("return document.querySelector('img.qr').naturalWidth").await;
+    assert!(qr_width.as_u64().unwrap_or(0) >= 200, "the QR code image loaded: {qr_width}");
+    assert_eq!(b.attr("#code", "autocomplete").await.as_deref(), Some("one-time-code"));
+    assert_eq!(b.attr("#code", "inputmode").await.as_deref(), Some("numeric"));
+    b.screenshot("enroll-totp").await;
+    b.fill("#code", &app.code(&secret)).await;
+    b.click("#verify-enable").await;
+    b.wait("#recovery-codes").await;
+    assert_eq!(b.count("#recovery-codes li").await, 10);
+    let download = b.attr("#download", "href").await.unwrap_or_default();
+    assert!(download.starts_with("data:text/plain"), "{download}");
+    b.screenshot("recovery-codes").await;
+    b.click("#continue").await;
+    b.wait("#signed-in-as").await;
+    app.next_step();
+    secret
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_connects_and_enables_two_step_and_makes_technicians_mandatory_by_clicking() {
+    let Some(mut b) = browser("admin").await else { return };
+    let app = TestApp::spawn().await;
+    app.seed().await;
+
+    b.sign_in(&app, "boss").await;
+    b.wait("#signed-in-as").await;
+    // The stylesheet is served and allowed by the Content-Security-Policy.
+    let background = b.script("return getComputedStyle(document.body).backgroundColor").await;
+    assert_eq!(background, "rgb(244, 246, 248)");
+    b.click("#to-admin").await;
+    b.click("#connect").await;
+    b.click("#enable-two-step").await;
+    b.wait("#disable-two-step").await;
+    b.click("#mandatory-technician").await;
+    b.wait("#mandatory-technician[aria-pressed='true']").await;
+    assert!(b.text("#profile-technician").await.contains("Mandatory"));
+    assert!(b.text("#profile-administrator").await.contains("Optional"));
+    assert!(b.text("#flash").await.contains("Saved"));
+    b.screenshot("security-and-compliance").await;
+
+    let org = app.store.org_by_slug(support::ORG).await.unwrap().unwrap();
+    assert!(org.two_step_in_force());
+    let tech = app.store.profile_by_slug(org.id, "technician").await.unwrap().unwrap();
+    assert!(tech.mandatory);
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_technician_is_walked_through_authenticator_enrollment_and_lands_on_the_home_page() {
+    let Some(mut b) = browser("enroll-totp").await else { return };
+    let app = TestApp::spawn().await;
+    app.seed().await;
+    app.technicians_mandatory().await;
+
+    enroll_totp(&mut b, &app, "ana").await;
+    assert_eq!(b.path().await, "/");
+    assert!(b.text("#signed-in-as").await.contains("ana"));
+    assert!(b.text("main").await.contains("This session passed 2-Step Verification."));
+    b.screenshot("home").await;
+
+    b.click("#to-settings").await;
+    b.wait("#disable-totp").await;
+    assert!(b.text("#recovery-remaining").await.contains("10 of 10"));
+    b.screenshot("settings").await;
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_technician_signs_out_and_in_again_with_a_code() {
+    let Some(mut b) = browser("sign-in-again").await else { return };
+    let app = TestApp::spawn().await;
+    app.seed().await;
+    app.technicians_mandatory().await;
+    let secret = enroll_totp(&mut b, &app, "ana").await;
+
+    b.sign_out().await;
+    assert!(b.text("#flash").await.contains("signed out"));
+    b.sign_in(&app, "ana").await;
+    b.wait("#verify").await;
+    assert_eq!(b.path().await, "/login/two-step");
+    b.screenshot("two-step").await;
+    b.fill("#code", &app.code(&secret)).await;
+    b.click("#verify").await;
+    b.wait("#signed-in-as").await;
+    assert_eq!(b.path().await, "/");
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_technician_enrolls_text_messages_with_the_code_from_the_demo_outbox() {
+    let Some(mut b) = browser("enroll-sms").await else { return };
+    let app = TestApp::spawn().await;
+    app.seed().await;
+    app.technicians_mandatory().await;
+
+    b.sign_in(&app, "bruno").await;
+    b.click("#choose-sms").await;
+    b.fill("#phone", "+351 912 345 678").await;
+    b.click("#add-number").await;
+    b.wait("#sms-sent").await;
+    assert!(b.text("#sms-sent").await.contains("678"));
+    b.screenshot("sms-code").await;
+
+    // The code arrives "on the phone": the demo outbox, read in another tab.
+    let enrolling = b.client.window().await.unwrap();
+    let tab = b.client.new_window(true).await.unwrap();
+    b.client.switch_to_window(tab.handle).await.unwrap();
+    b.goto(&app.url("/dev/outbox")).await;
+    let message = b.text("#outbox li pre").await;
+    let code: String = message.chars().take(6).collect();
+    assert!(code.chars().all(|c| c.is_ascii_digit()), "{message}");
+    assert_eq!(app.last_sms_code("+351912345678").as_deref(), Some(code.as_str()));
+    b.screenshot("outbox").await;
+    b.client.close_window().await.unwrap();
+    b.client.switch_to_window(enrolling).await.unwrap();
+
+    b.fill("#code", &code).await;
+    b.click("#verify-enable").await;
+    b.wait("#recovery-codes").await;
+    b.click("#continue").await;
+    assert!(b.text("#signed-in-as").await.contains("bruno"));
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_code_shows_the_error_next_to_the_field_in_the_readers_language() {
+    let Some(mut b) = browser("wrong-code").await else { return };
+    let app = TestApp::spawn().await;
+    app.seed().await;
+    app.technicians_mandatory().await;
+    let secret = app.enroll_totp_by_api("ana").await;
+    let right = app.code(&secret);
+    let wrong = if right == "123456" { "654321" } else { "123456" };
+
+    b.sign_in(&app, "ana").await;
+    b.fill("#code", wrong).await;
+    b.click("#verify").await;
+    let error = b.text("#code-error").await;
+    assert_eq!(error, "That code is not correct. 4 attempts left.");
+    assert_eq!(b.attr("#code", "aria-invalid").await.as_deref(), Some("true"));
+    let described_by = b.attr("#code", "aria-describedby").await.unwrap_or_default();
+    assert!(described_by.split(' ').any(|id| id == "code-error"), "{described_by}");
+    b.screenshot("wrong-code").await;
+
+    // The language switch keeps the sign-in going, now in Portuguese.
+    b.click("button[name='lang'][value='pt']").await;
+    b.wait("html[lang='pt'] #verify").await;
+    b.fill("#code", wrong).await;
+    b.click("#verify").await;
+    assert_eq!(b.text("#code-error").await, "Esse código não está correto. Restam 3 tentativas.");
+    b.screenshot("wrong-code-pt").await;
+
+    b.fill("#code", &right).await;
+    b.click("#verify").await;
+    b.wait("#signed-in-as").await;
+    b.close().await;
+}
