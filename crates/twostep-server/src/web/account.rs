@@ -520,7 +520,13 @@ pub async fn step_up_submit(ctx: Ctx, State(state): State<AppState>, Posted(form
     };
     let e = match result {
         Ok(_) => {
-            // The session is now stepped up: do what was asked.
+            // The session is now stepped up: read it again (the check looks at when it last
+            // passed a second step), then do what was asked.
+            let session = match signed_in(&ctx, &state).await {
+                Ok(s) => s,
+                Err(response) => return response,
+            };
+            let caller = Caller::Session(session.clone());
             return match then {
                 "disable_totp" => do_disable(&ctx, &state, &session, MethodKind::Totp).await,
                 "disable_sms" => do_disable(&ctx, &state, &session, MethodKind::Sms).await,

@@ -183,3 +183,58 @@ async fn a_wrong_code_shows_the_error_next_to_the_field_in_the_readers_language(
     b.wait("#signed-in-as").await;
     b.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_resets_a_users_two_step_after_confirming() {
+    let Some(mut b) = browser("reset").await else { return };
+    let app = TestApp::spawn().await;
+    app.seed().await;
+    app.technicians_mandatory().await;
+    app.enroll_totp_by_api("ana").await;
+
+    b.sign_in(&app, "boss").await;
+    b.click("#to-admin").await;
+    assert!(b.text("#user-ana").await.contains("Authenticator app"));
+    b.click("#reset-ana").await;
+    b.wait("#confirm-reset").await;
+    b.screenshot("confirm").await;
+    b.click("#confirm-reset").await;
+    assert!(b.text("#flash").await.contains("reset"));
+    assert!(b.text("#user-ana").await.contains("None"));
+    assert_eq!(b.count("#reset-ana").await, 0);
+    let org = app.store.org_by_slug(support::ORG).await.unwrap().unwrap();
+    let ana = app.store.account_by_username(org.id, "ana").await.unwrap().unwrap();
+    assert!(app.store.methods(ana.id).await.unwrap().is_empty());
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_recovery_codes_ask_to_confirm_it_is_you_after_fifteen_minutes() {
+    let Some(mut b) = browser("step-up").await else { return };
+    let app = TestApp::spawn().await;
+    app.seed().await;
+    app.technicians_mandatory().await;
+    let secret = app.enroll_totp_by_api("ana").await;
+    // A phone-sized window: the pages must read on one.
+    b.client.set_window_size(390, 844).await.unwrap();
+
+    b.sign_in(&app, "ana").await;
+    b.fill("#code", &app.code(&secret)).await;
+    b.click("#verify").await;
+    b.click("#to-settings").await;
+    b.wait("#new-recovery-codes").await;
+    b.screenshot("settings-phone").await;
+
+    app.clock.advance(16 * 60);
+    b.click("#new-recovery-codes").await;
+    b.wait("#verify").await;
+    assert_eq!(b.path().await, "/settings/security/confirm");
+    b.screenshot("confirm-its-you").await;
+    b.fill("#code", &app.code(&secret)).await;
+    b.click("#verify").await;
+    b.wait("#recovery-codes").await;
+    assert_eq!(b.count("#recovery-codes li").await, 10);
+    b.click("#continue").await;
+    assert!(b.text("#recovery-remaining").await.contains("10 of 10"));
+    b.close().await;
+}
