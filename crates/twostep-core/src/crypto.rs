@@ -121,9 +121,14 @@ impl Keyring {
         std::iter::once(&self.primary).chain(&self.others).find(|k| k.id() == key_id)
     }
 
+    /// Every loaded key, the primary first.
+    pub fn keys(&self) -> impl Iterator<Item = &SecretKey> {
+        std::iter::once(&self.primary).chain(&self.others)
+    }
+
     /// Every loaded key id, the primary first.
     pub fn ids(&self) -> Vec<&str> {
-        std::iter::once(&self.primary).chain(&self.others).map(SecretKey::id).collect()
+        self.keys().map(SecretKey::id).collect()
     }
 
     /// Seals with the primary key: the sealed bytes and the id to store beside them.

@@ -36,6 +36,29 @@ pub enum Command {
     /// The 2-Step Verification add-on.
     #[command(subcommand)]
     Addon(AddonCommand),
+    /// The secret key that encrypts TOTP secrets and phone numbers at rest.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Write a new random key to a new file (mode 0600) and print its id.
+    Generate {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Show how many secrets each key holds, and which configured file has that key.
+    Status,
+    /// Re-encrypt every secret under the key in FILE, while the service runs; safe to
+    /// interrupt and run again (docs/deploy.md, "Rotating the secret key").
+    Rotate {
+        #[arg(long, value_name = "FILE")]
+        new_key_file: PathBuf,
+        /// Secrets re-encrypted per batch.
+        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(i64).range(1..=100_000))]
+        batch_size: i64,
+    },
 }
 
 #[derive(Debug, Subcommand)]

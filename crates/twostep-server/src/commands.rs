@@ -1,6 +1,6 @@
 //! What each subcommand does.
 
-use crate::cli::{AddonCommand, Cli, Command, OrgCommand, ProfileCommand, UserCommand, UserCreate};
+use crate::cli::{AddonCommand, Cli, Command, KeyCommand, OrgCommand, ProfileCommand, UserCommand, UserCreate};
 use crate::config::{Config, LogFormat};
 use crate::startup::{self, App, Parts};
 use anyhow::{Context, bail};
@@ -71,6 +71,85 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 );
             } else {
                 println!("2-Step Verification add-on was already active for {} ({})", org.slug, org.addon.as_str());
+            }
+            Ok(())
+        }
+        Command::Key(command) => key_command(&config, command).await,
+    }
+}
+
+async fn key_command(config: &Config, command: KeyCommand) -> anyhow::Result<()> {
+    match command {
+        KeyCommand::Generate { out } => {
+            let key = crate::key::create(&out)?;
+            println!("wrote key {} to {} (mode 0600): back it up with the database backups", key.id(), out.display());
+            Ok(())
+        }
+        KeyCommand::Status => {
+            let store = startup::open_store(config).await?;
+            let mut files =
+                vec![(crate::key::load(&config.secret_key_file)?, "secret_key_file", &config.secret_key_file)];
+            for path in &config.previous_key_files {
+                files.push((crate::key::load(path)?, "previous_key_files", path));
+            }
+            let counts = store.sealed_counts().await?;
+            for (key, setting, path) in &files {
+                let n = counts.iter().find(|(id, _)| id.as_deref() == Some(key.id())).map_or(0, |(_, n)| *n);
+                println!("key {}  {n:>8} secrets  ({setting}: {})", key.id(), path.display());
+            }
+            for (id, n) in &counts {
+                if !files.iter().any(|(k, _, _)| Some(k.id()) == id.as_deref()) {
+                    let id = id.as_deref().unwrap_or("(none)");
+                    println!("key {id}  {n:>8} secrets  (NOT CONFIGURED: these cannot be opened)");
+                }
+            }
+            Ok(())
+        }
+        KeyCommand::Rotate { new_key_file, batch_size } => {
+            let store = startup::open_store(config).await?;
+            let new = crate::key::load(&new_key_file)?;
+            // Never created here: a rotation reads the key the replicas already use.
+            let current = crate::key::load(&config.secret_key_file)?;
+            let keyring = crate::key::keyring(current.clone(), config)?;
+            if keyring.get(new.id()).is_none() {
+                // Secrets moved to a key the replicas cannot open would stop their sign-ins.
+                bail!(
+                    "the replicas cannot open secrets under key {} yet: on every replica, add {:?} to \
+                     previous_key_files (or make it secret_key_file) in this configuration, restart them, then run \
+                     this again",
+                    new.id(),
+                    new_key_file.display().to_string()
+                );
+            }
+            let options = crate::rotation::RotateOptions { batch_size, max_records: None };
+            let done = crate::rotation::rotate(&store, &keyring, &new, &options).await?;
+            println!(
+                "re-encrypted {} secrets under key {} ({} changed meanwhile and were looked at again)",
+                done.resealed,
+                new.id(),
+                done.changed_meanwhile
+            );
+            if done.remaining > 0 {
+                println!(
+                    "{} secrets were sealed under another key while this ran: some replica still seals with an old \
+                     key. Set secret_key_file to {} on every replica, restart them, and run this again.",
+                    done.remaining,
+                    new_key_file.display()
+                );
+                bail!("the rotation is not complete");
+            }
+            println!("every secret is now under key {}.", new.id());
+            if current.id() != new.id() {
+                println!(
+                    "next: set secret_key_file = {:?} on every replica, keep the old key in previous_key_files, \
+                     restart them one at a time, and run this once more (docs/deploy.md, \"Rotating the secret key\").",
+                    new_key_file.display().to_string()
+                );
+            } else {
+                println!(
+                    "the old keys can leave previous_key_files at the next restart; keep their files as long as \
+                     the backups made before today."
+                );
             }
             Ok(())
         }

@@ -53,6 +53,11 @@ pub struct Config {
     pub public_url: String,
     pub database_url: String,
     pub secret_key_file: PathBuf,
+    /// Keys that open secrets sealed before a key rotation finished, but never seal new
+    /// ones (docs/deploy.md, "Rotating the secret key"). In the environment: paths
+    /// separated by commas.
+    #[serde(deserialize_with = "one_or_many_paths")]
+    pub previous_key_files: Vec<PathBuf>,
     #[serde(with = "humantime_serde")]
     pub mandatory_session_grace: Duration,
     #[serde(with = "humantime_serde")]
@@ -75,6 +80,7 @@ impl Default for Config {
             public_url: "http://127.0.0.1:8080".into(),
             database_url: "sqlite://twostep.db".into(),
             secret_key_file: "twostep.key".into(),
+            previous_key_files: Vec::new(),
             mandatory_session_grace: Duration::from_secs(24 * 3600),
             session_ttl: Duration::from_secs(12 * 3600),
             log_format: LogFormat::Text,
@@ -287,6 +293,20 @@ fn env_value(raw: &str) -> toml::Value {
     }
 }
 
+/// A list of paths, or (from an environment variable) one string of comma-separated paths.
+fn one_or_many_paths<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<PathBuf>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Paths {
+        One(String),
+        Many(Vec<PathBuf>),
+    }
+    Ok(match Paths::deserialize(deserializer)? {
+        Paths::One(text) => text.split(',').map(str::trim).filter(|p| !p.is_empty()).map(PathBuf::from).collect(),
+        Paths::Many(paths) => paths,
+    })
+}
+
 /// Sets a nested key; false when the path is empty or runs through a non-table.
 fn set_path(root: &mut toml::Value, path: &[String], leaf: toml::Value) -> bool {
     let Some((last, parents)) = path.split_last() else { return false };
@@ -313,6 +333,16 @@ mod tests {
         let mut f = tempfile::NamedTempFile::new().unwrap();
         f.write_all(text.as_bytes()).unwrap();
         f
+    }
+
+    #[test]
+    fn previous_key_files_come_as_a_list_or_as_comma_separated_text() {
+        let f = file("previous_key_files = [\"/etc/twostep/a.key\", \"/etc/twostep/b.key\"]\n");
+        let (c, _) = Config::load(Some(f.path()), []).unwrap();
+        assert_eq!(c.previous_key_files, [PathBuf::from("/etc/twostep/a.key"), PathBuf::from("/etc/twostep/b.key")]);
+        let (c, _) = Config::load(None, env(&[("TWOSTEP_PREVIOUS_KEY_FILES", "/k/a.key, /k/b.key")])).unwrap();
+        assert_eq!(c.previous_key_files, [PathBuf::from("/k/a.key"), PathBuf::from("/k/b.key")]);
+        assert!(Config::default().previous_key_files.is_empty());
     }
 
     fn env(vars: &[(&str, &str)]) -> Vec<(String, String)> {

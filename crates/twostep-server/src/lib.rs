@@ -11,6 +11,7 @@ pub mod error;
 pub mod key;
 pub mod metrics;
 pub mod qr;
+pub mod rotation;
 pub mod service;
 pub mod sms;
 pub mod startup;

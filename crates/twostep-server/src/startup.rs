@@ -55,10 +55,12 @@ pub fn build_state(config: Config, parts: Parts) -> anyhow::Result<AppState> {
     }
     let trusted_proxies = config.trusted_proxies.iter().filter_map(|p| p.parse().ok()).collect();
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let keyring = crate::key::keyring(parts.key.clone(), &config)?;
     Ok(AppState::new(Inner {
         store: parts.store,
         clock: parts.clock,
         key: parts.key,
+        keyring,
         clients: ClientRegistry::with_overrides(overrides),
         metrics: Metrics::default(),
         sms,

@@ -7,7 +7,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 use twostep_core::Clock;
-use twostep_core::crypto::SecretKey;
+use twostep_core::crypto::{Keyring, SecretKey};
 use twostep_core::policy::ClientRegistry;
 use twostep_core::store::Store;
 
@@ -18,7 +18,10 @@ pub struct Inner {
     pub store: Arc<dyn Store>,
     pub config: Config,
     pub clock: Arc<dyn Clock>,
+    /// The primary secret key: it seals new secrets.
     pub key: SecretKey,
+    /// The primary key and the previous ones: opens a secret with the key it names.
+    pub keyring: Keyring,
     pub clients: ClientRegistry,
     pub metrics: Metrics,
     pub sms: Arc<dyn SmsSender>,

@@ -58,7 +58,7 @@ async fn check(state: &AppState, ctx: &CodeContext<'_>, method: CodeMethod, code
             let Some(m) = methods.iter().find(|m| m.kind == MethodKind::Totp) else {
                 return Ok(Checked::Wrong);
             };
-            let secret = state.key.open(&m.sealed, &totp_aad(account.id))?;
+            let secret = state.keyring.open(&m.key_id, &m.sealed, &totp_aad(account.id))?;
             let Some(step) = totp::matching_step(&secret, code.expose(), now) else {
                 return Ok(Checked::Wrong);
             };

@@ -177,9 +177,10 @@ pub async fn start_sms(state: &AppState, caller: &Caller, phone: &str, meta: &Re
     // Posting the same number again is this enrollment's resend; a new number is a new
     // enrollment.
     let same_number = match state.store.pending(account.id, MethodKind::Sms, now).await? {
-        Some(p) => {
-            state.key.open(&p.sealed, &phone_aad(account.id)).is_ok_and(|n| n.as_slice() == phone.e164().as_bytes())
-        }
+        Some(p) => state
+            .keyring
+            .open(&p.key_id, &p.sealed, &phone_aad(account.id))
+            .is_ok_and(|n| n.as_slice() == phone.e164().as_bytes()),
         None => false,
     };
     if !same_number {
@@ -232,7 +233,7 @@ pub async fn confirm(
     let accepted_step = match (kind, OtpCode::parse(code)) {
         (_, Err(_)) => None,
         (MethodKind::Totp, Ok(code)) => {
-            let secret = state.key.open(&pending.sealed, &totp_aad(account.id))?;
+            let secret = state.keyring.open(&pending.key_id, &pending.sealed, &totp_aad(account.id))?;
             totp::matching_step(&secret, code.expose(), now).map(Some)
         }
         (MethodKind::Sms, Ok(code)) => {

@@ -7,7 +7,7 @@ use crate::state::AppState;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use twostep_core::credential::sms_code;
-use twostep_core::crypto::constant_time_eq;
+use twostep_core::crypto::{SecretKey, constant_time_eq};
 use twostep_core::domain::{MethodKind, OtpCode, PhoneNumber};
 use twostep_core::store::{Account, NewSmsChallenge, Organization, SmsBinding};
 
@@ -23,8 +23,8 @@ const HOUR: i64 = 3600;
 
 /// A digest of a phone number keyed with the server's secret key. Phone numbers are few
 /// enough to enumerate, so a plain hash stored in the database would give them away.
-fn number_digest(state: &AppState, phone: &PhoneNumber) -> [u8; 32] {
-    let key = state.key.to_hex();
+fn number_digest(key: &SecretKey, phone: &PhoneNumber) -> [u8; 32] {
+    let key = key.to_hex();
     Sha256::new()
         .chain_update(key.as_bytes())
         .chain_update(b"\0twostep-sms-number\0")
@@ -35,15 +35,15 @@ fn number_digest(state: &AppState, phone: &PhoneNumber) -> [u8; 32] {
 
 /// A stable key for a phone number in the counters table that does not reveal it.
 fn number_key(state: &AppState, phone: &PhoneNumber) -> String {
-    let hex: String = number_digest(state, phone).iter().map(|b| format!("{b:02x}")).collect();
+    let hex: String = number_digest(&state.key, phone).iter().map(|b| format!("{b:02x}")).collect();
     format!("sms:phone:{hex}")
 }
 
 /// What a code is hashed with: the challenge's random salt and the number it was sent
 /// to, so a code proves possession of that number and no other (a code sent to an
 /// earlier number cannot confirm an enrollment that has since moved to a new one).
-fn challenge_key(state: &AppState, salt: &[u8], phone: &PhoneNumber) -> Vec<u8> {
-    [salt, number_digest(state, phone).as_slice()].concat()
+fn challenge_key(key: &SecretKey, salt: &[u8], phone: &PhoneNumber) -> Vec<u8> {
+    [salt, number_digest(key, phone).as_slice()].concat()
 }
 
 /// The associated data binding a sealed phone number to its account.
@@ -103,7 +103,7 @@ pub async fn send_code(
         .create_sms_challenge(NewSmsChallenge {
             account_id: account.id,
             binding,
-            code_hash: sms_code::hash(&challenge_key(state, &salt, phone), &code),
+            code_hash: sms_code::hash(&challenge_key(&state.key, &salt, phone), &code),
             salt,
             sent_at: now,
             expires_at: now + ttl,
@@ -151,8 +151,12 @@ pub async fn check_code(state: &AppState, account_id: i64, binding: SmsBinding, 
     // than MAX_ATTEMPTS looks at one code: the claim below holds only while this try is
     // still among the first MAX_ATTEMPTS (attempts ≤ MAX_ATTEMPTS, counting itself).
     state.store.sms_challenge_failed(challenge.id).await?;
-    let presented = sms_code::hash(&challenge_key(state, &challenge.salt, &phone), code.expose());
-    if !constant_time_eq(&presented, &challenge.code_hash) {
+    // During a key rotation the code may come from a replica with another primary key.
+    let matches = state.keyring.keys().any(|key| {
+        let presented = sms_code::hash(&challenge_key(key, &challenge.salt, &phone), code.expose());
+        constant_time_eq(&presented, &challenge.code_hash)
+    });
+    if !matches {
         return Ok(false);
     }
     Ok(state.store.claim_sms_challenge(challenge.id, MAX_ATTEMPTS + 1, now).await?)
@@ -178,7 +182,8 @@ async fn bound_phone(
 
 /// The enrolled number of an account, decrypted.
 pub fn open_phone(state: &AppState, account_id: i64, sealed: &[u8]) -> ApiResult<PhoneNumber> {
-    let raw = state.key.open(sealed, &phone_aad(account_id))?;
+    // The callers hold the sealed bytes only: try each key (a previous one during a rotation).
+    let raw = state.keyring.open_any(sealed, &phone_aad(account_id))?;
     let text = std::str::from_utf8(&raw).map_err(|e| ApiError::Internal(e.to_string()))?;
     PhoneNumber::parse(text).map_err(|e| ApiError::Internal(e.to_string()))
 }
