@@ -177,23 +177,35 @@ impl Config {
         file: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<(Self, Vec<String>), ConfigError> {
-        let mut value = match file {
+        match file {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
-                let table: toml::Table = toml::from_str(&text).map_err(|e| ConfigError::Parse {
-                    path: path.display().to_string(),
-                    message: one_line(e.message()),
-                })?;
-                // Check the file alone first so its own unknown keys are reported as such.
-                Config::deserialize(toml::Value::Table(table.clone())).map_err(|e| ConfigError::Parse {
-                    path: path.display().to_string(),
-                    message: one_line(&e.to_string()),
-                })?;
-                toml::Value::Table(table)
+                Self::from_toml_str(&text, &path.display().to_string(), env)
             }
-            None => toml::Value::Table(toml::Table::new()),
-        };
+            None => Self::apply_env(toml::Value::Table(toml::Table::new()), env),
+        }
+    }
+
+    /// Like [`Config::load`] for the text of a file already read; `origin` names it in
+    /// errors. The fuzz target `config` drives this.
+    pub fn from_toml_str(
+        text: &str,
+        origin: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<(Self, Vec<String>), ConfigError> {
+        let table: toml::Table = toml::from_str(text)
+            .map_err(|e| ConfigError::Parse { path: origin.to_owned(), message: one_line(e.message()) })?;
+        // Check the file alone first so its own unknown keys are reported as such.
+        Config::deserialize(toml::Value::Table(table.clone()))
+            .map_err(|e| ConfigError::Parse { path: origin.to_owned(), message: one_line(&e.to_string()) })?;
+        Self::apply_env(toml::Value::Table(table), env)
+    }
+
+    fn apply_env(
+        mut value: toml::Value,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<(Self, Vec<String>), ConfigError> {
         let mut warnings = Vec::new();
         let mut vars: Vec<(String, String)> =
             env.into_iter().filter(|(k, _)| k.starts_with(ENV_PREFIX) && !NOT_CONFIG.contains(&k.as_str())).collect();

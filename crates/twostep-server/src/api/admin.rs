@@ -1,11 +1,11 @@
 //! Administration: `/api/v1/admin/…`, for admin-profile sessions of the organisation.
 
-use crate::api::{Bearer, Json, Meta};
+use crate::api::{Bearer, Json, Meta, Path};
 use crate::error::{ApiError, ApiResult};
 use crate::service::admin::{self, Admin, TwoStepState};
 use crate::service::auth;
 use crate::state::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};

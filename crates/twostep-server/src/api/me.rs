@@ -1,13 +1,13 @@
 //! The user's own methods and sessions: `/api/v1/me/…`.
 
 use crate::api::login::code_method;
-use crate::api::{Bearer, Json, Meta};
+use crate::api::{Bearer, Json, Meta, Path};
 use crate::error::{ApiError, ApiResult};
 use crate::service::auth;
 use crate::service::me::{self, Caller};
 use crate::service::rfc3339;
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::Deserialize;

@@ -35,20 +35,42 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
                 ApiError::InvalidRequest("the request body could not be read".into())
             }
         })?;
-        let body = if bytes.iter().all(u8::is_ascii_whitespace) { &b"{}"[..] } else { &bytes[..] };
-        serde_json::from_slice(body).map(Json).map_err(|e| {
-            let what = match e.classify() {
-                serde_json::error::Category::Data => format!("invalid request body: {e}"),
-                _ => "the request body is not valid JSON".to_owned(),
-            };
-            ApiError::InvalidRequest(what)
-        })
+        parse_body(&bytes).map(Json)
     }
+}
+
+/// Parses a request body as the extractor does: an empty (or blank) body is `{}`; any
+/// failure is 400 `invalid_request`. The fuzz target `json_bodies` drives this.
+pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let body = if bytes.iter().all(u8::is_ascii_whitespace) { &b"{}"[..] } else { bytes };
+    serde_json::from_slice(body).map_err(|e| {
+        let what = match e.classify() {
+            serde_json::error::Category::Data => format!("invalid request body: {e}"),
+            _ => "the request body is not valid JSON".to_owned(),
+        };
+        ApiError::InvalidRequest(what)
+    })
 }
 
 impl<T: serde::Serialize> axum::response::IntoResponse for Json<T> {
     fn into_response(self) -> axum::response::Response {
         axum::Json(self.0).into_response()
+    }
+}
+
+/// A path parameter. One that does not parse (a session id that is not a number, bytes
+/// that are not UTF-8) answers 400 `invalid_request` in the API's error shape, not axum's
+/// plain text.
+pub struct Path<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| Self(value))
+            .map_err(|rejection| ApiError::InvalidRequest(rejection.body_text()))
     }
 }
 
@@ -59,17 +81,19 @@ impl<S: Send + Sync> FromRequestParts<S> for Bearer {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                let (scheme, token) = v.trim().split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
-            })
-            .filter(|t| !t.is_empty() && t.len() <= 512);
-        Ok(Self(token))
+        Ok(Self(bearer_token(parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()))))
     }
+}
+
+/// The token of an `Authorization: Bearer <token>` header value (scheme case-insensitive,
+/// at most 512 characters). The fuzz target `tokens` drives this.
+pub fn bearer_token(authorization: Option<&str>) -> Option<String> {
+    authorization
+        .and_then(|v| {
+            let (scheme, token) = v.trim().split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
+        })
+        .filter(|t| !t.is_empty() && t.len() <= 512)
 }
 
 impl Bearer {

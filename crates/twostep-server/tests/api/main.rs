@@ -5,5 +5,6 @@ mod support;
 mod login;
 mod openapi;
 mod policy;
+mod properties;
 mod sms;
 mod totp;
