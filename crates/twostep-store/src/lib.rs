@@ -90,10 +90,23 @@ impl SqlStore {
 
     /// Creates or upgrades the schema. On PostgreSQL an advisory lock makes replicas
     /// that start together migrate once.
+    ///
+    /// Migrations are additive, so a binary one release older still works on the newer
+    /// schema: migrations it does not know are tolerated rather than refused. That lets a
+    /// rolling upgrade restart old replicas after `twostep migrate` ran, and lets an
+    /// upgrade be rolled back (docs/deploy.md, "Upgrading without downtime").
     pub async fn migrate(&self) -> StoreResult<()> {
         let result = match &self.pool {
-            Pool::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await,
-            Pool::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await,
+            Pool::Sqlite(pool) => {
+                let mut migrator = sqlx::migrate!("./migrations/sqlite");
+                migrator.set_ignore_missing(true);
+                migrator.run(pool).await
+            }
+            Pool::Postgres(pool) => {
+                let mut migrator = sqlx::migrate!("./migrations/postgres");
+                migrator.set_ignore_missing(true);
+                migrator.run(pool).await
+            }
         };
         result.map_err(|e| StoreError::Other(format!("migration failed: {e}")))
     }

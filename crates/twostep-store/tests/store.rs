@@ -462,3 +462,42 @@ async fn a_reseal_applies_only_to_the_bytes_that_were_read(store: Arc<SqlStore>)
     assert!(!store.reseal(method, &[1], "newer").await.unwrap());
     assert!(store.methods(maria).await.unwrap().is_empty());
 }
+
+/// A newer release's migration already applied (an upgrade in progress, or rolled back).
+async fn a_binary_starts_on_a_schema_migrated_by_a_newer_release(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else { return };
+    let store = SqlStore::connect(&db.url, &DbOptions::default()).await.unwrap();
+    store.migrate().await.unwrap();
+    const NEWER: &str = "INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, \
+         execution_time) VALUES (99990101000000, 'from a newer release', CURRENT_TIMESTAMP, TRUE, ";
+    match backend {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+            sqlx::query(sql_text(NEWER, "X'00', 0)")).execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+            sqlx::query(sql_text(NEWER, "'\\x00'::bytea, 0)")).execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+    }
+    store.migrate().await.unwrap();
+    assert!(db.applied_migrations().await.iter().any(|(v, _)| *v == 99990101000000));
+    store.ping().await.unwrap();
+    store.close().await;
+}
+
+#[tokio::test]
+async fn sqlite_a_binary_starts_on_a_schema_migrated_by_a_newer_release() {
+    a_binary_starts_on_a_schema_migrated_by_a_newer_release(Backend::Sqlite).await
+}
+
+#[tokio::test]
+async fn postgres_a_binary_starts_on_a_schema_migrated_by_a_newer_release() {
+    a_binary_starts_on_a_schema_migrated_by_a_newer_release(Backend::Postgres).await
+}
+
+fn sql_text(a: &str, b: &str) -> sqlx::AssertSqlSafe<String> {
+    sqlx::AssertSqlSafe(format!("{a}{b}"))
+}
