@@ -1,8 +1,10 @@
 //! End-to-end tests of the pages in a real headless Chromium (Debian's `chromium` and
 //! `chromium-driver`), one journey per test, as a person would click through them.
 //! They run when `TWOSTEP_TEST_CHROMEDRIVER` names the ChromeDriver binary and pass as
-//! skipped otherwise. Screenshots go to `target/screenshots/`.
+//! skipped otherwise. Screenshots go to `target/screenshots/`. The checks of `security`
+//! (cookies, CSRF, headers, language) need no browser and always run.
 
+mod security;
 mod support;
 
 use support::{Browser, TestApp, browser};

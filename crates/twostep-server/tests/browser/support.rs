@@ -51,8 +51,13 @@ impl Drop for TestApp {
 
 impl TestApp {
     pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> Self {
         let db = TestDb::new(Backend::Sqlite).await.unwrap();
-        let config = Config { listen: "127.0.0.1:0".into(), database_url: db.url.clone(), ..Config::default() };
+        let mut config = Config { listen: "127.0.0.1:0".into(), database_url: db.url.clone(), ..Config::default() };
+        configure(&mut config);
         let store = SqlStore::connect(&db.url, &twostep_server::startup::db_options(&config)).await.unwrap();
         store.migrate().await.unwrap();
         let store = Arc::new(store);
