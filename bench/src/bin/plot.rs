@@ -174,7 +174,7 @@ fn main() -> anyhow::Result<()> {
     {
         let root = BitMapBackend::with_buffer(&mut buffer, (W, H)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        let (left, right, top_px, bottom) = (100, 30, 60, 70);
+        let (left, right, top_px, bottom) = (100, 30, 110, 70);
         let plot = root.margin(top_px, bottom, left, right);
         let mut chart =
             ChartBuilder::on(&plot).build_cartesian_2d(0.0..max_x, 0.0..top).map_err(|e| anyhow::anyhow!("{e:?}"))?;
@@ -217,18 +217,16 @@ fn main() -> anyhow::Result<()> {
         text(&root, (W as i32 - text_width(title, 3)) / 2, 15, 3, &ink, title)?;
         let xlabel = "connections (wrk, log scale)";
         text(&root, (W as i32 - text_width(xlabel, SCALE)) / 2, H as i32 - 30, SCALE, &ink, xlabel)?;
-        text(&root, 10, 40, SCALE, &ink, "requests/s")?;
-        // The legend, top right inside the plot.
-        let width = names.iter().map(|n| text_width(n, SCALE)).max().unwrap_or(0) + 40;
-        let (lx, mut ly) = (W as i32 - right - width - 10, top_px + 10);
-        root.draw(&Rectangle::new([(lx - 8, ly - 6), (lx + width, ly + 22 * names.len() as i32)], WHITE.filled()))
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        text(&root, 10, top_px - 28, SCALE, &ink, "requests/s")?;
+        // The legend, one row under the title.
+        let widths: Vec<i32> = names.iter().map(|n| text_width(n, SCALE) + 56).collect();
+        let mut lx = (W as i32 - widths.iter().sum::<i32>()) / 2;
         for (k, name) in names.iter().enumerate() {
             let color = COLORS[k % COLORS.len()];
-            root.draw(&Rectangle::new([(lx, ly + 4), (lx + 24, ly + 9)], color.filled()))
+            root.draw(&Rectangle::new([(lx, 56), (lx + 24, 61)], color.filled()))
                 .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-            text(&root, lx + 32, ly, SCALE, &ink, name)?;
-            ly += 22;
+            text(&root, lx + 32, 52, SCALE, &ink, name)?;
+            lx += widths[k];
         }
         root.present().map_err(|e| anyhow::anyhow!("{e:?}"))?;
     }
