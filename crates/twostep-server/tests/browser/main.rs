@@ -149,6 +149,16 @@ async fn another_technician_enrolls_text_messages_with_the_code_from_the_demo_ou
     b.wait("#recovery-codes").await;
     b.click("#continue").await;
     assert!(b.text("#signed-in-as").await.contains("bruno"));
+
+    // The next sign-in asks for a text message code, sent with "Send code".
+    b.sign_out().await;
+    b.sign_in(&app, "bruno").await;
+    b.click("#send-code").await;
+    assert!(b.text("#flash").await.contains("Code sent"));
+    let code = app.last_sms_code("+351912345678").unwrap();
+    b.fill("#code", &code).await;
+    b.click("#verify").await;
+    assert!(b.text("#signed-in-as").await.contains("bruno"));
     b.close().await;
 }
 
