@@ -24,8 +24,15 @@ struct Server {
     base: String,
 }
 
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn start(dir: &std::path::Path, database_url: &str) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_twostep"))
+    let child = Command::new(env!("CARGO_BIN_EXE_twostep"))
         .arg("serve")
         .current_dir(dir)
         .env("TWOSTEP_DATABASE_URL", database_url)
@@ -36,14 +43,15 @@ fn start(dir: &std::path::Path, database_url: &str) -> Server {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut server = Server { child, base: String::new() };
+    let mut reader = BufReader::new(server.child.stdout.take().unwrap());
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let mut line = String::new();
         assert!(reader.read_line(&mut line).unwrap() > 0, "server exited before listening");
         if let Some(rest) = line.strip_prefix("twostep listening on ") {
-            let base = rest.split_whitespace().next().unwrap().to_owned();
-            return Server { child, base };
+            server.base = rest.split_whitespace().next().unwrap().to_owned();
+            return server;
         }
         assert!(Instant::now() < deadline);
     }
@@ -188,9 +196,7 @@ async fn kill_mid_load_and_recover(backend: Backend) {
                 .unwrap();
         assert_eq!(status, 200, "{user}: {v}");
     }
-    let mut server = server;
-    let _ = server.child.kill();
-    let _ = server.child.wait();
+    drop(server);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

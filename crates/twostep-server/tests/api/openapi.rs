@@ -48,7 +48,7 @@ async fn the_openapi_document_describes_every_route_and_every_route_answers(app:
     for (method, path) in ROUTES {
         let op = &paths.get(*path).unwrap_or_else(|| panic!("{path} missing"))[*method];
         assert!(op.is_object(), "{method} {path} missing");
-        assert!(op["responses"].as_object().unwrap().len() >= 1, "{method} {path} has no responses");
+        assert!(!op["responses"].as_object().unwrap().is_empty(), "{method} {path} has no responses");
     }
     let documented: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
     assert_eq!(documented, ROUTES.len(), "the document has routes this test does not know");
