@@ -318,6 +318,34 @@ mod tests {
         assert!(provider(&bad, None).is_err());
     }
 
+    /// Log lines written while the guard lives, as text.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn the_log_provider_logs_the_message_but_only_the_hint_of_the_number() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt().with_ansi(false).with_writer(move || writer.clone()).finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        provider(&SmsConfig::default(), None).unwrap().send(&phone(), "123456 is your code").await.unwrap();
+        let logged = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert!(logged.contains("123456 is your code"), "the log provider's job: {logged}");
+        assert!(logged.contains("••••••678"), "{logged}");
+        assert!(!logged.contains("912345678"), "{logged}");
+    }
+
     #[tokio::test]
     async fn the_log_provider_keeps_a_copy_in_the_demo_outbox() {
         let outbox = Outbox::default();

@@ -858,12 +858,13 @@ async fn a_webhook_that_fails_or_times_out_enables_nothing(backend: Backend) {
 
     // No answer within the timeout: the same.
     provider.answer_with(200);
-    provider.delay(3_000);
+    provider.delay(20_000);
     app.clock.advance(30);
     let started = std::time::Instant::now();
     let r = app.post(SMS, Some(&token), json!({ "phone": PHONE })).await;
     assert_eq!((r.status, r.error_code()), (502, "sms_delivery_failed"), "{}", r.text);
-    assert!(started.elapsed() < Duration::from_millis(2_500), "gave up after {:?}", started.elapsed());
+    // Long before the provider would have answered (a loaded test machine is slow, not that slow).
+    assert!(started.elapsed() < Duration::from_secs(10), "gave up after {:?}", started.elapsed());
     let r = app.post(CONFIRM, Some(&token), json!({ "code": provider.last_code() })).await;
     assert_eq!((r.status, r.error_code()), (401, "invalid_code"));
     assert_eq!(app.get(OVERVIEW, Some(&token)).await.body["methods"], json!([]));
