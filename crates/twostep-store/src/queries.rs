@@ -785,14 +785,16 @@ impl Store for SqlStore {
         on!(self, |pool, sql| {
             let mut tx = pool.begin().await?;
             // Claiming the pending record first makes two confirmations of one enrollment
-            // enable it once.
-            let claimed =
-                sqlx::query(sql("DELETE FROM pending_methods WHERE account_id = $1 AND kind = $2 AND sealed = $3"))
-                    .bind(p.account_id)
-                    .bind(p.kind.as_str())
-                    .bind(&p.sealed)
-                    .execute(&mut *tx)
-                    .await?;
+            // enable it once. A record a key rotation re-encrypted meanwhile (same secret,
+            // another key) is still the one that was confirmed; a replaced one is not.
+            let claimed = sqlx::query(sql("DELETE FROM pending_methods WHERE account_id = $1 AND kind = $2 \
+                 AND (sealed = $3 OR key_id <> $4)"))
+            .bind(p.account_id)
+            .bind(p.kind.as_str())
+            .bind(&p.sealed)
+            .bind(&p.key_id)
+            .execute(&mut *tx)
+            .await?;
             if claimed.rows_affected() != 1 {
                 return Ok(false);
             }

@@ -29,6 +29,7 @@ both!(
     audit_events_page_newest_first,
     sealed_secrets_not_under_a_key_are_listed_in_batches_with_their_context,
     a_reseal_applies_only_to_the_bytes_that_were_read,
+    a_pending_method_re_encrypted_meanwhile_still_enables_once,
 );
 
 async fn run<F, Fut>(backend: Backend, test: F)
@@ -500,4 +501,30 @@ async fn postgres_a_binary_starts_on_a_schema_migrated_by_a_newer_release() {
 
 fn sql_text(a: &str, b: &str) -> sqlx::AssertSqlSafe<String> {
     sqlx::AssertSqlSafe(format!("{a}{b}"))
+}
+
+async fn a_pending_method_re_encrypted_meanwhile_still_enables_once(store: Arc<SqlStore>) {
+    let (_, _, maria) = org_with_user(&store).await;
+    let read = Pending {
+        account_id: maria,
+        kind: MethodKind::Totp,
+        sealed: vec![1, 1],
+        key_id: "old".into(),
+        phone_hint: None,
+        expires_at: NOW + 600,
+    };
+    store.put_pending(read.clone()).await.unwrap();
+    // The rotation rewrites it between the confirmation's read and its claim.
+    let record = store.sealed_not_under("new", 10).await.unwrap().remove(0);
+    assert!(store.reseal(&record, &[2, 2], "new").await.unwrap());
+    let enable = EnableMethod { pending: read.clone(), at: NOW, totp_step: Some(1), recovery_hashes: None };
+    assert!(store.enable_method(enable.clone()).await.unwrap());
+    assert!(!store.enable_method(enable).await.unwrap(), "one enrollment enabled twice");
+    assert_eq!(store.methods(maria).await.unwrap().len(), 1);
+    // A pending record replaced (a new secret, same key) is not the one that was confirmed.
+    let first = Pending { sealed: vec![3, 3], key_id: "new".into(), ..read };
+    store.put_pending(first.clone()).await.unwrap();
+    store.put_pending(Pending { sealed: vec![4, 4], ..first.clone() }).await.unwrap();
+    let enable = EnableMethod { pending: first, at: NOW, totp_step: Some(2), recovery_hashes: None };
+    assert!(!store.enable_method(enable).await.unwrap());
 }

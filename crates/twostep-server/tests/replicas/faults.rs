@@ -81,11 +81,12 @@ async fn proxied(cluster: &Cluster) -> (Proxy, twostep_server::config::Config) {
     (proxy, config)
 }
 
-/// Times a request; asserts it answered within a generous bound.
+/// Times a request; asserts it answered within a generous bound (the pool gives up after
+/// 1 s; the bound only proves nothing hangs, also on a busy machine).
 async fn quickly<F: std::future::Future<Output = Response>>(what: &str, request: F) -> Response {
     let started = Instant::now();
     let r = request.await;
-    assert!(started.elapsed() < Duration::from_secs(5), "{what} took {:?}", started.elapsed());
+    assert!(started.elapsed() < Duration::from_secs(10), "{what} took {:?}", started.elapsed());
     r
 }
 
@@ -214,7 +215,7 @@ async fn a_replica_started_while_the_database_is_down_fails_fast_with_a_clear_er
         Ok(_) => panic!("connected to a database that is down"),
         Err(e) => e.to_string(),
     };
-    assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+    assert!(started.elapsed() < Duration::from_secs(15), "took {:?}", started.elapsed());
     assert!(err.contains("unavailable"), "{err}");
     proxy.restore();
     assert!(twostep_server::startup::open_store(&config).await.is_ok());
