@@ -197,6 +197,8 @@ pub async fn browser(test: &'static str) -> Option<Browser> {
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true)
+        // Its own process group, which the Chromium it starts joins: see `Drop`.
+        .process_group(0)
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {driver_path}: {e}"));
     let profile = tempfile::tempdir().unwrap();
@@ -233,6 +235,16 @@ pub async fn browser(test: &'static str) -> Option<Browser> {
 
 fn screenshot_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots")
+}
+
+/// A test that failed halfway never reaches `close`: ending ChromeDriver's whole process
+/// group ends the Chromium it started too, so no browser outlives its test.
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if let Some(pid) = self.driver.id() {
+            let _ = std::process::Command::new("kill").args(["-s", "KILL", "--", &format!("-{pid}")]).status();
+        }
+    }
 }
 
 impl Browser {
