@@ -10,12 +10,14 @@ mod queries;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
+use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 use std::collections::HashMap;
 use std::str::FromStr;
-use std::sync::{OnceLock, RwLock};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 use twostep_core::store::{StoreError, StoreResult};
 
@@ -45,6 +47,42 @@ pub(crate) enum Pool {
 #[derive(Debug, Clone)]
 pub struct SqlStore {
     pub(crate) pool: Pool,
+    /// SQLite: connections for the session check alone (see [`Readers`]).
+    pub(crate) readers: Option<Arc<Readers>>,
+}
+
+/// A few SQLite connections, outside sqlx's pool, for the one query every authenticated
+/// request makes (the session by token hash). The pool pings each connection on its way
+/// back, a round trip to the connection's worker thread that costs a one-row read as much
+/// again as the read itself. Each read sees every commit before it, as through the pool:
+/// nothing is cached.
+pub(crate) struct Readers {
+    conns: Vec<tokio::sync::Mutex<sqlx::SqliteConnection>>,
+    next: AtomicUsize,
+    acquire_timeout: Duration,
+}
+
+impl std::fmt::Debug for Readers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Readers").field("connections", &self.conns.len()).finish()
+    }
+}
+
+impl Readers {
+    /// A free connection, else the next one in turn, waited for up to `acquire_timeout`.
+    pub(crate) async fn get(&self) -> StoreResult<tokio::sync::MutexGuard<'_, sqlx::SqliteConnection>> {
+        let n = self.conns.len();
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        for i in 0..n {
+            if let Some(Ok(conn)) = self.conns.get((start + i) % n).map(|c| c.try_lock()) {
+                return Ok(conn);
+            }
+        }
+        let conn = self.conns.get(start % n).ok_or_else(|| StoreError::Other("no reader connections".into()))?;
+        tokio::time::timeout(self.acquire_timeout, conn.lock())
+            .await
+            .map_err(|_| StoreError::Unavailable("no database connection was free in time".into()))
+    }
 }
 
 impl SqlStore {
@@ -64,10 +102,20 @@ impl SqlStore {
             let pool = SqlitePoolOptions::new()
                 .max_connections(options.max_connections.max(1))
                 .acquire_timeout(options.acquire_timeout)
-                .connect_with(connect)
+                // An in-process connection cannot have hung up: pinging it before each
+                // use would only add a round trip to its worker thread per query.
+                .test_before_acquire(false)
+                .connect_with(connect.clone())
                 .await
                 .map_err(map_err)?;
-            Ok(Self { pool: Pool::Sqlite(pool) })
+            let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+            let mut conns = Vec::new();
+            for _ in 0..cores.min(options.max_connections.max(1) as usize) {
+                let conn = sqlx::SqliteConnection::connect_with(&connect).await.map_err(map_err)?;
+                conns.push(tokio::sync::Mutex::new(conn));
+            }
+            let readers = Readers { conns, next: AtomicUsize::new(0), acquire_timeout: options.acquire_timeout };
+            Ok(Self { pool: Pool::Sqlite(pool), readers: Some(Arc::new(readers)) })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let timeout_ms = options.statement_timeout.as_millis().to_string();
             let connect = PgConnectOptions::from_str(url)
@@ -79,7 +127,7 @@ impl SqlStore {
                 .connect_with(connect)
                 .await
                 .map_err(map_err)?;
-            Ok(Self { pool: Pool::Postgres(pool) })
+            Ok(Self { pool: Pool::Postgres(pool), readers: None })
         } else {
             Err(StoreError::Other(format!(
                 "database_url must start with sqlite:// or postgres://, got {:?}",

@@ -590,9 +590,18 @@ impl Store for SqlStore {
     }
 
     async fn session_by_hash(&self, token_hash: &[u8]) -> StoreResult<Option<SessionView>> {
+        static QUERY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let text: &'static str = QUERY.get_or_init(|| format!("{SESSION_SELECT} WHERE s.token_hash = $1")).as_str();
+        if let Some(readers) = &self.readers {
+            let mut conn = readers.get().await?;
+            let row: Option<SessionRow> = sqlx::query_as(crate::sqlite_sql(text))
+                .bind(token_hash)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(map_err)?;
+            return Ok(row.map(Into::into));
+        }
         on!(self, |pool, sql| {
-            static QUERY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-            let text: &'static str = QUERY.get_or_init(|| format!("{SESSION_SELECT} WHERE s.token_hash = $1")).as_str();
             let row: Option<SessionRow> = sqlx::query_as(sql(text)).bind(token_hash).fetch_optional(pool).await?;
             Ok(row.map(Into::into))
         })

@@ -2,10 +2,10 @@
 //! CPU-bound for tens of milliseconds: callers run them off the async runtime.
 
 use crate::domain::Password;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use rand::rngs::OsRng;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 #[derive(Debug, thiserror::Error)]
 #[error("password hashing failed: {0}")]
@@ -26,15 +26,50 @@ pub fn hash(password: &Password) -> Result<String, HashError> {
         .map_err(|e| HashError(e.to_string()))
 }
 
-/// Checks a password against a stored PHC string. A malformed hash never matches.
+/// Checks a password against a stored PHC string, at the parameters stored with it. A
+/// malformed hash never matches. The same computation as argon2's `verify_password`, but
+/// in working memory that is reused (see [`with_memory`]).
 pub fn verify(password: &Password, phc: &str) -> bool {
     let Ok(parsed) = PasswordHash::new(phc) else {
         return false;
     };
-    let Ok(argon) = hasher() else {
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
         return false;
     };
-    argon.verify_password(password.expose().as_bytes(), &parsed).is_ok()
+    let algorithm = Algorithm::try_from(parsed.algorithm);
+    let version = parsed.version.map(Version::try_from).transpose();
+    let (Ok(algorithm), Ok(version), Ok(params)) = (algorithm, version, Params::try_from(&parsed)) else {
+        return false;
+    };
+    let argon = Argon2::new(algorithm, version.unwrap_or_default(), params);
+    let mut salt_buf = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_buf) else {
+        return false;
+    };
+    let mut out = zeroize::Zeroizing::new(vec![0u8; expected.len()]);
+    let computed = with_memory(argon.params(), |memory| {
+        argon.hash_password_into_with_memory(password.expose().as_bytes(), salt, &mut out, memory)
+    });
+    computed.is_ok() && crate::crypto::constant_time_eq(&out, expected.as_bytes())
+}
+
+/// Argon2's working memory (19 MiB here), kept for the next hash instead of freed. Freed
+/// blocks this large stay with the allocator arena of whichever blocking thread used them,
+/// so a burst of sign-ins over many threads left hundreds of MiB resident; reusing at
+/// most one block set per core bounds it to what the hashes running at once need.
+fn with_memory<T>(params: &Params, hash: impl FnOnce(&mut [Block]) -> T) -> T {
+    static FREE: Mutex<Vec<Vec<Block>>> = Mutex::new(Vec::new());
+    let blocks = params.block_count();
+    let reused = FREE.lock().ok().and_then(|mut free| free.pop()).filter(|m| m.len() == blocks);
+    let mut memory = reused.unwrap_or_else(|| vec![Block::default(); blocks]);
+    let result = hash(&mut memory);
+    let keep = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    if let Ok(mut free) = FREE.lock()
+        && free.len() < keep
+    {
+        free.push(memory);
+    }
+    result
 }
 
 /// Verifies against a fixed hash of the same cost, so that an unknown username takes as
@@ -60,6 +95,17 @@ mod tests {
         assert!(verify(&pw, &phc));
         assert!(!verify(&Password::new("correct horse batterz"), &phc));
         assert!(!verify(&pw, "not a hash"));
+    }
+
+    #[test]
+    fn a_hash_made_at_other_parameters_is_checked_at_its_own() {
+        let pw = Password::new("correct horse battery");
+        let salt = SaltString::generate(&mut OsRng);
+        let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(64, 1, 1, None).unwrap());
+        let phc = argon.hash_password(pw.expose().as_bytes(), &salt).unwrap().to_string();
+        assert!(verify(&pw, &phc), "{phc}");
+        assert!(verify(&pw, &phc), "again, in reused memory of another size");
+        assert!(!verify(&Password::new("correct horse batterz"), &phc));
     }
 
     #[test]
