@@ -3,7 +3,10 @@
 //!
 //! - `create-db` / `drop-db`: the PostgreSQL database of the run;
 //! - `sessions`: accounts `u1…uN` (all sharing one precomputed argon2id hash) with one live
-//!   session each, token `bench-session-<i>` (stored, like every token, as its SHA-256), plus
+//!   session each, token `bench-session-<i>` (stored, like every token, as its SHA-256), last
+//!   seen at moments spread over the past minute — the steady state of sessions in use, whose
+//!   `last_seen_at` is written at most once a minute each, so those writes come evenly and
+//!   not all at once a minute after seeding — plus
 //!   a file of sampled tokens for the load and a file of sign-in bodies;
 //! - `two-step`: fresh accounts with an authenticator app (one shared secret), one recovery
 //!   code each and two prepared sign-in flows each, plus the request files for
@@ -277,8 +280,25 @@ async fn sessions(
         let (org_id, _) = db.org_and_profile().await?;
         let now = now();
         let expires = now + 12 * 3600;
+        if let Db::Pg(pool) = db {
+            // PostgreSQL hashes the tokens itself, in one statement (same tokens as
+            // `session_token`).
+            let first = accounts.first().map(|a| a.0 - 1).unwrap_or(i64::MAX);
+            sqlx::query(
+                "INSERT INTO sessions (token_hash, org_id, account_id, client, two_step_verified, created_at, \
+                 last_seen_at, expires_at) \
+                 SELECT sha256(convert_to('bench-session-' || lpad(substr(a.username, 2), 29, '0'), 'UTF8')), \
+                   a.org_id, a.id, 'web', FALSE, $2, $2 - a.id % 60, $3 FROM accounts a \
+                 WHERE a.id > $1 AND a.username LIKE 'u%'",
+            )
+            .bind(first)
+            .bind(now)
+            .bind(expires)
+            .execute(pool)
+            .await?;
+        }
         on_db!(db, |pool, D| {
-            for chunk in accounts.chunks(BATCH) {
+            for chunk in accounts.chunks(BATCH).filter(|_| matches!(db, Db::Sqlite(_))) {
                 let mut tx = pool.begin().await?;
                 let mut q = QueryBuilder::<D>::new(
                     "INSERT INTO sessions (token_hash, org_id, account_id, client, two_step_verified, created_at, \
@@ -291,7 +311,7 @@ async fn sessions(
                         .push_bind("web")
                         .push_bind(false)
                         .push_bind(now)
-                        .push_bind(now)
+                        .push_bind(now - id % 60)
                         .push_bind(expires);
                 });
                 q.build().execute(&mut *tx).await?;
