@@ -259,30 +259,39 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
             }
         }
     }
+    let shutdown = shutdown_signal();
     println!("twostep listening on http://{addr} (public URL {})", app.state.config.public_url);
     tracing::info!(%addr, "listening");
-    app.serve(shutdown_signal()).await?;
+    app.serve(shutdown).await?;
     tracing::info!("stopped");
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+/// Resolves on SIGTERM or Ctrl-C. The handlers are installed when this is called, before
+/// the server says it is listening, so a signal sent right after that line is never missed.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
+    async move {
+        let term = async {
+            match terminate.as_mut() {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        let int = async {
+            match interrupt.as_mut() {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = term => {},
+            _ = int => {},
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
     }
 }
