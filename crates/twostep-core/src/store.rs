@@ -335,7 +335,9 @@ pub trait Store: Send + Sync + 'static {
     // Sessions.
     async fn create_session(&self, session: NewSession) -> StoreResult<i64>;
     async fn session_by_hash(&self, token_hash: &[u8]) -> StoreResult<Option<SessionView>>;
-    async fn touch_session(&self, session_id: i64, now: Timestamp) -> StoreResult<()>;
+    /// Records when sessions were last used, `(session id, moment)` each; a moment older
+    /// than the one recorded is ignored.
+    async fn touch_sessions(&self, touches: &[(i64, Timestamp)]) -> StoreResult<()>;
     async fn mark_stepped_up(&self, session_id: i64, now: Timestamp) -> StoreResult<()>;
     async fn sessions_of_account(&self, account_id: i64, now: Timestamp) -> StoreResult<Vec<SessionView>>;
     async fn delete_session(&self, session_id: i64) -> StoreResult<bool>;

@@ -1,5 +1,7 @@
 //! Prometheus metrics: requests by route and status, latency, sign-in outcomes, SMS.
 
+use axum::http::Method;
+use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -9,6 +11,19 @@ use std::sync::Arc;
 
 type Labels = Vec<(&'static str, String)>;
 
+/// A request's labels, built without allocating beyond the route.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    route: String,
+    method: &'static str,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+}
+
 fn latency_histogram() -> Histogram {
     // 1 ms … ~16 s.
     Histogram::new(exponential_buckets(0.001, 2.0, 15))
@@ -17,8 +32,8 @@ fn latency_histogram() -> Histogram {
 #[derive(Clone)]
 pub struct Metrics {
     registry: Arc<Registry>,
-    requests: Family<Labels, Counter>,
-    latency: Family<Labels, Histogram, fn() -> Histogram>,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
     sign_ins: Family<Labels, Counter>,
     second_steps: Family<Labels, Counter>,
     sms: Family<Labels, Counter>,
@@ -27,8 +42,8 @@ pub struct Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         let mut registry = Registry::with_prefix("twostep");
-        let requests = Family::<Labels, Counter>::default();
-        let latency = Family::<Labels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
         let sign_ins = Family::<Labels, Counter>::default();
         let second_steps = Family::<Labels, Counter>::default();
         let sms = Family::<Labels, Counter>::default();
@@ -42,15 +57,20 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    pub fn request(&self, route: &str, method: &str, status: u16, seconds: f64) {
-        self.requests
-            .get_or_create(&vec![
-                ("route", route.to_owned()),
-                ("method", method.to_owned()),
-                ("status", status.to_string()),
-            ])
-            .inc();
-        self.latency.get_or_create(&vec![("route", route.to_owned())]).observe(seconds);
+    pub fn request(&self, route: &str, method: &Method, status: u16, seconds: f64) {
+        let method = match *method {
+            Method::GET => "GET",
+            Method::POST => "POST",
+            Method::PUT => "PUT",
+            Method::DELETE => "DELETE",
+            Method::PATCH => "PATCH",
+            Method::HEAD => "HEAD",
+            Method::OPTIONS => "OPTIONS",
+            _ => "other",
+        };
+        let labels = RequestLabels { route: route.to_owned(), method, status };
+        self.requests.get_or_create(&labels).inc();
+        self.latency.get_or_create(&RouteLabels { route: labels.route }).observe(seconds);
     }
 
     pub fn sign_in(&self, outcome: &str) {

@@ -2,18 +2,19 @@
 
 use crate::api;
 use crate::config::Config;
+use crate::edge::EdgeLayer;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
+use crate::service::touches::{self, Touches};
 use crate::sms::Outbox;
 use crate::state::{AppState, Inner};
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use twostep_core::crypto::SecretKey;
@@ -67,6 +68,7 @@ pub fn build_state(config: Config, parts: Parts) -> anyhow::Result<AppState> {
         outbox,
         hash_permits: Semaphore::new(cores),
         trusted_proxies,
+        touches: Touches::default(),
         config,
     }))
 }
@@ -121,8 +123,7 @@ pub fn build_router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(api::BODY_LIMIT))
-        .layer(middleware::from_fn(security_headers))
-        .layer(middleware::from_fn_with_state(state.clone(), record_metrics))
+        .layer(EdgeLayer::new(state.metrics.clone()))
         .with_state(state)
 }
 
@@ -150,40 +151,6 @@ async fn method_not_allowed() -> Response {
     response
 }
 
-/// SPEC §10: no caching of anything private, and strict page headers everywhere.
-async fn security_headers(request: Request, next: Next) -> Response {
-    let mut response = next.run(request).await;
-    let headers = response.headers_mut();
-    let set = |h: &mut axum::http::HeaderMap, name, value: &'static str| {
-        h.entry(name).or_insert(HeaderValue::from_static(value));
-    };
-    set(headers, header::CACHE_CONTROL, "no-store");
-    set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    set(headers, header::X_FRAME_OPTIONS, "DENY");
-    set(headers, header::REFERRER_POLICY, "no-referrer");
-    set(
-        headers,
-        header::CONTENT_SECURITY_POLICY,
-        "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; \
-         form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    );
-    response
-}
-
-async fn record_metrics(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let started = Instant::now();
-    let route =
-        request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "unmatched".into());
-    let method = request.method().as_str().to_owned();
-    let response = next.run(request).await;
-    state.metrics.request(&route, &method, response.status().as_u16(), started.elapsed().as_secs_f64());
-    response
-}
-
 /// A bound, not yet serving, application.
 pub struct App {
     listener: TcpListener,
@@ -205,11 +172,36 @@ impl App {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` resolves, then finishes the requests in flight.
+    /// Serves until `shutdown` resolves, then finishes the requests in flight and writes
+    /// the `last_seen_at` moments still waiting.
     pub async fn serve(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let flusher = tokio::spawn(flush_touches(self.state.clone(), stopped));
+        let served = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
-            .await
+            .await;
+        let _ = stop.send(true);
+        let _ = flusher.await;
+        served
+    }
+}
+
+/// Writes the noted `last_seen_at` moments every [`touches::FLUSH_EVERY`], and once more
+/// when told to stop. A flush that fails keeps its moments for the next one.
+async fn flush_touches(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut every = tokio::time::interval(touches::FLUSH_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            _ = stop.changed() => break,
+        }
+        if let Err(e) = state.touches.flush(state.store.as_ref()).await {
+            tracing::warn!(error = %e, "could not write sessions' last use; will retry");
+        }
+    }
+    if let Err(e) = state.touches.flush(state.store.as_ref()).await {
+        tracing::warn!(error = %e, "could not write sessions' last use before stopping");
     }
 }
 

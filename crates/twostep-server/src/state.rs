@@ -2,6 +2,7 @@
 
 use crate::config::Config;
 use crate::metrics::Metrics;
+use crate::service::touches::Touches;
 use crate::sms::{Outbox, SmsSender};
 use std::ops::Deref;
 use std::sync::Arc;
@@ -31,6 +32,8 @@ pub struct Inner {
     /// core runs at once, the rest queue, which bounds memory under a login storm.
     pub hash_permits: Semaphore,
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// `last_seen_at` moments waiting to be written (see [`Touches`]).
+    pub touches: Touches,
 }
 
 impl AppState {

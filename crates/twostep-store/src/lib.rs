@@ -7,16 +7,16 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod queries;
+mod readers;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
-use sqlx::Connection;
+use readers::Readers;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 use std::collections::HashMap;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 use twostep_core::store::{StoreError, StoreResult};
@@ -47,42 +47,8 @@ pub(crate) enum Pool {
 #[derive(Debug, Clone)]
 pub struct SqlStore {
     pub(crate) pool: Pool,
-    /// SQLite: connections for the session check alone (see [`Readers`]).
+    /// SQLite on a file: connections for the session check alone (see [`readers`]).
     pub(crate) readers: Option<Arc<Readers>>,
-}
-
-/// A few SQLite connections, outside sqlx's pool, for the one query every authenticated
-/// request makes (the session by token hash). The pool pings each connection on its way
-/// back, a round trip to the connection's worker thread that costs a one-row read as much
-/// again as the read itself. Each read sees every commit before it, as through the pool:
-/// nothing is cached.
-pub(crate) struct Readers {
-    conns: Vec<tokio::sync::Mutex<sqlx::SqliteConnection>>,
-    next: AtomicUsize,
-    acquire_timeout: Duration,
-}
-
-impl std::fmt::Debug for Readers {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Readers").field("connections", &self.conns.len()).finish()
-    }
-}
-
-impl Readers {
-    /// A free connection, else the next one in turn, waited for up to `acquire_timeout`.
-    pub(crate) async fn get(&self) -> StoreResult<tokio::sync::MutexGuard<'_, sqlx::SqliteConnection>> {
-        let n = self.conns.len();
-        let start = self.next.fetch_add(1, Ordering::Relaxed);
-        for i in 0..n {
-            if let Some(Ok(conn)) = self.conns.get((start + i) % n).map(|c| c.try_lock()) {
-                return Ok(conn);
-            }
-        }
-        let conn = self.conns.get(start % n).ok_or_else(|| StoreError::Other("no reader connections".into()))?;
-        tokio::time::timeout(self.acquire_timeout, conn.lock())
-            .await
-            .map_err(|_| StoreError::Unavailable("no database connection was free in time".into()))
-    }
 }
 
 impl SqlStore {
@@ -108,14 +74,17 @@ impl SqlStore {
                 .connect_with(connect.clone())
                 .await
                 .map_err(map_err)?;
-            let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-            let mut conns = Vec::new();
-            for _ in 0..cores.min(options.max_connections.max(1) as usize) {
-                let conn = sqlx::SqliteConnection::connect_with(&connect).await.map_err(map_err)?;
-                conns.push(tokio::sync::Mutex::new(conn));
-            }
-            let readers = Readers { conns, next: AtomicUsize::new(0), acquire_timeout: options.acquire_timeout };
-            Ok(Self { pool: Pool::Sqlite(pool), readers: Some(Arc::new(readers)) })
+            // One reader per runtime thread (see `readers`); an in-memory database is
+            // only reachable through the pool.
+            let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+            let readers = if in_memory {
+                None
+            } else {
+                let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+                let count = cores.min(options.max_connections.max(1) as usize);
+                Some(Arc::new(Readers::open(connect.get_filename(), count, options.statement_timeout)?))
+            };
+            Ok(Self { pool: Pool::Sqlite(pool), readers })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let timeout_ms = options.statement_timeout.as_millis().to_string();
             let connect = PgConnectOptions::from_str(url)

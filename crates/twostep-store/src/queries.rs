@@ -593,12 +593,27 @@ impl Store for SqlStore {
         static QUERY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
         let text: &'static str = QUERY.get_or_init(|| format!("{SESSION_SELECT} WHERE s.token_hash = $1")).as_str();
         if let Some(readers) = &self.readers {
-            let mut conn = readers.get().await?;
-            let row: Option<SessionRow> = sqlx::query_as(crate::sqlite_sql(text))
-                .bind(token_hash)
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(map_err)?;
+            let row = readers.row(crate::sqlite_sql(text), token_hash, |r| {
+                Ok(SessionRow {
+                    id: r.get(0)?,
+                    org_id: r.get(1)?,
+                    org_slug: r.get(2)?,
+                    account_id: r.get(3)?,
+                    username: r.get(4)?,
+                    kind: r.get(5)?,
+                    profile_slug: r.get(6)?,
+                    admin: r.get(7)?,
+                    client: r.get(8)?,
+                    two_step_verified: r.get(9)?,
+                    last_two_step_at: r.get(10)?,
+                    created_at: r.get(11)?,
+                    last_seen_at: r.get(12)?,
+                    expires_at: r.get(13)?,
+                    revoke_at: r.get(14)?,
+                    ip: r.get(15)?,
+                    user_agent: r.get(16)?,
+                })
+            })?;
             return Ok(row.map(Into::into));
         }
         on!(self, |pool, sql| {
@@ -607,13 +622,18 @@ impl Store for SqlStore {
         })
     }
 
-    async fn touch_session(&self, session_id: i64, now: Timestamp) -> StoreResult<()> {
+    async fn touch_sessions(&self, touches: &[(i64, Timestamp)]) -> StoreResult<()> {
         on!(self, |pool, sql| {
-            sqlx::query(sql("UPDATE sessions SET last_seen_at = $2 WHERE id = $1 AND last_seen_at < $2"))
-                .bind(session_id)
-                .bind(now)
-                .execute(pool)
-                .await?;
+            // One transaction per batch: on SQLite one commit (one fsync) for all of them.
+            let mut tx = pool.begin().await?;
+            for &(session_id, at) in touches {
+                sqlx::query(sql("UPDATE sessions SET last_seen_at = $2 WHERE id = $1 AND last_seen_at < $2"))
+                    .bind(session_id)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
             Ok(())
         })
     }

@@ -1,5 +1,6 @@
 //! Sign-in: `/api/v1/login`, `/login/sms`, `/login/verify`, `/logout`, `/session`.
 
+use crate::api::doc::SessionDoc;
 use crate::api::{Bearer, Json, Meta};
 use crate::error::{ApiError, ApiResult};
 use crate::service::auth::{self, LoginInput, LoginOutcome};
@@ -159,16 +160,16 @@ pub async fn logout(State(state): State<AppState>, Meta(meta): Meta, bearer: Bea
         (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
     )
 )]
-pub async fn session(State(state): State<AppState>, bearer: Bearer) -> ApiResult<Json<Value>> {
+pub async fn session(State(state): State<AppState>, bearer: Bearer) -> ApiResult<Json<SessionDoc>> {
     let s = auth::authenticate(&state, &bearer.session()?).await?;
-    Ok(Json(json!({
-        "organization": s.org_slug,
-        "username": s.username,
-        "profile": s.profile_slug,
-        "kind": s.kind.as_str(),
-        "client": s.client,
-        "two_step_verified": s.two_step_verified,
-        "expires_at": rfc3339(s.expires_at),
-        "revoke_at": s.revoke_at.map(rfc3339),
-    })))
+    Ok(Json(SessionDoc {
+        organization: s.org_slug,
+        username: s.username,
+        profile: s.profile_slug,
+        kind: s.kind.as_str().to_owned(),
+        client: s.client,
+        two_step_verified: s.two_step_verified,
+        expires_at: rfc3339(s.expires_at),
+        revoke_at: s.revoke_at.map(rfc3339),
+    }))
 }

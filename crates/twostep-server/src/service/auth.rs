@@ -262,10 +262,10 @@ pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<SessionVie
     if session.revoke_at.is_some_and(|at| at <= now) {
         return Err(ApiError::SessionRevoked);
     }
-    // last_seen is for the session list; writing it at most once a minute keeps the
-    // session check a read.
-    if session.last_seen_at + 60 <= now {
-        state.store.touch_session(session.id, now).await?;
+    // last_seen is for the session list: noted at most once a minute and written in
+    // batches (service::touches), so the session check stays a read.
+    if session.last_seen_at + 60 <= now && !state.touches.note(session.id, now) {
+        state.store.touch_sessions(&[(session.id, now)]).await?;
     }
     Ok(session)
 }

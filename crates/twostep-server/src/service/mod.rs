@@ -9,6 +9,7 @@ pub mod codes;
 pub mod me;
 pub mod sms;
 pub mod throttle;
+pub mod touches;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;

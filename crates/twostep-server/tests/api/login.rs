@@ -17,6 +17,7 @@ both!(
     password_failures_are_throttled_alike_for_known_and_unknown_users,
     operations_endpoints_answer,
     every_sign_in_outcome_is_audited,
+    last_use_is_written_in_batches_and_shown_in_the_session_list,
 );
 
 async fn a_right_password_opens_a_session_that_checks_out(app: TestApp) {
@@ -162,4 +163,36 @@ async fn every_sign_in_outcome_is_audited(app: TestApp) {
     assert!(outcomes.contains(&"invalid_credentials"), "{outcomes:?}");
     assert!(outcomes.contains(&"authenticated"), "{outcomes:?}");
     assert!(events.iter().all(|e| e.event.ip.is_some()));
+}
+
+async fn last_use_is_written_in_batches_and_shown_in_the_session_list(app: TestApp) {
+    app.acme(false).await;
+    let token = app.session("acme", "maria").await;
+    let signed_in = app.now();
+    let last_seen = |r: &crate::support::Response| r.body["sessions"][0]["last_seen_at"].as_str().unwrap().to_owned();
+    let before = app.get("/api/v1/me/sessions", Some(&token)).await;
+    assert_eq!(before.status, 200, "{}", before.text);
+    assert_eq!(twostep_server::service::parse_rfc3339(&last_seen(&before)), Some(signed_in));
+
+    // A minute later the check notes the use; the request itself writes nothing.
+    app.clock.advance(61);
+    assert_eq!(app.get("/api/v1/session", Some(&token)).await.status, 200);
+    assert_eq!(app.state.touches.pending(), 1);
+    // Noted again within the minute: still one moment waiting.
+    assert_eq!(app.get("/api/v1/session", Some(&token)).await.status, 200);
+    assert_eq!(app.state.touches.pending(), 1);
+
+    // The flush (every few seconds in the background; here by hand) writes it.
+    let written = app.state.touches.flush(app.store.as_ref()).await.unwrap();
+    assert_eq!(written, 1);
+    assert_eq!(app.state.touches.pending(), 0);
+    let after = app.get("/api/v1/me/sessions", Some(&token)).await;
+    assert_eq!(twostep_server::service::parse_rfc3339(&last_seen(&after)), Some(signed_in + 61));
+
+    // A moment noted for a session that ended meanwhile is written to nothing, harmlessly.
+    app.clock.advance(61);
+    assert_eq!(app.get("/api/v1/session", Some(&token)).await.status, 200);
+    assert_eq!(app.post("/api/v1/logout", Some(&token), json!({})).await.status, 204);
+    assert_eq!(app.state.touches.flush(app.store.as_ref()).await.unwrap(), 1);
+    assert_eq!(app.get("/api/v1/session", Some(&token)).await.status, 401);
 }

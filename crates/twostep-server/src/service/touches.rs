@@ -1,0 +1,92 @@
+//! `last_seen_at`, written in batches off the request path.
+//!
+//! The session check is a read. When a session's `last_seen_at` is a minute old, the
+//! moment is noted here and a background task writes every noted moment together, one
+//! transaction every [`FLUSH_EVERY`]: on SQLite one commit instead of one per session, so
+//! the cost of the check does not grow with the number of sessions in use. Nothing about a
+//! session's validity is held here; revocation and expiry are read from the database on
+//! every request.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+use twostep_core::Timestamp;
+use twostep_core::store::{Store, StoreResult};
+
+/// How often the noted moments are written.
+pub const FLUSH_EVERY: Duration = Duration::from_secs(5);
+
+/// Moments noted beyond this many are written by the request itself, so memory stays
+/// bounded whatever the load (about 40 bytes each).
+const MAX_PENDING: usize = 100_000;
+
+/// Writes per transaction, so that one flush never holds the database long.
+const CHUNK: usize = 500;
+
+#[derive(Debug, Default)]
+pub struct Touches {
+    pending: Mutex<HashMap<i64, Timestamp>>,
+}
+
+impl Touches {
+    /// Notes that a session was used at `at`. False when too many are already waiting:
+    /// the caller then writes the moment itself.
+    pub fn note(&self, session_id: i64, at: Timestamp) -> bool {
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        if pending.len() >= MAX_PENDING && !pending.contains_key(&session_id) {
+            return false;
+        }
+        let seen = pending.entry(session_id).or_insert(at);
+        *seen = (*seen).max(at);
+        true
+    }
+
+    /// How many moments wait to be written.
+    pub fn pending(&self) -> usize {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Writes every noted moment. What could not be written is noted again for the next
+    /// flush, so a database that is briefly away loses nothing.
+    pub async fn flush(&self, store: &dyn Store) -> StoreResult<usize> {
+        let batch: Vec<(i64, Timestamp)> =
+            std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner())).into_iter().collect();
+        let mut written = 0;
+        for (i, chunk) in batch.chunks(CHUNK).enumerate() {
+            if let Err(e) = store.touch_sessions(chunk).await {
+                for &(id, at) in &batch[i * CHUNK..] {
+                    self.note(id, at);
+                }
+                return Err(e);
+            }
+            written += chunk.len();
+        }
+        Ok(written)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_noted_twice_keeps_its_latest_moment() {
+        let touches = Touches::default();
+        assert!(touches.note(7, 100));
+        assert!(touches.note(7, 160));
+        assert!(touches.note(7, 130));
+        assert_eq!(touches.pending(), 1);
+        assert_eq!(touches.pending.lock().unwrap().get(&7), Some(&160));
+    }
+
+    #[test]
+    fn beyond_the_bound_the_caller_writes_itself() {
+        let touches = Touches::default();
+        for id in 0..MAX_PENDING as i64 {
+            assert!(touches.note(id, 1));
+        }
+        assert!(!touches.note(-1, 1), "a new session beyond the bound is refused");
+        assert!(touches.note(0, 2), "a session already waiting is updated in place");
+        assert_eq!(touches.pending(), MAX_PENDING);
+    }
+}
