@@ -48,7 +48,7 @@ pub(crate) enum Pool {
 pub struct SqlStore {
     pub(crate) pool: Pool,
     /// SQLite on a file: connections for the session check alone (see [`readers`]).
-    pub(crate) readers: Option<Arc<Readers>>,
+    pub(crate) readers: Option<Arc<Readers<queries::SessionRow>>>,
 }
 
 impl SqlStore {

@@ -124,8 +124,8 @@ impl From<AccountRow> for Account {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct SessionRow {
+#[derive(sqlx::FromRow, Clone)]
+pub(crate) struct SessionRow {
     id: i64,
     org_id: i64,
     org_slug: String,

@@ -528,3 +528,51 @@ async fn a_pending_method_re_encrypted_meanwhile_still_enables_once(store: Arc<S
     let enable = EnableMethod { pending: first, at: NOW, totp_step: Some(2), recovery_hashes: None };
     assert!(!store.enable_method(enable).await.unwrap());
 }
+
+// The session lookup may keep rows while the database is unchanged (SQLite's readers):
+// a change made through another store, as `twostep` commands in another process make
+// them, shows on the very next lookup.
+mod lookups_see_every_commit {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::lookups_see_commits_made_elsewhere(twostep_store::testing::Backend::Sqlite).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::lookups_see_commits_made_elsewhere(twostep_store::testing::Backend::Postgres).await
+    }
+}
+
+async fn lookups_see_commits_made_elsewhere(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else { return };
+    let server = SqlStore::connect(&db.url, &DbOptions::default()).await.unwrap();
+    server.migrate().await.unwrap();
+    let elsewhere = SqlStore::connect(&db.url, &DbOptions::default()).await.unwrap();
+    let (org, profile, id) = org_with_user(&server).await;
+    let sid = server.create_session(session(org.id, id, b"kept", false)).await.unwrap();
+    // Looked up often enough that every reader connection holds it.
+    for _ in 0..8 {
+        let s = server.session_by_hash(b"kept").await.unwrap().unwrap();
+        assert_eq!((s.revoke_at, s.two_step_verified), (None, false));
+    }
+
+    elsewhere.set_mandatory(org.id, Some(profile.id), true, NOW, NOW + 86_400).await.unwrap();
+    elsewhere.set_two_step_enabled(org.id, true, NOW, NOW + 86_400).await.unwrap();
+    for _ in 0..8 {
+        assert_eq!(server.session_by_hash(b"kept").await.unwrap().unwrap().revoke_at, Some(NOW + 86_400));
+    }
+    elsewhere.mark_stepped_up(sid, NOW + 5).await.unwrap();
+    for _ in 0..8 {
+        let s = server.session_by_hash(b"kept").await.unwrap().unwrap();
+        assert_eq!((s.revoke_at, s.two_step_verified), (None, true));
+    }
+    assert!(elsewhere.delete_session(sid).await.unwrap());
+    for _ in 0..8 {
+        assert!(server.session_by_hash(b"kept").await.unwrap().is_none());
+    }
+    // A session made meanwhile is found at once.
+    elsewhere.create_session(session(org.id, id, b"new", false)).await.unwrap();
+    assert!(server.session_by_hash(b"new").await.unwrap().is_some());
+    elsewhere.close().await;
+    server.close().await;
+}
