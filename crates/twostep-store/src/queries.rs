@@ -169,6 +169,10 @@ impl From<SessionRow> for SessionView {
     }
 }
 
+/// Sessions per `touch_sessions` statement (two parameters each, far below both
+/// databases' limits).
+const TOUCH_BATCH: usize = 1000;
+
 const SESSION_SELECT: &str = "SELECT s.id, s.org_id, o.slug AS org_slug, s.account_id, a.username, a.kind, \
      p.slug AS profile_slug, COALESCE(p.admin, FALSE) AS admin, s.client, s.two_step_verified, \
      s.last_two_step_at, s.created_at, s.last_seen_at, s.expires_at, s.revoke_at, s.ip, s.user_agent \
@@ -623,15 +627,21 @@ impl Store for SqlStore {
     }
 
     async fn touch_sessions(&self, touches: &[(i64, Timestamp)]) -> StoreResult<()> {
-        on!(self, |pool, sql| {
-            // One transaction per batch: on SQLite one commit (one fsync) for all of them.
+        if touches.is_empty() {
+            return Ok(());
+        }
+        // One statement per thousand, all in one transaction: one commit (on SQLite one
+        // fsync, and one change for the session lookups to see). VALUES names its
+        // columns column1, column2 on both databases.
+        on!(self, |pool, _sql| {
             let mut tx = pool.begin().await?;
-            for &(session_id, at) in touches {
-                sqlx::query(sql("UPDATE sessions SET last_seen_at = $2 WHERE id = $1 AND last_seen_at < $2"))
-                    .bind(session_id)
-                    .bind(at)
-                    .execute(&mut *tx)
-                    .await?;
+            for batch in touches.chunks(TOUCH_BATCH) {
+                let mut q = sqlx::QueryBuilder::new("UPDATE sessions SET last_seen_at = v.column2 FROM (");
+                q.push_values(batch, |mut row, &(session_id, at)| {
+                    row.push_bind(session_id).push_bind(at);
+                });
+                q.push(") AS v WHERE sessions.id = v.column1 AND sessions.last_seen_at < v.column2");
+                q.build().execute(&mut *tx).await?;
             }
             tx.commit().await?;
             Ok(())

@@ -30,6 +30,7 @@ both!(
     sealed_secrets_not_under_a_key_are_listed_in_batches_with_their_context,
     a_reseal_applies_only_to_the_bytes_that_were_read,
     a_pending_method_re_encrypted_meanwhile_still_enables_once,
+    last_use_is_recorded_in_batches_and_never_goes_back,
 );
 
 async fn run<F, Fut>(backend: Backend, test: F)
@@ -575,4 +576,25 @@ async fn lookups_see_commits_made_elsewhere(backend: Backend) {
     assert!(server.session_by_hash(b"new").await.unwrap().is_some());
     elsewhere.close().await;
     server.close().await;
+}
+
+async fn last_use_is_recorded_in_batches_and_never_goes_back(store: Arc<SqlStore>) {
+    let (org, _, id) = org_with_user(&store).await;
+    let mut ids = Vec::new();
+    for i in 0..1_005u32 {
+        ids.push(store.create_session(session(org.id, id, format!("s{i}").as_bytes(), false)).await.unwrap());
+    }
+    // More than one statement's worth, one of them older than what is recorded.
+    let mut touches: Vec<(i64, i64)> = ids.iter().map(|&sid| (sid, NOW + 120)).collect();
+    touches[0].1 = NOW - 1;
+    touches.push((i64::MAX, NOW + 120)); // a session that ended meanwhile: nothing to write
+    store.touch_sessions(&touches).await.unwrap();
+    store.touch_sessions(&[]).await.unwrap();
+    let seen = |hash: String| {
+        let store = store.clone();
+        async move { store.session_by_hash(hash.as_bytes()).await.unwrap().unwrap().last_seen_at }
+    };
+    assert_eq!(seen("s0".into()).await, NOW, "an older moment is ignored");
+    assert_eq!(seen("s1".into()).await, NOW + 120);
+    assert_eq!(seen("s1004".into()).await, NOW + 120);
 }

@@ -1,11 +1,11 @@
 //! `last_seen_at`, written in batches off the request path.
 //!
 //! The session check is a read. When a session's `last_seen_at` is a minute old, the
-//! moment is noted here and a background task writes every noted moment together, one
-//! transaction (per 500) every [`FLUSH_EVERY`]: on SQLite one commit instead of one per session, so
-//! the cost of the check does not grow with the number of sessions in use. Nothing about a
-//! session's validity is held here; revocation and expiry are read from the database on
-//! every request.
+//! moment is noted here and a background task writes every noted moment together, in
+//! one transaction every [`FLUSH_EVERY`]: on SQLite one commit instead of one per
+//! session, so the cost of the check does not grow with the number of sessions in use.
+//! Nothing about a session's validity is held here; revocation and expiry are read from
+//! the database on every request.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -21,9 +21,6 @@ pub const FLUSH_EVERY: Duration = Duration::from_secs(30);
 /// Moments noted beyond this many are written by the request itself, so memory stays
 /// bounded whatever the load (about 40 bytes each).
 const MAX_PENDING: usize = 100_000;
-
-/// Writes per transaction, so that one flush never holds the database long.
-const CHUNK: usize = 500;
 
 #[derive(Debug, Default)]
 pub struct Touches {
@@ -55,22 +52,18 @@ impl Touches {
         self.pending.read().unwrap_or_else(|e| e.into_inner()).len()
     }
 
-    /// Writes every noted moment. What could not be written is noted again for the next
-    /// flush, so a database that is briefly away loses nothing.
+    /// Writes every noted moment, in one transaction. What could not be written is
+    /// noted again for the next flush, so a database that is briefly away loses nothing.
     pub async fn flush(&self, store: &dyn Store) -> StoreResult<usize> {
         let batch: Vec<(i64, Timestamp)> =
             std::mem::take(&mut *self.pending.write().unwrap_or_else(|e| e.into_inner())).into_iter().collect();
-        let mut written = 0;
-        for (i, chunk) in batch.chunks(CHUNK).enumerate() {
-            if let Err(e) = store.touch_sessions(chunk).await {
-                for &(id, at) in &batch[i * CHUNK..] {
-                    self.note(id, at);
-                }
-                return Err(e);
+        if let Err(e) = store.touch_sessions(&batch).await {
+            for &(id, at) in &batch {
+                self.note(id, at);
             }
-            written += chunk.len();
+            return Err(e);
         }
-        Ok(written)
+        Ok(batch.len())
     }
 }
 
