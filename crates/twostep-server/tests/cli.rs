@@ -2,56 +2,35 @@
 //! one-line errors, demo mode, graceful shutdown.
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
-use twostep_store::testing::{Backend, TestDb};
+mod operator;
 
-struct Env {
-    dir: tempfile::TempDir,
-    database_url: String,
-    _db: Option<TestDb>,
+use operator::Operator as Env;
+
+/// `twostep` as `cli.rs` runs it: the key file in the directory, listening anywhere.
+trait Cli {
+    fn cli(&self, args: &[&str]) -> Command;
+    fn run(&self, args: &[&str]) -> Output;
+    fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Output;
 }
 
-impl Env {
-    async fn new(backend: Backend) -> Option<Self> {
-        let dir = tempfile::tempdir().unwrap();
-        let (database_url, db) = match backend {
-            Backend::Sqlite => (format!("sqlite://{}", dir.path().join("twostep.db").display()), None),
-            Backend::Postgres => {
-                let db = TestDb::new(Backend::Postgres).await?;
-                (db.url.clone(), Some(db))
-            }
-        };
-        Some(Self { dir, database_url, _db: db })
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_twostep"));
-        cmd.args(args)
-            .current_dir(self.dir.path())
-            .env_remove("TWOSTEP_CONFIG")
-            .env("TWOSTEP_DATABASE_URL", &self.database_url)
-            .env("TWOSTEP_SECRET_KEY_FILE", self.dir.path().join("twostep.key"))
-            .env("TWOSTEP_LISTEN", "127.0.0.1:0")
-            .env("TWOSTEP_LOG", "warn")
-            .stdin(Stdio::null());
+impl Cli for Env {
+    fn cli(&self, args: &[&str]) -> Command {
+        let mut cmd = self.command(args);
+        cmd.env("TWOSTEP_SECRET_KEY_FILE", self.path("twostep.key")).env("TWOSTEP_LISTEN", "127.0.0.1:0");
         cmd
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        self.command(args).output().unwrap()
+        self.cli(args).output().unwrap()
     }
 
     fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Output {
         let mut child =
-            self.command(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+            self.cli(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
         child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
         child.wait_with_output().unwrap()
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
     }
 }
 
@@ -82,7 +61,7 @@ struct Server {
 
 impl Server {
     fn start(env: &Env, args: &[&str]) -> Self {
-        let mut child = env.command(args).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
+        let mut child = env.cli(args).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
         let mut reader = BufReader::new(child.stdout.take().unwrap());
         let mut stdout = Vec::new();
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -222,15 +201,15 @@ async fn bad_input_gets_a_one_line_error_naming_the_problem(env: Env) {
     let bad = env.path("bad.toml");
     one_line_error(&env.run(&["migrate", "--config", bad.to_str().unwrap()]), "listen_port");
     one_line_error(&env.run(&["--config", bad.to_str().unwrap(), "migrate"]), "listen_port");
-    let mut cmd = env.command(&["migrate"]);
+    let mut cmd = env.cli(&["migrate"]);
     cmd.env("TWOSTEP_CONFIG", &bad);
     one_line_error(&cmd.output().unwrap(), "listen_port");
     one_line_error(&env.run(&["migrate", "--config", "/nonexistent/twostep.toml"]), "/nonexistent/twostep.toml");
-    let mut cmd = env.command(&["migrate"]);
+    let mut cmd = env.cli(&["migrate"]);
     cmd.env("TWOSTEP_SESSION_TTL", "forever");
     one_line_error(&cmd.output().unwrap(), "TWOSTEP_SESSION_TTL");
     // Variables that name no key are only a warning.
-    let mut cmd = env.command(&["migrate"]);
+    let mut cmd = env.cli(&["migrate"]);
     cmd.env("TWOSTEP_TEST_POSTGRES_URL", "postgres://nowhere")
         .env("TWOSTEP_NO_SUCH_KEY", "1")
         .env("TWOSTEP_LOG", "warn");

@@ -1,49 +1,30 @@
 //! `twostep key generate | status | rotate` as an operator runs them, following
 //! docs/deploy.md "Rotating the secret key", on SQLite and PostgreSQL.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod operator;
+
+use operator::Operator;
+use std::path::Path;
+use std::process::Output;
 use twostep_core::crypto::SecretKey;
 use twostep_core::domain::Username;
 use twostep_core::store::Store;
-use twostep_store::testing::{Backend, TestDb};
+use twostep_store::testing::Backend;
 use twostep_store::{DbOptions, SqlStore};
 
-struct Operator {
-    dir: tempfile::TempDir,
-    database_url: String,
-    _db: Option<TestDb>,
+trait KeyCommands {
+    fn run(&self, key: &str, previous: &[&str], args: &[&str]) -> Output;
+    fn ok(&self, key: &str, previous: &[&str], args: &[&str]) -> String;
+    fn fails(&self, key: &str, previous: &[&str], args: &[&str]) -> String;
 }
 
-impl Operator {
-    async fn new(backend: Backend) -> Option<Self> {
-        let dir = tempfile::tempdir().unwrap();
-        let (database_url, db) = match backend {
-            Backend::Sqlite => (format!("sqlite://{}", dir.path().join("twostep.db").display()), None),
-            Backend::Postgres => {
-                let db = TestDb::new(Backend::Postgres).await?;
-                (db.url.clone(), Some(db))
-            }
-        };
-        Some(Self { dir, database_url, _db: db })
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
+impl KeyCommands for Operator {
     /// Runs `twostep` with `secret_key_file` and `previous_key_files` set as given.
     fn run(&self, key: &str, previous: &[&str], args: &[&str]) -> Output {
         let previous: Vec<String> = previous.iter().map(|p| self.path(p).display().to_string()).collect();
-        Command::new(env!("CARGO_BIN_EXE_twostep"))
-            .args(args)
-            .current_dir(self.dir.path())
-            .env_remove("TWOSTEP_CONFIG")
-            .env("TWOSTEP_DATABASE_URL", &self.database_url)
+        self.command(args)
             .env("TWOSTEP_SECRET_KEY_FILE", self.path(key))
             .env("TWOSTEP_PREVIOUS_KEY_FILES", previous.join(","))
-            .env("TWOSTEP_LOG", "warn")
-            .stdin(Stdio::null())
             .output()
             .unwrap()
     }
