@@ -176,10 +176,28 @@ pub struct Method {
     pub enabled_at: Timestamp,
 }
 
+/// Who began an enrollment: only that session or flow may see or confirm it (SPEC §11.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnrollmentOwner {
+    Session(i64),
+    Flow(i64),
+}
+
+impl EnrollmentOwner {
+    /// How the owner is written in the `owner` column of `pending_methods`.
+    pub fn key(self) -> String {
+        match self {
+            Self::Session(id) => format!("session:{id}"),
+            Self::Flow(id) => format!("flow:{id}"),
+        }
+    }
+}
+
 /// A method being set up, not yet confirmed.
 #[derive(Debug, Clone)]
 pub struct Pending {
     pub account_id: i64,
+    pub owner: EnrollmentOwner,
     pub kind: MethodKind,
     pub sealed: Vec<u8>,
     pub key_id: String,
@@ -204,8 +222,8 @@ pub struct EnableMethod {
 pub enum SmsBinding {
     /// A sign-in flow.
     Flow(i64),
-    /// The account's pending SMS enrollment.
-    Enrollment,
+    /// The pending SMS enrollment of this session or flow.
+    Enrollment(EnrollmentOwner),
     /// A session stepping up before a sensitive change.
     Session(i64),
 }
@@ -214,15 +232,17 @@ impl SmsBinding {
     pub fn purpose(self) -> &'static str {
         match self {
             Self::Flow(_) => "signin",
-            Self::Enrollment => "enroll",
+            Self::Enrollment(EnrollmentOwner::Session(_)) => "enroll_session",
+            Self::Enrollment(EnrollmentOwner::Flow(_)) => "enroll_flow",
             Self::Session(_) => "stepup",
         }
     }
 
-    pub fn id(self) -> Option<i64> {
+    pub fn id(self) -> i64 {
         match self {
-            Self::Flow(id) | Self::Session(id) => Some(id),
-            Self::Enrollment => None,
+            Self::Flow(id)
+            | Self::Session(id)
+            | Self::Enrollment(EnrollmentOwner::Session(id) | EnrollmentOwner::Flow(id)) => id,
         }
     }
 }
@@ -262,6 +282,32 @@ pub struct AuditEvent {
 pub struct AuditRecord {
     pub id: i64,
     pub event: AuditEvent,
+}
+
+/// What [`Store::disable_method`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    Removed,
+    /// The account has no such method.
+    NotFound,
+    /// It is the account's last method and `keep_last` was asked.
+    LastMethod,
+}
+
+/// Rows removed by one [`Store::purge`] pass, per table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Purged {
+    pub flows: u64,
+    pub sms_challenges: u64,
+    pub pending_methods: u64,
+    pub rate_counters: u64,
+    pub sessions: u64,
+}
+
+impl Purged {
+    pub fn total(&self) -> u64 {
+        self.flows + self.sms_challenges + self.pending_methods + self.rate_counters + self.sessions
+    }
 }
 
 /// Where a sealed secret lives, for key rotation.
@@ -355,12 +401,21 @@ pub trait Store: Send + Sync + 'static {
     // Methods.
     async fn methods(&self, account_id: i64) -> StoreResult<Vec<Method>>;
     async fn put_pending(&self, pending: Pending) -> StoreResult<()>;
-    async fn pending(&self, account_id: i64, kind: MethodKind, now: Timestamp) -> StoreResult<Option<Pending>>;
+    /// The live enrollment of `kind` that `owner` began, if any: never another's.
+    async fn pending(
+        &self,
+        account_id: i64,
+        kind: MethodKind,
+        owner: EnrollmentOwner,
+        now: Timestamp,
+    ) -> StoreResult<Option<Pending>>;
     /// Confirms a pending method in one transaction; false if the pending record was
     /// consumed or replaced meanwhile.
     async fn enable_method(&self, enable: EnableMethod) -> StoreResult<bool>;
-    /// Removes a method; the recovery codes go with the last one.
-    async fn disable_method(&self, account_id: i64, kind: MethodKind) -> StoreResult<bool>;
+    /// Removes a method; the recovery codes go with the last one. With `keep_last`, the
+    /// account's last method stays (checked and removed under one lock on the account, so
+    /// two concurrent removals cannot both pass the check — SPEC §11.6).
+    async fn disable_method(&self, account_id: i64, kind: MethodKind, keep_last: bool) -> StoreResult<Removal>;
     /// Claims a TOTP time step: true only if it is later than every step accepted before.
     async fn claim_totp_step(&self, account_id: i64, step: i64, now: Timestamp) -> StoreResult<bool>;
 
@@ -381,12 +436,17 @@ pub trait Store: Send + Sync + 'static {
     async fn second_step_failed(&self, account_id: i64, now: Timestamp) -> StoreResult<Option<Timestamp>>;
     /// A second step passed: the consecutive count starts again.
     async fn second_step_passed(&self, account_id: i64, now: Timestamp) -> StoreResult<()>;
+    /// A reserved attempt whose check never finished (an error, a dropped request) is
+    /// given back (SPEC §11.5).
+    async fn release_second_step_attempt(&self, account_id: i64) -> StoreResult<()>;
 
     // Fixed-window counters (throttling, SMS limits), atomic across replicas.
     /// Adds one to `key` in the window starting at `window_start` unless it has reached
     /// `limit`: the new count, or `None` when full.
     async fn count_in_window(&self, key: &str, window_start: Timestamp, limit: i64) -> StoreResult<Option<i64>>;
     async fn window_count(&self, key: &str, window_start: Timestamp) -> StoreResult<i64>;
+    /// Gives back one count taken by [`Store::count_in_window`] (never below zero).
+    async fn uncount_in_window(&self, key: &str, window_start: Timestamp) -> StoreResult<()>;
     async fn clear_counter(&self, key: &str) -> StoreResult<()>;
 
     // Text-message codes.
@@ -423,6 +483,19 @@ pub trait Store: Send + Sync + 'static {
     async fn reseal(&self, record: &SealedRecord, sealed: &[u8], key_id: &str) -> StoreResult<bool>;
     /// How many sealed secrets each key id holds (`None`: stored without a key id).
     async fn sealed_counts(&self) -> StoreResult<Vec<(Option<String>, i64)>>;
+
+    // Housekeeping (SPEC §11.7).
+    /// Deletes up to `batch` rows of each table that grows with traffic and whose rows
+    /// are dead at `now`: flows, SMS codes, pending enrollments, rate counters older than
+    /// `counters_before`, and sessions expired, revoked or idle since `idle_before`.
+    /// Safe to run on several replicas at once.
+    async fn purge(
+        &self,
+        now: Timestamp,
+        idle_before: Timestamp,
+        counters_before: Timestamp,
+        batch: i64,
+    ) -> StoreResult<Purged>;
 
     // Audit.
     async fn record_event(&self, event: AuditEvent) -> StoreResult<()>;

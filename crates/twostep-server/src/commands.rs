@@ -240,6 +240,14 @@ pub fn account_phone_aad(org_id: i64, username: &Username) -> Vec<u8> {
 }
 
 async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
+    if config.public_url_is_https() && config.sms.provider == crate::config::SmsProvider::Log {
+        // SPEC §11.9: an https public_url looks like production, where codes must not
+        // sit in a log file.
+        tracing::warn!(
+            "sms.provider is \"log\" while public_url is https: sign-in codes are written to the log \
+             instead of being sent; configure the webhook or twilio provider for production"
+        );
+    }
     let key = crate::key::load_or_create(&config.secret_key_file)?;
     let store = startup::open_store(&config).await?;
     let store: Arc<dyn Store> = Arc::new(store);

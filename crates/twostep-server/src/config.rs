@@ -62,11 +62,15 @@ pub struct Config {
     pub mandatory_session_grace: Duration,
     #[serde(with = "humantime_serde")]
     pub session_ttl: Duration,
+    /// A session unused this long ends (SPEC §11.8); "0s" turns the idle limit off.
+    #[serde(with = "humantime_serde")]
+    pub session_idle_timeout: Duration,
     pub log_format: LogFormat,
     /// The name authenticator apps show beside the account.
     pub issuer: String,
     /// Addresses of reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<String>,
+    pub server: ServerConfig,
     pub database: DatabaseConfig,
     pub sms: SmsConfig,
     /// Client apps merged over the defaults (SPEC §2).
@@ -83,12 +87,46 @@ impl Default for Config {
             previous_key_files: Vec::new(),
             mandatory_session_grace: Duration::from_secs(24 * 3600),
             session_ttl: Duration::from_secs(12 * 3600),
+            session_idle_timeout: Duration::from_secs(2 * 3600),
             log_format: LogFormat::Text,
             issuer: "Twostep".into(),
             trusted_proxies: Vec::new(),
+            server: ServerConfig::default(),
             database: DatabaseConfig::default(),
             sms: SmsConfig::default(),
             clients: BTreeMap::new(),
+        }
+    }
+}
+
+/// Bounds on what clients can make the server hold (SPEC §11.7).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Open client connections at most; more wait in the kernel's accept queue.
+    pub max_connections: usize,
+    /// A client must send a request's headers within this long, or the connection closes.
+    #[serde(with = "humantime_serde")]
+    pub header_read_timeout: Duration,
+    /// A request (body included) must be answered within this long, or it gets 503.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// Sign-ins that may wait for a password hash beyond those running (one per core);
+    /// more get 503 `unavailable` with `Retry-After`.
+    pub password_queue: usize,
+    /// How often dead flows, codes, counters and sessions are deleted.
+    #[serde(with = "humantime_serde")]
+    pub purge_interval: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            max_connections: 1024,
+            header_read_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            password_queue: 512,
+            purge_interval: Duration::from_secs(60),
         }
     }
 }
@@ -127,6 +165,12 @@ pub struct SmsConfig {
     pub code_ttl: Duration,
     /// Text messages one organisation may send per hour (SMS-pumping guard).
     pub org_hourly_limit: i64,
+    /// Text messages the whole service may send per hour (SPEC §11.10).
+    pub global_hourly_limit: i64,
+    /// ISO 3166-1 codes of the countries whose numbers may receive codes; empty: all.
+    /// In the environment: codes separated by commas.
+    #[serde(deserialize_with = "one_or_many_strings")]
+    pub allowed_countries: Vec<String>,
     /// Message templates by language, overriding the built-in English and Portuguese.
     pub templates: BTreeMap<String, String>,
 }
@@ -144,6 +188,8 @@ impl Default for SmsConfig {
             timeout: Duration::from_secs(5),
             code_ttl: Duration::from_secs(5 * 60),
             org_hourly_limit: 200,
+            global_hourly_limit: 1000,
+            allowed_countries: Vec::new(),
             templates: BTreeMap::new(),
         }
     }
@@ -258,6 +304,22 @@ impl Config {
         if self.session_ttl.is_zero() {
             return Err(ConfigError::Invalid("session_ttl must be more than 0s".into()));
         }
+        let server = &self.server;
+        if server.max_connections == 0 {
+            return Err(ConfigError::Invalid("server.max_connections must be at least 1".into()));
+        }
+        if server.header_read_timeout.is_zero() || server.request_timeout.is_zero() || server.purge_interval.is_zero() {
+            return Err(ConfigError::Invalid(
+                "server.header_read_timeout, request_timeout and purge_interval must be more than 0s".into(),
+            ));
+        }
+        for country in &self.sms.allowed_countries {
+            if country.len() != 2 || !country.chars().all(|c| c.is_ascii_alphabetic()) {
+                return Err(ConfigError::Invalid(format!(
+                    "sms.allowed_countries: {country:?} is not an ISO 3166-1 alpha-2 code such as \"PT\""
+                )));
+            }
+        }
         for name in self.clients.keys() {
             twostep_core::domain::ClientName::parse(name).map_err(|e| ConfigError::Invalid(format!("clients: {e}")))?;
         }
@@ -316,6 +378,20 @@ fn one_or_many_paths<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Resul
     Ok(match Paths::deserialize(deserializer)? {
         Paths::One(text) => text.split(',').map(str::trim).filter(|p| !p.is_empty()).map(PathBuf::from).collect(),
         Paths::Many(paths) => paths,
+    })
+}
+
+/// A list of strings, or (from an environment variable) one comma-separated string.
+fn one_or_many_strings<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Strings {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match Strings::deserialize(deserializer)? {
+        Strings::One(text) => text.split(',').map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned).collect(),
+        Strings::Many(items) => items,
     })
 }
 

@@ -18,11 +18,13 @@ use tower::{Layer, Service};
 #[derive(Clone)]
 pub struct EdgeLayer {
     metrics: Arc<Metrics>,
+    hsts: bool,
 }
 
 impl EdgeLayer {
-    pub fn new(metrics: Metrics) -> Self {
-        Self { metrics: Arc::new(metrics) }
+    /// `hsts`: send `Strict-Transport-Security` (when `public_url` is https, SPEC §11.9).
+    pub fn new(metrics: Metrics, hsts: bool) -> Self {
+        Self { metrics: Arc::new(metrics), hsts }
     }
 }
 
@@ -30,7 +32,7 @@ impl<S> Layer<S> for EdgeLayer {
     type Service = Edge<S>;
 
     fn layer(&self, inner: S) -> Edge<S> {
-        Edge { inner, metrics: self.metrics.clone() }
+        Edge { inner, metrics: self.metrics.clone(), hsts: self.hsts }
     }
 }
 
@@ -38,6 +40,7 @@ impl<S> Layer<S> for EdgeLayer {
 pub struct Edge<S> {
     inner: S,
     metrics: Arc<Metrics>,
+    hsts: bool,
 }
 
 impl<S> Service<Request> for Edge<S>
@@ -61,6 +64,7 @@ where
             method,
             started: Instant::now(),
             metrics: self.metrics.clone(),
+            hsts: self.hsts,
         }
     }
 }
@@ -73,6 +77,7 @@ pin_project! {
         method: Method,
         started: Instant,
         metrics: Arc<Metrics>,
+        hsts: bool,
     }
 }
 
@@ -86,6 +91,12 @@ where
         let this = self.project();
         let mut response = ready!(this.inner.poll(cx))?;
         security_headers(response.headers_mut());
+        if *this.hsts {
+            // Two years, the preload lists' minimum; subdomains are left to their owners.
+            response
+                .headers_mut()
+                .insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=63072000"));
+        }
         let route = this.route.as_ref().map_or("unmatched", |r| r.as_str());
         this.metrics.request(route, this.method, response.status().as_u16(), this.started.elapsed().as_secs_f64());
         Poll::Ready(Ok(response))

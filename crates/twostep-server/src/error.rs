@@ -45,7 +45,10 @@ pub enum ApiError {
     MethodRequired,
     #[error("{0}")]
     Conflict(String),
-    #[error("this is not a valid phone number: use international form, e.g. +351 912 345 678")]
+    /// Also a number that cannot receive texts, or of a country not allowed (SPEC §11.10).
+    #[error(
+        "this is not a mobile phone number that can receive text messages here: use international form, e.g. +351 912 345 678"
+    )]
     InvalidPhone,
     #[error("too many wrong codes: 2-Step Verification is locked for a while")]
     TwoStepLocked { retry_after: i64 },
@@ -57,6 +60,10 @@ pub enum ApiError {
     SmsDeliveryFailed,
     #[error("the service is temporarily unavailable; try again shortly")]
     Unavailable,
+    /// Too much work queued (the password-hashing queue is full): `unavailable` too,
+    /// with when to try again.
+    #[error("the service is busy; try again shortly")]
+    Busy { retry_after: i64 },
     #[error("internal error")]
     Internal(String),
 }
@@ -89,7 +96,7 @@ impl ApiError {
             Self::RateLimited { .. } => "rate_limited",
             Self::SmsRateLimited { .. } => "sms_rate_limited",
             Self::SmsDeliveryFailed => "sms_delivery_failed",
-            Self::Unavailable => "unavailable",
+            Self::Unavailable | Self::Busy { .. } => "unavailable",
             Self::Internal(_) => "internal",
         }
     }
@@ -116,7 +123,7 @@ impl ApiError {
             Self::TwoStepLocked { .. } => StatusCode::LOCKED,
             Self::RateLimited { .. } | Self::SmsRateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::SmsDeliveryFailed => StatusCode::BAD_GATEWAY,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -125,7 +132,8 @@ impl ApiError {
         match self {
             Self::TwoStepLocked { retry_after }
             | Self::RateLimited { retry_after }
-            | Self::SmsRateLimited { retry_after } => Some(*retry_after),
+            | Self::SmsRateLimited { retry_after }
+            | Self::Busy { retry_after } => Some(*retry_after),
             Self::Unavailable => Some(1),
             _ => None,
         }
@@ -146,7 +154,8 @@ impl ApiError {
             }
             Self::TwoStepLocked { retry_after }
             | Self::RateLimited { retry_after }
-            | Self::SmsRateLimited { retry_after } => {
+            | Self::SmsRateLimited { retry_after }
+            | Self::Busy { retry_after } => {
                 error.insert("retry_after".into(), json!(retry_after));
             }
             _ => {}

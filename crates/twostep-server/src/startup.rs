@@ -54,7 +54,12 @@ pub fn build_state(config: Config, parts: Parts) -> anyhow::Result<AppState> {
     for (name, client) in &config.clients {
         overrides.push((ClientName::parse(name)?, client.two_step));
     }
-    let trusted_proxies = config.trusted_proxies.iter().filter_map(|p| p.parse().ok()).collect();
+    let trusted_proxies = config
+        .trusted_proxies
+        .iter()
+        .filter_map(|p| p.parse::<std::net::IpAddr>().ok())
+        .map(|ip| ip.to_canonical())
+        .collect();
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
     let keyring = crate::key::keyring(parts.key.clone(), &config)?;
     Ok(AppState::new(Inner {
@@ -67,6 +72,7 @@ pub fn build_state(config: Config, parts: Parts) -> anyhow::Result<AppState> {
         sms,
         outbox,
         hash_permits: Semaphore::new(cores),
+        hash_queue: Semaphore::new(cores + config.server.password_queue),
         trusted_proxies,
         touches: Touches::default(),
         config,
@@ -123,7 +129,7 @@ pub fn build_router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(api::BODY_LIMIT))
-        .layer(EdgeLayer::new(state.metrics.clone()))
+        .layer(EdgeLayer::new(state.metrics.clone(), state.config.public_url_is_https()))
         .with_state(state)
 }
 
@@ -173,16 +179,96 @@ impl App {
     }
 
     /// Serves until `shutdown` resolves, then finishes the requests in flight and writes
-    /// the `last_seen_at` moments still waiting.
+    /// the `last_seen_at` moments still waiting. The purge task runs beside it.
     pub async fn serve(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let flusher = tokio::spawn(flush_touches(self.state.clone(), stopped));
-        let served = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let flusher = tokio::spawn(flush_touches(self.state.clone(), stopped.clone()));
+        let purger = tokio::spawn(purge_every(self.state.clone(), stopped));
+        let served = serve_connections(self.listener, self.router, &self.state.config.server, shutdown).await;
         let _ = stop.send(true);
         let _ = flusher.await;
+        let _ = purger.await;
         served
+    }
+}
+
+/// The accept loop (SPEC §11.7): at most `max_connections` connections at once (more
+/// wait in the kernel's queue), headers within `header_read_timeout` (a client that
+/// trickles them is cut off), each request answered within `request_timeout`. On
+/// `shutdown` it stops accepting and waits for the requests in flight.
+async fn serve_connections(
+    listener: TcpListener,
+    router: Router,
+    limits: &crate::config::ServerConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use axum::extract::ConnectInfo;
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::service::TowerToHyperService;
+    use tower::ServiceExt;
+
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
+    let request_timeout = limits.request_timeout;
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.map_err(std::io::Error::other)?,
+            () = &mut shutdown => break,
+        };
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait, then accept again.
+                    tracing::warn!(error = %e, "could not accept a connection");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let router = router.clone();
+        let service = tower::service_fn(move |mut request: axum::http::Request<hyper::body::Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(remote));
+            let answer = router.clone().oneshot(request.map(axum::body::Body::new));
+            async move {
+                match tokio::time::timeout(request_timeout, answer).await {
+                    Ok(response) => response,
+                    Err(_) => Ok(ApiError::Busy { retry_after: 1 }.into_response()),
+                }
+            }
+        });
+        let connection = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// Deletes dead rows every `server.purge_interval` (SPEC §11.7), a batch per table at a
+/// time until a pass finds less than a batch, so a backlog never holds a long lock.
+async fn purge_every(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut every = tokio::time::interval(state.config.server.purge_interval);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            _ = stop.changed() => break,
+        }
+        if let Err(e) = crate::service::purge::run(&state).await {
+            tracing::warn!(error = %e, "could not purge dead rows; will retry");
+        }
     }
 }
 

@@ -31,6 +31,8 @@ pub struct Inner {
     /// Argon2id needs 19 MiB and a core for tens of milliseconds: at most one hash per
     /// core runs at once, the rest queue, which bounds memory under a login storm.
     pub hash_permits: Semaphore,
+    /// Places for jobs running or waiting for `hash_permits`: cores + `server.password_queue`.
+    pub hash_queue: Semaphore,
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// `last_seen_at` moments waiting to be written (see [`Touches`]).
     pub touches: Touches,

@@ -202,6 +202,7 @@ struct MethodRow {
 #[derive(sqlx::FromRow)]
 struct PendingRow {
     account_id: i64,
+    owner: String,
     kind: String,
     sealed: Vec<u8>,
     key_id: String,
@@ -776,46 +777,60 @@ impl Store for SqlStore {
     }
 
     async fn put_pending(&self, p: Pending) -> StoreResult<()> {
+        // One enrollment of a kind per account at a time: a newer one, begun elsewhere,
+        // replaces it (and the older owner then finds nothing to confirm).
         on!(self, |pool, sql| {
-            sqlx::query(sql("INSERT INTO pending_methods (account_id, kind, sealed, key_id, phone_hint, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6) \
+            sqlx::query(sql(
+                "INSERT INTO pending_methods (account_id, kind, sealed, key_id, phone_hint, expires_at, owner) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) \
                  ON CONFLICT (account_id, kind) DO UPDATE SET sealed = excluded.sealed, \
                    key_id = excluded.key_id, phone_hint = excluded.phone_hint, expires_at = excluded.expires_at, \
-                   last_sms_at = NULL"))
+                   owner = excluded.owner, last_sms_at = NULL",
+            ))
             .bind(p.account_id)
             .bind(p.kind.as_str())
             .bind(&p.sealed)
             .bind(&p.key_id)
             .bind(&p.phone_hint)
             .bind(p.expires_at)
+            .bind(p.owner.key())
             .execute(pool)
             .await?;
             Ok(())
         })
     }
 
-    async fn pending(&self, account_id: i64, kind: MethodKind, now: Timestamp) -> StoreResult<Option<Pending>> {
+    async fn pending(
+        &self,
+        account_id: i64,
+        kind: MethodKind,
+        owner: EnrollmentOwner,
+        now: Timestamp,
+    ) -> StoreResult<Option<Pending>> {
         on!(self, |pool, sql| {
             let row: Option<PendingRow> = sqlx::query_as(sql(
-                "SELECT account_id, kind, sealed, key_id, phone_hint, expires_at FROM pending_methods \
-                 WHERE account_id = $1 AND kind = $2 AND expires_at > $3",
+                "SELECT account_id, owner, kind, sealed, key_id, phone_hint, expires_at FROM pending_methods \
+                 WHERE account_id = $1 AND kind = $2 AND expires_at > $3 AND owner = $4",
             ))
             .bind(account_id)
             .bind(kind.as_str())
             .bind(now)
+            .bind(owner.key())
             .fetch_optional(pool)
             .await?;
-            row.map(|r| {
-                Ok(Pending {
-                    account_id: r.account_id,
-                    kind: method_kind(&r.kind)?,
-                    sealed: r.sealed,
-                    key_id: r.key_id,
-                    phone_hint: r.phone_hint,
-                    expires_at: r.expires_at,
+            row.filter(|r| r.owner == owner.key())
+                .map(|r| {
+                    Ok(Pending {
+                        account_id: r.account_id,
+                        owner,
+                        kind: method_kind(&r.kind)?,
+                        sealed: r.sealed,
+                        key_id: r.key_id,
+                        phone_hint: r.phone_hint,
+                        expires_at: r.expires_at,
+                    })
                 })
-            })
-            .transpose()
+                .transpose()
         })
     }
 
@@ -827,11 +842,12 @@ impl Store for SqlStore {
             // enable it once. A record a key rotation re-encrypted meanwhile (same secret,
             // another key) is still the one that was confirmed; a replaced one is not.
             let claimed = sqlx::query(sql("DELETE FROM pending_methods WHERE account_id = $1 AND kind = $2 \
-                 AND (sealed = $3 OR key_id <> $4)"))
+                 AND (sealed = $3 OR key_id <> $4) AND owner = $5"))
             .bind(p.account_id)
             .bind(p.kind.as_str())
             .bind(&p.sealed)
             .bind(&p.key_id)
+            .bind(p.owner.key())
             .execute(&mut *tx)
             .await?;
             if claimed.rows_affected() != 1 {
@@ -875,10 +891,27 @@ impl Store for SqlStore {
         })
     }
 
-    async fn disable_method(&self, account_id: i64, kind: MethodKind) -> StoreResult<bool> {
+    async fn disable_method(&self, account_id: i64, kind: MethodKind, keep_last: bool) -> StoreResult<Removal> {
         on!(self, |pool, sql| {
             let mut tx = pool.begin().await?;
-            let done = sqlx::query(sql("DELETE FROM methods WHERE account_id = $1 AND kind = $2"))
+            // A write to the account row first: PostgreSQL locks the row and SQLite takes
+            // the write lock, so a concurrent removal waits here and then sees this one's
+            // result before it counts (SPEC §11.6).
+            sqlx::query(sql("UPDATE accounts SET second_step_locks = second_step_locks WHERE id = $1"))
+                .bind(account_id)
+                .execute(&mut *tx)
+                .await?;
+            let kinds: Vec<String> = sqlx::query_scalar(sql("SELECT kind FROM methods WHERE account_id = $1"))
+                .bind(account_id)
+                .fetch_all(&mut *tx)
+                .await?;
+            if !kinds.iter().any(|k| k == kind.as_str()) {
+                return Ok(Removal::NotFound);
+            }
+            if keep_last && kinds.len() == 1 {
+                return Ok(Removal::LastMethod);
+            }
+            sqlx::query(sql("DELETE FROM methods WHERE account_id = $1 AND kind = $2"))
                 .bind(account_id)
                 .bind(kind.as_str())
                 .execute(&mut *tx)
@@ -889,7 +922,7 @@ impl Store for SqlStore {
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
-            Ok(done.rows_affected() == 1)
+            Ok(Removal::Removed)
         })
     }
 
@@ -1019,6 +1052,17 @@ impl Store for SqlStore {
         })
     }
 
+    async fn release_second_step_attempt(&self, account_id: i64) -> StoreResult<()> {
+        on!(self, |pool, sql| {
+            sqlx::query(sql("UPDATE accounts SET second_step_failures = second_step_failures - 1 \
+                 WHERE id = $1 AND second_step_failures > 0"))
+            .bind(account_id)
+            .execute(pool)
+            .await?;
+            Ok(())
+        })
+    }
+
     async fn count_in_window(&self, key: &str, window_start: Timestamp, limit: i64) -> StoreResult<Option<i64>> {
         on!(self, |pool, sql| {
             let count: Option<i64> =
@@ -1044,6 +1088,19 @@ impl Store for SqlStore {
                     .fetch_optional(pool)
                     .await?;
             Ok(count.unwrap_or(0))
+        })
+    }
+
+    async fn uncount_in_window(&self, key: &str, window_start: Timestamp) -> StoreResult<()> {
+        on!(self, |pool, sql| {
+            sqlx::query(sql(
+                "UPDATE rate_counters SET count = count - 1 WHERE key = $1 AND window_start = $2 AND count > 0",
+            ))
+            .bind(key)
+            .bind(window_start)
+            .execute(pool)
+            .await?;
+            Ok(())
         })
     }
 
@@ -1074,21 +1131,36 @@ impl Store for SqlStore {
                          AND (last_sms_at IS NULL OR last_sms_at <= $4)"),
                     sql("SELECT last_sms_at FROM sessions WHERE id = $2 AND account_id = $1"),
                 ),
-                SmsBinding::Enrollment => (
+                SmsBinding::Enrollment(_) => (
                     sql("UPDATE pending_methods SET last_sms_at = $3 WHERE account_id = $1 AND kind = 'sms' \
-                         AND $2 IS NULL AND (last_sms_at IS NULL OR last_sms_at <= $4)"),
+                         AND owner = $2 AND (last_sms_at IS NULL OR last_sms_at <= $4)"),
                     sql(
-                        "SELECT last_sms_at FROM pending_methods WHERE account_id = $1 AND kind = 'sms' AND $2 IS NULL",
+                        "SELECT last_sms_at FROM pending_methods WHERE account_id = $1 AND kind = 'sms' AND owner = $2",
                     ),
                 ),
             };
-            let done =
-                sqlx::query(mark).bind(account_id).bind(binding.id()).bind(now).bind(now - gap).execute(pool).await?;
+            // The row a send is marked on: a flow or session by id, a pending enrollment by owner.
+            let target = match binding {
+                SmsBinding::Enrollment(owner) => owner.key(),
+                SmsBinding::Flow(id) | SmsBinding::Session(id) => id.to_string(),
+            };
+            let done = match binding {
+                SmsBinding::Enrollment(_) => sqlx::query(mark).bind(account_id).bind(&target),
+                _ => sqlx::query(mark).bind(account_id).bind(binding.id()),
+            }
+            .bind(now)
+            .bind(now - gap)
+            .execute(pool)
+            .await?;
             if done.rows_affected() == 1 {
                 return Ok(Ok(()));
             }
-            let last: Option<Option<i64>> =
-                sqlx::query_scalar(last).bind(account_id).bind(binding.id()).fetch_optional(pool).await?;
+            let last: Option<Option<i64>> = match binding {
+                SmsBinding::Enrollment(_) => sqlx::query_scalar(last).bind(account_id).bind(&target),
+                _ => sqlx::query_scalar(last).bind(account_id).bind(binding.id()),
+            }
+            .fetch_optional(pool)
+            .await?;
             Ok(Err(match last {
                 Some(Some(at)) => (at + gap - now).max(1),
                 _ => 0,
@@ -1124,7 +1196,7 @@ impl Store for SqlStore {
         on!(self, |pool, sql| {
             let row: Option<(i64, Vec<u8>, Vec<u8>, i64, i64)> =
                 sqlx::query_as(sql("SELECT id, salt, code_hash, attempts, expires_at FROM sms_challenges \
-                 WHERE account_id = $1 AND purpose = $3 AND (flow_id = $2 OR ($2 IS NULL AND flow_id IS NULL)) \
+                 WHERE account_id = $1 AND purpose = $3 AND flow_id = $2 \
                  AND used_at IS NULL AND expires_at > $4 ORDER BY id DESC LIMIT 1"))
                 .bind(account_id)
                 .bind(binding.id())
@@ -1234,6 +1306,16 @@ impl Store for SqlStore {
             .await?;
             Ok(rows)
         })
+    }
+
+    async fn purge(
+        &self,
+        now: Timestamp,
+        idle_before: Timestamp,
+        counters_before: Timestamp,
+        batch: i64,
+    ) -> StoreResult<Purged> {
+        crate::purge::purge(self, now, idle_before, counters_before, batch).await
     }
 
     async fn record_event(&self, e: AuditEvent) -> StoreResult<()> {

@@ -47,6 +47,8 @@ where
 }
 
 const NOW: i64 = 1_800_000_000;
+/// Whose enrollments the tests make.
+const OWNER: EnrollmentOwner = EnrollmentOwner::Session(1);
 
 async fn org_with_user(store: &SqlStore) -> (Organization, Profile, i64) {
     let org = store.create_org("acme", "Acme", Language::English).await.unwrap();
@@ -86,6 +88,7 @@ fn session(org_id: i64, account_id: i64, hash: &[u8], verified: bool) -> NewSess
 async fn enable_totp(store: &SqlStore, account_id: i64, codes: Option<Vec<Vec<u8>>>) -> bool {
     let pending = Pending {
         account_id,
+        owner: OWNER,
         kind: MethodKind::Totp,
         sealed: vec![1, 2, 3],
         key_id: "k".into(),
@@ -255,9 +258,10 @@ async fn a_flow_counts_at_most_its_failures_and_is_consumed_once(store: Arc<SqlS
 
 async fn enabling_a_pending_method_issues_recovery_codes_once(store: Arc<SqlStore>) {
     let (_, _, id) = org_with_user(&store).await;
-    assert!(store.pending(id, MethodKind::Totp, NOW).await.unwrap().is_none());
+    assert!(store.pending(id, MethodKind::Totp, OWNER, NOW).await.unwrap().is_none());
     let pending = Pending {
         account_id: id,
+        owner: OWNER,
         kind: MethodKind::Totp,
         sealed: vec![9; 40],
         key_id: "k".into(),
@@ -265,7 +269,7 @@ async fn enabling_a_pending_method_issues_recovery_codes_once(store: Arc<SqlStor
         expires_at: NOW + 600,
     };
     store.put_pending(pending.clone()).await.unwrap();
-    assert!(store.pending(id, MethodKind::Totp, NOW + 600).await.unwrap().is_none(), "expired pending found");
+    assert!(store.pending(id, MethodKind::Totp, OWNER, NOW + 600).await.unwrap().is_none(), "expired pending found");
     let enable = EnableMethod { pending, at: NOW, totp_step: Some(1), recovery_hashes: Some(vec![vec![1; 32]]) };
     let tasks: Vec<_> = (0..8)
         .map(|_| {
@@ -283,7 +287,7 @@ async fn enabling_a_pending_method_issues_recovery_codes_once(store: Arc<SqlStor
     assert_eq!(methods.len(), 1);
     assert_eq!(methods[0].kind, MethodKind::Totp);
     assert_eq!(store.recovery_codes_remaining(id).await.unwrap(), 1);
-    assert!(store.disable_method(id, MethodKind::Totp).await.unwrap());
+    assert_eq!(store.disable_method(id, MethodKind::Totp, false).await.unwrap(), Removal::Removed);
     assert_eq!(store.recovery_codes_remaining(id).await.unwrap(), 0, "codes outlived the last method");
 }
 
@@ -381,6 +385,7 @@ async fn sealed_everywhere(store: &SqlStore) -> (i64, i64) {
         .unwrap();
     let mut totp = Pending {
         account_id: boss,
+        owner: OWNER,
         kind: MethodKind::Totp,
         sealed: vec![4, 4],
         key_id: "new".into(),
@@ -437,7 +442,7 @@ async fn a_reseal_applies_only_to_the_bytes_that_were_read(store: Arc<SqlStore>)
     assert_eq!(store.sealed_counts().await.unwrap(), [(Some("new".into()), 4)]);
     let methods = store.methods(maria).await.unwrap();
     assert_eq!((methods[0].sealed.clone(), methods[0].key_id.as_str()), (vec![7, 7, 7], "new"));
-    let pending = store.pending(maria, MethodKind::Sms, NOW).await.unwrap().unwrap();
+    let pending = store.pending(maria, MethodKind::Sms, OWNER, NOW).await.unwrap().unwrap();
     assert_eq!((pending.sealed, pending.key_id.as_str()), (vec![7, 7, 7], "new"));
     assert_eq!(store.account_phone(boss).await.unwrap(), Some((vec![7, 7, 7], "new".to_owned())));
 
@@ -447,6 +452,7 @@ async fn a_reseal_applies_only_to_the_bytes_that_were_read(store: Arc<SqlStore>)
     store
         .put_pending(Pending {
             account_id: maria,
+            owner: OWNER,
             kind: MethodKind::Sms,
             sealed: vec![6, 6],
             key_id: "new".into(),
@@ -456,11 +462,11 @@ async fn a_reseal_applies_only_to_the_bytes_that_were_read(store: Arc<SqlStore>)
         .await
         .unwrap();
     assert!(!store.reseal(pending, &[1], "newer").await.unwrap());
-    let kept = store.pending(maria, MethodKind::Sms, NOW).await.unwrap().unwrap();
+    let kept = store.pending(maria, MethodKind::Sms, OWNER, NOW).await.unwrap().unwrap();
     assert_eq!((kept.sealed, kept.key_id.as_str()), (vec![6, 6], "new"));
     // And a method disabled meanwhile is not brought back.
     let method = read.iter().find(|r| r.slot == SealedSlot::Method(MethodKind::Totp) && r.account_id == maria).unwrap();
-    assert!(store.disable_method(maria, MethodKind::Totp).await.unwrap());
+    assert_eq!(store.disable_method(maria, MethodKind::Totp, false).await.unwrap(), Removal::Removed);
     assert!(!store.reseal(method, &[1], "newer").await.unwrap());
     assert!(store.methods(maria).await.unwrap().is_empty());
 }
@@ -508,6 +514,7 @@ async fn a_pending_method_re_encrypted_meanwhile_still_enables_once(store: Arc<S
     let (_, _, maria) = org_with_user(&store).await;
     let read = Pending {
         account_id: maria,
+        owner: OWNER,
         kind: MethodKind::Totp,
         sealed: vec![1, 1],
         key_id: "old".into(),

@@ -5,7 +5,7 @@ mod phone;
 mod secret;
 
 pub use names::{ClientName, OrgSlug, ProfileSlug, Username};
-pub use phone::PhoneNumber;
+pub use phone::{NumberFacts, PhoneNumber};
 pub use secret::{OtpCode, Password};
 
 use serde::{Deserialize, Serialize};

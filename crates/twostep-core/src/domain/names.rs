@@ -79,9 +79,13 @@ impl Username {
         }
     }
 
-    /// The case-folded form that is unique within an organisation.
+    /// The form that is unique within an organisation (SPEC §11.9): Unicode NFKC and full
+    /// case folding (Unicode's NFKC_Casefold, as UTS #39 recommends for identifiers), so
+    /// "Maria", "MARIA" and "Ｍａｒｉａ" are one account, and so are "Strauß" and "STRAUSS".
     pub fn key(&self) -> String {
-        self.0.to_lowercase()
+        use unicode_normalization::UnicodeNormalization;
+        let folded = caseless::default_case_fold_str(&self.0.nfkc().collect::<String>());
+        folded.nfkc().collect()
     }
 }
 
@@ -106,6 +110,16 @@ impl ClientName {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn usernames_compare_after_nfkc_and_case_folding() {
+        let key = |s: &str| Username::parse(s).unwrap().key();
+        assert_eq!(key("Maria"), "maria");
+        assert_eq!(key("ＭＡＲＩＡ"), "maria");
+        assert_eq!(key("Strauß"), key("STRAUSS"));
+        assert_eq!(key("e\u{301}lise"), key("\u{c9}LISE"));
+        assert_ne!(key("maria"), key("mario"));
+    }
 
     #[test]
     fn usernames_compare_without_case() {

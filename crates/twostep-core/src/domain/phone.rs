@@ -8,6 +8,15 @@ use std::fmt;
 #[derive(Clone, PartialEq, Eq)]
 pub struct PhoneNumber(String);
 
+/// What the numbering plan says of a number, for the SMS-pumping guards (SPEC §11.10).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NumberFacts {
+    /// Mobile, or a plan where fixed lines and mobiles cannot be told apart (the USA).
+    pub receives_texts: bool,
+    /// The ISO 3166-1 alpha-2 code of the number's region (`PT`), when known.
+    pub region: Option<String>,
+}
+
 impl PhoneNumber {
     /// Parses international input ("+351 912 345 678", "00351912345678").
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
@@ -30,6 +39,18 @@ impl PhoneNumber {
 
     pub fn e164(&self) -> &str {
         &self.0
+    }
+
+    /// The number's type and region, from the numbering plan's metadata.
+    pub fn facts(&self) -> NumberFacts {
+        let Ok(parsed) = phonenumber::parse(None, &self.0) else {
+            return NumberFacts { receives_texts: false, region: None };
+        };
+        let kind = parsed.number_type(&phonenumber::metadata::DATABASE);
+        NumberFacts {
+            receives_texts: matches!(kind, phonenumber::Type::Mobile | phonenumber::Type::FixedLineOrMobile),
+            region: parsed.country().id().map(|id| format!("{id:?}")),
+        }
     }
 
     /// What may be shown or logged: the last three digits only, e.g. `••••••789`.
@@ -64,6 +85,18 @@ mod tests {
         for bad in ["", "12345", "+1", "not a number", "+351 12", "912345678"] {
             assert!(PhoneNumber::parse(bad).is_err(), "{bad} accepted");
         }
+    }
+
+    #[test]
+    fn mobiles_receive_texts_and_fixed_lines_do_not() {
+        let mobile = PhoneNumber::parse("+351 912 345 678").unwrap().facts();
+        assert_eq!(mobile, NumberFacts { receives_texts: true, region: Some("PT".into()) });
+        let fixed = PhoneNumber::parse("+351 213 456 789").unwrap().facts();
+        assert_eq!(fixed, NumberFacts { receives_texts: false, region: Some("PT".into()) });
+        let premium = PhoneNumber::parse("+44 909 876 5432").unwrap().facts();
+        assert!(!premium.receives_texts, "{premium:?}");
+        // North America cannot tell fixed from mobile: accepted.
+        assert!(PhoneNumber::parse("+1 415 555 0123").unwrap().facts().receives_texts);
     }
 
     #[test]

@@ -51,9 +51,13 @@ pub async fn overview(State(state): State<AppState>, bearer: Bearer) -> ApiResul
         (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
     )
 )]
-pub async fn start_totp(State(state): State<AppState>, bearer: Bearer) -> ApiResult<Json<me::TotpEnrollment>> {
+pub async fn start_totp(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    bearer: Bearer,
+) -> ApiResult<Json<me::TotpEnrollment>> {
     let caller = caller(&state, bearer).await?;
-    Ok(Json(me::start_totp(&state, &caller).await?))
+    Ok(Json(me::start_totp(&state, &caller, &meta).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -128,8 +128,11 @@ impl FromRequestParts<AppState> for Meta {
 
 /// Walks `X-Forwarded-For` from the right while the hop is a trusted proxy; the first
 /// untrusted address is the client.
+///
+/// Addresses are compared and returned in canonical form: `::ffff:a.b.c.d` is `a.b.c.d`
+/// (SPEC §11.4), so one client cannot count as two.
 pub fn client_ip(peer: Option<IpAddr>, forwarded: Option<&str>, trusted: &[IpAddr]) -> Option<IpAddr> {
-    let mut client = peer?;
+    let mut client = peer?.to_canonical();
     if !trusted.contains(&client) {
         return Some(client);
     }
@@ -137,6 +140,7 @@ pub fn client_ip(peer: Option<IpAddr>, forwarded: Option<&str>, trusted: &[IpAdd
         for hop in list.rsplit(',') {
             match hop.trim().parse::<IpAddr>() {
                 Ok(ip) => {
+                    let ip = ip.to_canonical();
                     client = ip;
                     if !trusted.contains(&ip) {
                         break;
@@ -162,5 +166,14 @@ mod tests {
         assert_eq!(client_ip(Some(proxy), spoofed, &[proxy]), Some(client));
         assert_eq!(client_ip(Some(proxy), None, &[proxy]), Some(proxy));
         assert_eq!(client_ip(Some(proxy), Some("garbage"), &[proxy]), Some(proxy));
+    }
+
+    #[test]
+    fn ipv4_mapped_addresses_are_the_ipv4_address() {
+        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
+        let mapped_proxy: IpAddr = "::ffff:10.0.0.1".parse().unwrap();
+        let client: IpAddr = "203.0.113.9".parse().unwrap();
+        assert_eq!(client_ip(Some(mapped_proxy), Some("::ffff:203.0.113.9"), &[proxy]), Some(client));
+        assert_eq!(client_ip(Some("::ffff:203.0.113.9".parse().unwrap()), None, &[proxy]), Some(client));
     }
 }

@@ -21,6 +21,43 @@ impl<'a> Admin<'a> {
     fn org_id(&self) -> i64 {
         self.0.org_id
     }
+
+    /// The one rule of SPEC §11.3: an action that weakens protection or takes over an
+    /// account needs an administrator who passed 2SV within the last 15 minutes, whenever
+    /// that administrator has a method (and 2SV is in force, so a method can be used).
+    /// Every such action in this module begins with it; a refusal is audited.
+    pub async fn reconfirm(&self, state: &AppState, meta: &RequestMeta, action: &str) -> ApiResult<Reconfirmed<'_>> {
+        let org = state.store.org_by_id(self.org_id()).await?;
+        let needs_step_up = org.two_step_in_force() && !state.store.methods(self.0.account_id).await?.is_empty();
+        if needs_step_up && !twostep_core::flow::stepped_up(self.0.last_two_step_at, state.now()) {
+            audit::record(
+                state,
+                meta,
+                Event {
+                    org_id: Some(org.id),
+                    kind: "admin.step_up_required",
+                    actor: Some(&self.0.username),
+                    subject: None,
+                    client: Some(&self.0.client),
+                    outcome: action,
+                },
+            )
+            .await;
+            return Err(ApiError::StepUpRequired);
+        }
+        Ok(Reconfirmed(self))
+    }
+}
+
+/// An administrator who may weaken protection right now (see [`Admin::reconfirm`]).
+pub struct Reconfirmed<'a>(&'a Admin<'a>);
+
+impl<'a> std::ops::Deref for Reconfirmed<'a> {
+    type Target = Admin<'a>;
+
+    fn deref(&self) -> &Admin<'a> {
+        self.0
+    }
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -116,6 +153,9 @@ pub async fn set_enabled(
         AddonState::Connected => {}
     }
     if org.two_step_enabled != enabled {
+        if !enabled {
+            admin.reconfirm(state, meta, "disable").await?;
+        }
         let now = state.now();
         state.store.set_two_step_enabled(org.id, enabled, now, now + grace(state)).await?;
         let kind = if enabled { "policy.two_step_enabled" } else { "policy.two_step_disabled" };
@@ -148,6 +188,9 @@ pub async fn set_profile_mandatory(
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("profile {slug:?}")))?;
     require_connected(&org)?;
+    if !mandatory {
+        admin.reconfirm(state, meta, "profile_optional").await?;
+    }
     let now = state.now();
     state.store.set_mandatory(org.id, Some(profile.id), mandatory, now, now + grace(state)).await?;
     let outcome = format!("{}={}", profile.slug, if mandatory { "mandatory" } else { "optional" });
@@ -163,6 +206,9 @@ pub async fn set_organization_mandatory(
 ) -> ApiResult<TwoStepState> {
     let org = org(state, admin).await?;
     require_connected(&org)?;
+    if !mandatory {
+        admin.reconfirm(state, meta, "organization_optional").await?;
+    }
     let now = state.now();
     state.store.set_mandatory(org.id, None, mandatory, now, now + grace(state)).await?;
     let outcome = if mandatory { "mandatory" } else { "optional" };
@@ -207,6 +253,7 @@ pub async fn users(state: &AppState, admin: &Admin<'_>) -> ApiResult<Vec<UserRow
 
 /// Lost phone: every method and recovery code goes, and every session ends at once.
 pub async fn reset_user(state: &AppState, admin: &Admin<'_>, username: &str, meta: &RequestMeta) -> ApiResult<()> {
+    admin.reconfirm(state, meta, "reset_two_step").await?;
     let key = Username::parse(username).map_err(|_| ApiError::NotFound(format!("user {username:?}")))?.key();
     let account = state
         .store

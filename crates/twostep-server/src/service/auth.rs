@@ -116,17 +116,26 @@ pub async fn login(state: &AppState, input: LoginInput, meta: &RequestMeta) -> A
         _ => None,
     };
     let throttle = throttle::Keys::new(&input.organization, &input.username, meta);
-    throttle::before_password(state, &throttle).await?;
+    let reservation = throttle::before_password(state, &throttle, org.as_ref().map(|o| o.id), client, meta).await?;
 
     let password = input.password.clone();
     let stored = account.as_ref().map(|a| a.password_hash.clone());
-    let ok = blocking(state, move || match stored {
+    let ok = match blocking(state, move || match stored {
         Some(phc) => password::verify(&password, &phc),
         None => password::verify_dummy(&password),
     })
-    .await?;
+    .await
+    {
+        Ok(ok) => ok,
+        Err(busy @ ApiError::Busy { .. }) => {
+            throttle::give_back(state, &throttle, reservation).await?;
+            state.metrics.sign_in("busy");
+            return Err(busy);
+        }
+        Err(e) => return Err(e),
+    };
     let (Some(org), Some(account), true) = (org.clone(), account, ok) else {
-        throttle::password_failed(state, &throttle).await?;
+        // The failure stays counted: it was reserved before the hash.
         audit::record(
             state,
             meta,
@@ -143,7 +152,7 @@ pub async fn login(state: &AppState, input: LoginInput, meta: &RequestMeta) -> A
         state.metrics.sign_in("invalid_credentials");
         return Err(ApiError::InvalidCredentials);
     };
-    throttle::password_passed(state, &throttle).await?;
+    throttle::password_passed(state, &throttle, reservation).await?;
 
     let has_method = !state.store.methods(account.id).await?.is_empty();
     let subject = Subject { org, account, has_method };
@@ -261,6 +270,12 @@ pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<SessionVie
         .ok_or(ApiError::SessionInvalid)?;
     if session.revoke_at.is_some_and(|at| at <= now) {
         return Err(ApiError::SessionRevoked);
+    }
+    // SPEC §11.8: a session unused for `session_idle_timeout` ends. Last use is kept to
+    // the minute, which is far finer than any sensible idle limit.
+    let idle = state.config.session_idle_timeout.as_secs() as i64;
+    if idle > 0 && session.last_seen_at + idle <= now {
+        return Err(ApiError::SessionInvalid);
     }
     // last_seen is for the session list: noted at most once a minute and written in
     // batches (service::touches), so the session check stays a read.

@@ -102,8 +102,59 @@ async fn check(state: &AppState, ctx: &CodeContext<'_>, method: CodeMethod, code
     }
 }
 
-/// Checks a second-step code under the per-account lockout (SPEC §4): the attempt is
-/// counted before the code is looked at, so parallel guesses cannot exceed the limit.
+/// One second-step attempt taken from the account's allowance (SPEC §4) before a code is
+/// looked at, so parallel guesses cannot exceed the limit. The outcome settles it
+/// ([`Attempt::passed`], [`Attempt::failed`]); one dropped unsettled — an error, a request
+/// that went away — is given back, so a count never sticks at the threshold without a
+/// lock (SPEC §11.5).
+pub struct Attempt {
+    store: std::sync::Arc<dyn twostep_core::store::Store>,
+    account_id: i64,
+    settled: bool,
+}
+
+impl Attempt {
+    /// Takes one attempt, or `Err(retry_after)` while the second step is locked.
+    pub async fn reserve(state: &AppState, account_id: i64) -> ApiResult<Result<Self, i64>> {
+        Ok(match state.store.reserve_second_step_attempt(account_id, state.now()).await? {
+            Ok(()) => Ok(Self { store: state.store.clone(), account_id, settled: false }),
+            Err(retry_after) => Err(retry_after),
+        })
+    }
+
+    /// The code was right: the consecutive count starts again.
+    pub async fn passed(mut self, now: i64) -> ApiResult<()> {
+        self.store.second_step_passed(self.account_id, now).await?;
+        self.settled = true;
+        Ok(())
+    }
+
+    /// The code was wrong: the attempt stays counted, and a lock starts at the threshold
+    /// (its end is returned).
+    pub async fn failed(mut self, now: i64) -> ApiResult<Option<i64>> {
+        let locked = self.store.second_step_failed(self.account_id, now).await?;
+        self.settled = true;
+        Ok(locked)
+    }
+}
+
+impl Drop for Attempt {
+    fn drop(&mut self) {
+        if self.settled {
+            return;
+        }
+        let (store, account_id) = (self.store.clone(), self.account_id);
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Err(e) = store.release_second_step_attempt(account_id).await {
+                    tracing::warn!(error = %e, account = account_id, "could not give back a second-step attempt");
+                }
+            });
+        }
+    }
+}
+
+/// Checks a second-step code under the per-account lockout (SPEC §4).
 pub async fn second_step(
     state: &AppState,
     ctx: &CodeContext<'_>,
@@ -112,22 +163,25 @@ pub async fn second_step(
 ) -> ApiResult<Checked> {
     let account = ctx.account;
     let now = state.now();
-    if let Err(retry_after) = state.store.reserve_second_step_attempt(account.id, now).await? {
-        audit::record(
-            state,
-            ctx.meta,
-            Event {
-                org_id: Some(account.org_id),
-                kind: "two_step.locked_refused",
-                actor: Some(&account.username),
-                subject: Some(&account.username),
-                client: ctx.client,
-                outcome: "refused",
-            },
-        )
-        .await;
-        return Err(ApiError::TwoStepLocked { retry_after });
-    }
+    let attempt = match Attempt::reserve(state, account.id).await? {
+        Ok(attempt) => attempt,
+        Err(retry_after) => {
+            audit::record(
+                state,
+                ctx.meta,
+                Event {
+                    org_id: Some(account.org_id),
+                    kind: "two_step.locked_refused",
+                    actor: Some(&account.username),
+                    subject: Some(&account.username),
+                    client: ctx.client,
+                    outcome: "refused",
+                },
+            )
+            .await;
+            return Err(ApiError::TwoStepLocked { retry_after });
+        }
+    };
     let checked = check(state, ctx, method, code).await?;
     let event = |kind, outcome| Event {
         org_id: Some(account.org_id),
@@ -139,7 +193,7 @@ pub async fn second_step(
     };
     match checked {
         Checked::Accepted { recovery_codes_remaining } => {
-            state.store.second_step_passed(account.id, now).await?;
+            attempt.passed(now).await?;
             let kind = if recovery_codes_remaining.is_some() {
                 "two_step.recovery_code_used"
             } else {
@@ -151,7 +205,7 @@ pub async fn second_step(
         Checked::Wrong => {
             audit::record(state, ctx.meta, event("two_step.code_refused", method.as_str())).await;
             state.metrics.second_step("refused");
-            if let Some(until) = state.store.second_step_failed(account.id, now).await? {
+            if let Some(until) = attempt.failed(now).await? {
                 // The hook for notifying the user of a lock: an audit event and a log
                 // line at warn level that an operator's alerting can follow.
                 tracing::warn!(account = account.id, locked_for = until - now, "second step locked");

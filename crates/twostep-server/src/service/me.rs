@@ -4,16 +4,16 @@
 use crate::error::{ApiError, ApiResult};
 use crate::service::audit::{self, Event};
 use crate::service::auth::{self, Issued};
-use crate::service::codes::{self, Checked, CodeContext, CodeMethod, totp_aad};
+use crate::service::codes::{self, Attempt, Checked, CodeContext, CodeMethod, totp_aad};
 use crate::service::sms::{self, phone_aad};
 use crate::service::{RequestMeta, Subject, rfc3339};
 use crate::state::AppState;
 use serde::Serialize;
 use twostep_core::credential::{recovery, totp};
 use twostep_core::crypto::TokenHash;
-use twostep_core::domain::{AccountKind, MethodKind, OtpCode, PhoneNumber};
+use twostep_core::domain::{AccountKind, MethodKind, OtpCode};
 use twostep_core::flow::{self, FlowKind};
-use twostep_core::store::{EnableMethod, Flow, Pending, SessionView, SmsBinding};
+use twostep_core::store::{EnableMethod, EnrollmentOwner, Flow, Pending, Removal, SessionView, SmsBinding};
 
 /// Who is managing their methods.
 pub enum Caller {
@@ -34,6 +34,14 @@ impl Caller {
         match self {
             Self::Session(s) => &s.client,
             Self::Enrollment(f) => &f.client,
+        }
+    }
+
+    /// Who an enrollment begun by this caller belongs to (SPEC §11.2).
+    pub fn owner(&self) -> EnrollmentOwner {
+        match self {
+            Self::Session(s) => EnrollmentOwner::Session(s.id),
+            Self::Enrollment(f) => EnrollmentOwner::Flow(f.id),
         }
     }
 
@@ -120,19 +128,41 @@ pub struct TotpEnrollment {
     pub expires_at: String,
 }
 
-/// Replacing an enabled method (a new authenticator, a new number) needs step-up, like
-/// disabling it.
-async fn guard_replacement(state: &AppState, caller: &Caller, kind: MethodKind) -> ApiResult<()> {
-    let has_it = state.store.methods(caller.account_id()).await?.iter().any(|m| m.kind == kind);
-    if has_it {
-        caller.require_step_up(state.now())?;
+/// Binding a factor is a sensitive change (SPEC §11.1): once the account has a method,
+/// adding another or replacing one needs a session that passed 2SV within 15 minutes.
+/// Checked before anything is stored or sent; a refusal is audited.
+async fn guard_binding(
+    state: &AppState,
+    caller: &Caller,
+    subject: &Subject,
+    kind: MethodKind,
+    meta: &RequestMeta,
+) -> ApiResult<()> {
+    if !subject.has_method {
+        return Ok(());
+    }
+    if let Err(refusal) = caller.require_step_up(state.now()) {
+        audit::record(
+            state,
+            meta,
+            Event {
+                org_id: Some(subject.org.id),
+                kind: "two_step.binding_refused",
+                actor: Some(&subject.account.username),
+                subject: Some(&subject.account.username),
+                client: Some(caller.client()),
+                outcome: kind.as_str(),
+            },
+        )
+        .await;
+        return Err(refusal);
     }
     Ok(())
 }
 
-pub async fn start_totp(state: &AppState, caller: &Caller) -> ApiResult<TotpEnrollment> {
+pub async fn start_totp(state: &AppState, caller: &Caller, meta: &RequestMeta) -> ApiResult<TotpEnrollment> {
     let subject = subject(state, caller).await?;
-    guard_replacement(state, caller, MethodKind::Totp).await?;
+    guard_binding(state, caller, &subject, MethodKind::Totp, meta).await?;
     let account = &subject.account;
     let secret = totp::generate_secret();
     let expires_at = state.now() + flow::PENDING_TTL;
@@ -140,6 +170,7 @@ pub async fn start_totp(state: &AppState, caller: &Caller) -> ApiResult<TotpEnro
         .store
         .put_pending(Pending {
             account_id: account.id,
+            owner: caller.owner(),
             kind: MethodKind::Totp,
             sealed: state.key.seal(&secret, &totp_aad(account.id))?,
             key_id: state.key.id().to_owned(),
@@ -170,13 +201,14 @@ pub struct SmsSent {
 /// Starts (or, for the same number, resends) an SMS enrollment.
 pub async fn start_sms(state: &AppState, caller: &Caller, phone: &str, meta: &RequestMeta) -> ApiResult<SmsSent> {
     let subject = subject(state, caller).await?;
-    let phone = PhoneNumber::parse(phone).map_err(|_| ApiError::InvalidPhone)?;
-    guard_replacement(state, caller, MethodKind::Sms).await?;
+    guard_binding(state, caller, &subject, MethodKind::Sms, meta).await?;
+    let phone = sms::accept_number(state, phone)?;
     let account = &subject.account;
     let now = state.now();
+    let owner = caller.owner();
     // Posting the same number again is this enrollment's resend; a new number is a new
     // enrollment.
-    let same_number = match state.store.pending(account.id, MethodKind::Sms, now).await? {
+    let same_number = match state.store.pending(account.id, MethodKind::Sms, owner, now).await? {
         Some(p) => state
             .keyring
             .open(&p.key_id, &p.sealed, &phone_aad(account.id))
@@ -188,6 +220,7 @@ pub async fn start_sms(state: &AppState, caller: &Caller, phone: &str, meta: &Re
             .store
             .put_pending(Pending {
                 account_id: account.id,
+                owner,
                 kind: MethodKind::Sms,
                 sealed: state.key.seal(phone.e164().as_bytes(), &phone_aad(account.id))?,
                 key_id: state.key.id().to_owned(),
@@ -196,7 +229,8 @@ pub async fn start_sms(state: &AppState, caller: &Caller, phone: &str, meta: &Re
             })
             .await?;
     }
-    sms::send_code(state, &subject.org, account, SmsBinding::Enrollment, &phone, Some(caller.client()), meta).await?;
+    let binding = SmsBinding::Enrollment(owner);
+    sms::send_code(state, &subject.org, account, binding, &phone, Some(caller.client()), meta).await?;
     Ok(SmsSent { sent: true, phone_hint: phone.hint(), resend_after: sms::RESEND_AFTER })
 }
 
@@ -224,12 +258,14 @@ pub async fn confirm(
     let subject = subject(state, caller).await?;
     let account = &subject.account;
     let now = state.now();
-    let pending = state.store.pending(account.id, kind, now).await?.ok_or_else(|| {
+    // Only the session or flow that began the enrollment finds it (SPEC §11.2).
+    let pending = state.store.pending(account.id, kind, caller.owner(), now).await?.ok_or_else(|| {
         ApiError::InvalidRequest(format!("no {kind} enrollment is in progress (or it expired): start again"))
     })?;
-    if let Err(retry_after) = state.store.reserve_second_step_attempt(account.id, now).await? {
-        return Err(ApiError::TwoStepLocked { retry_after });
-    }
+    let attempt = match Attempt::reserve(state, account.id).await? {
+        Ok(attempt) => attempt,
+        Err(retry_after) => return Err(ApiError::TwoStepLocked { retry_after }),
+    };
     let accepted_step = match (kind, OtpCode::parse(code)) {
         (_, Err(_)) => None,
         (MethodKind::Totp, Ok(code)) => {
@@ -237,14 +273,15 @@ pub async fn confirm(
             totp::matching_step(&secret, code.expose(), now).map(Some)
         }
         (MethodKind::Sms, Ok(code)) => {
-            sms::check_code(state, account.id, SmsBinding::Enrollment, &code).await?.then_some(None)
+            let binding = SmsBinding::Enrollment(caller.owner());
+            sms::check_code(state, account.id, binding, &code).await?.then_some(None)
         }
     };
     let Some(totp_step) = accepted_step else {
-        return Err(wrong_confirmation(state, caller, account.id, meta, &subject).await?);
+        return Err(wrong_confirmation(state, caller, attempt, meta, &subject).await?);
     };
 
-    let first = state.store.methods(account.id).await?.is_empty();
+    let first = !subject.has_method;
     let codes = first.then(recovery::generate);
     let enabled = state
         .store
@@ -258,7 +295,7 @@ pub async fn confirm(
     if !enabled {
         return Err(ApiError::InvalidRequest(format!("this {kind} enrollment was already completed or replaced")));
     }
-    state.store.second_step_passed(account.id, now).await?;
+    attempt.passed(now).await?;
     audit::record(
         state,
         meta,
@@ -275,8 +312,12 @@ pub async fn confirm(
     let method = MethodInfo { kind: kind.as_str(), phone_hint: pending.phone_hint.clone(), enabled_at: rfc3339(now) };
     match caller {
         Caller::Session(s) => {
-            // Proving possession of the new method counts as a fresh second step.
-            state.store.mark_stepped_up(s.id, now).await?;
+            // Confirming a new method is not a second step (SPEC §11.1): it proves only
+            // the new factor. The account's very first method is the exception, for this
+            // session alone.
+            if first {
+                state.store.mark_stepped_up(s.id, now).await?;
+            }
             Ok(Confirmed { status: None, session: None, two_step_verified: None, method, recovery_codes: codes })
         }
         Caller::Enrollment(f) => {
@@ -300,13 +341,26 @@ pub async fn confirm(
 async fn wrong_confirmation(
     state: &AppState,
     caller: &Caller,
-    account_id: i64,
+    attempt: Attempt,
     meta: &RequestMeta,
     subject: &Subject,
 ) -> ApiResult<ApiError> {
     let now = state.now();
-    if state.store.second_step_failed(account_id, now).await?.is_some() {
-        tracing::warn!(account = account_id, "second step locked during enrollment");
+    if attempt.failed(now).await?.is_some() {
+        tracing::warn!(account = subject.account.id, "second step locked during enrollment");
+        audit::record(
+            state,
+            meta,
+            Event {
+                org_id: Some(subject.org.id),
+                kind: "two_step.locked",
+                actor: Some(&subject.account.username),
+                subject: Some(&subject.account.username),
+                client: Some(caller.client()),
+                outcome: "locked",
+            },
+        )
+        .await;
     }
     audit::record(
         state,
@@ -337,14 +391,13 @@ async fn wrong_confirmation(
 pub async fn disable(state: &AppState, caller: &Caller, kind: MethodKind, meta: &RequestMeta) -> ApiResult<()> {
     let subject = subject(state, caller).await?;
     let session = caller.require_step_up(state.now())?;
-    let methods = state.store.methods(subject.account.id).await?;
-    if !methods.iter().any(|m| m.kind == kind) {
-        return Err(ApiError::NotFound(format!("{kind} method")));
+    // The "last method" rule is checked by the store under a lock on the account, so two
+    // removals at once cannot both pass it (SPEC §11.6).
+    match state.store.disable_method(subject.account.id, kind, subject.mandatory()).await? {
+        Removal::Removed => {}
+        Removal::NotFound => return Err(ApiError::NotFound(format!("{kind} method"))),
+        Removal::LastMethod => return Err(ApiError::MethodRequired),
     }
-    if methods.len() == 1 && subject.mandatory() {
-        return Err(ApiError::MethodRequired);
-    }
-    state.store.disable_method(subject.account.id, kind).await?;
     audit::record(
         state,
         meta,

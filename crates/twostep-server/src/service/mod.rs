@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod codes;
 pub mod me;
+pub mod purge;
 pub mod sms;
 pub mod throttle;
 pub mod touches;
@@ -34,7 +35,13 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
 }
 
 /// Runs a blocking CPU-bound job (argon2id) off the async runtime, one per core at once.
+/// At most `server.password_queue` more wait their turn; beyond that the answer is 503
+/// `unavailable` with `Retry-After` (SPEC §11.7), so a storm of sign-ins cannot queue
+/// without bound.
 pub async fn blocking<T: Send + 'static>(state: &AppState, job: impl FnOnce() -> T + Send + 'static) -> ApiResult<T> {
+    let Ok(_queued) = state.hash_queue.try_acquire() else {
+        return Err(ApiError::Busy { retry_after: 1 });
+    };
     let _permit = state.hash_permits.acquire().await.map_err(|e| ApiError::Internal(e.to_string()))?;
     tokio::task::spawn_blocking(job).await.map_err(|e| ApiError::Internal(e.to_string()))
 }

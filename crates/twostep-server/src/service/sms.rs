@@ -51,6 +51,23 @@ pub fn phone_aad(account_id: i64) -> Vec<u8> {
     format!("phone:{account_id}").into_bytes()
 }
 
+/// A number typed by a user for text messages, under the SMS-pumping guards (SPEC §11.10):
+/// it must parse, be able to receive texts (mobile, or fixed-line-or-mobile where the plan
+/// cannot tell), and be in `sms.allowed_countries` when that is set. 422 `invalid_phone`
+/// otherwise.
+pub fn accept_number(state: &AppState, raw: &str) -> ApiResult<PhoneNumber> {
+    let phone = PhoneNumber::parse(raw).map_err(|_| ApiError::InvalidPhone)?;
+    let facts = phone.facts();
+    if !facts.receives_texts {
+        return Err(ApiError::InvalidPhone);
+    }
+    let allowed = &state.config.sms.allowed_countries;
+    if !allowed.is_empty() && !facts.region.is_some_and(|r| allowed.iter().any(|a| a.eq_ignore_ascii_case(&r))) {
+        return Err(ApiError::InvalidPhone);
+    }
+    Ok(phone)
+}
+
 /// Sends a fresh code to `phone`, bound to `binding`, under every limit; each refusal
 /// and failure is audited.
 pub async fn send_code(
@@ -87,6 +104,7 @@ pub async fn send_code(
         (format!("sms:user:{}", account.id), PER_USER_HOURLY, "user_hourly_limit"),
         (number_key(state, phone), PER_NUMBER_HOURLY, "number_hourly_limit"),
         (format!("sms:org:{}", org.id), state.config.sms.org_hourly_limit, "organization_hourly_limit"),
+        ("sms:global".to_owned(), state.config.sms.global_hourly_limit, "global_hourly_limit"),
     ];
     for (key, limit, outcome) in limits {
         if state.store.count_in_window(&key, hour, limit).await?.is_none() {
@@ -171,7 +189,9 @@ async fn bound_phone(
     now: i64,
 ) -> ApiResult<Option<PhoneNumber>> {
     let sealed = match binding {
-        SmsBinding::Enrollment => state.store.pending(account_id, MethodKind::Sms, now).await?.map(|p| p.sealed),
+        SmsBinding::Enrollment(owner) => {
+            state.store.pending(account_id, MethodKind::Sms, owner, now).await?.map(|p| p.sealed)
+        }
         SmsBinding::Flow(_) | SmsBinding::Session(_) => {
             let methods = state.store.methods(account_id).await?;
             methods.into_iter().find(|m| m.kind == MethodKind::Sms).map(|m| m.sealed)

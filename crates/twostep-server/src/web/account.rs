@@ -115,7 +115,7 @@ pub async fn totp_start<const ENROLLING: bool>(
         Ok(c) => c,
         Err(response) => return response,
     };
-    match me::start_totp(&state, &caller).await {
+    match me::start_totp(&state, &caller, &ctx.meta).await {
         Ok(enrollment) => {
             totp_render(&ctx, &caller, ENROLLING, StatusCode::OK, &enrollment.secret, &enrollment.qr_png, None)
         }
@@ -125,10 +125,11 @@ pub async fn totp_start<const ENROLLING: bool>(
 }
 
 /// The secret being set up, to show again beside a wrong code: the service keeps it
-/// sealed as the pending method until it is confirmed or expires.
+/// sealed as the pending method until it is confirmed or expires. Only the session or
+/// flow that began it finds it (SPEC §11.2).
 async fn pending_totp(state: &AppState, caller: &Caller) -> Option<(String, String)> {
     let account_id = caller.account_id();
-    let pending = state.store.pending(account_id, MethodKind::Totp, state.now()).await.ok()??;
+    let pending = state.store.pending(account_id, MethodKind::Totp, caller.owner(), state.now()).await.ok()??;
     let secret = state.keyring.open(&pending.key_id, &pending.sealed, &totp_aad(account_id)).ok()?;
     let subject = Subject::load(state, account_id).await.ok()?;
     let label = format!("{}@{}", subject.account.username, subject.org.slug);
@@ -531,7 +532,7 @@ pub async fn step_up_submit(ctx: Ctx, State(state): State<AppState>, Posted(form
                 "disable_totp" => do_disable(&ctx, &state, &session, MethodKind::Totp).await,
                 "disable_sms" => do_disable(&ctx, &state, &session, MethodKind::Sms).await,
                 "recovery_codes" => do_regenerate(&ctx, &state, &session).await,
-                "enable_totp" => match me::start_totp(&state, &caller).await {
+                "enable_totp" => match me::start_totp(&state, &caller, &ctx.meta).await {
                     Ok(t) => totp_render(&ctx, &caller, SETTINGS, StatusCode::OK, &t.secret, &t.qr_png, None),
                     Err(e) => {
                         settings_render(&ctx, &state, &session, e.status(), Some(i18n::error(ctx.lang, &e))).await

@@ -13,7 +13,8 @@ both!(
     malformed_or_incomplete_bodies_are_invalid_requests,
     bodies_over_64_kib_are_refused,
     logout_ends_the_session_on_the_next_request,
-    a_session_expires_after_its_ttl,
+    a_session_in_use_expires_after_its_ttl,
+    an_unused_session_ends_after_the_idle_timeout,
     password_failures_are_throttled_alike_for_known_and_unknown_users,
     operations_endpoints_answer,
     every_sign_in_outcome_is_audited,
@@ -111,14 +112,40 @@ async fn logout_ends_the_session_on_the_next_request(app: TestApp) {
     assert_eq!(again.status, 401);
 }
 
-async fn a_session_expires_after_its_ttl(app: TestApp) {
+/// Uses the session as a client would every `every` seconds until `until` seconds have
+/// passed, writing its last use as the server does every 30 s.
+async fn use_session(app: &TestApp, token: &str, every: i64, until: i64) {
+    let mut passed = 0;
+    while passed + every <= until {
+        app.clock.advance(every);
+        passed += every;
+        assert_eq!(app.get("/api/v1/session", Some(token)).await.status, 200, "after {passed} s");
+        app.state.touches.flush(app.state.store.as_ref()).await.unwrap();
+    }
+    app.clock.advance(until - passed);
+}
+
+async fn a_session_in_use_expires_after_its_ttl(app: TestApp) {
     app.acme(false).await;
     let token = app.session("acme", "maria").await;
-    app.clock.advance(12 * 3600 - 1);
+    use_session(&app, &token, 3600, 12 * 3600 - 1).await;
     assert_eq!(app.get("/api/v1/session", Some(&token)).await.status, 200);
     app.clock.advance(2);
     let s = app.get("/api/v1/session", Some(&token)).await;
     assert_eq!((s.status, s.error_code()), (401, "session_invalid"));
+}
+
+/// SPEC §11.8: `session_idle_timeout` (2 h by default) beside `session_ttl`.
+async fn an_unused_session_ends_after_the_idle_timeout(app: TestApp) {
+    app.acme(false).await;
+    let used = app.session("acme", "maria").await;
+    let unused = app.session("acme", "maria").await;
+    use_session(&app, &used, 1800, 2 * 3600 - 1).await;
+    assert_eq!(app.get("/api/v1/session", Some(&unused)).await.status, 200, "idle for 2 h less a second");
+    app.clock.advance(1);
+    let s = app.get("/api/v1/session", Some(&unused)).await;
+    assert_eq!((s.status, s.error_code()), (401, "session_invalid"));
+    assert_eq!(app.get("/api/v1/session", Some(&used)).await.status, 200, "a session in use stays");
 }
 
 async fn password_failures_are_throttled_alike_for_known_and_unknown_users(app: TestApp) {

@@ -2,6 +2,7 @@
 
 mod support;
 
+mod hardening;
 mod login;
 mod openapi;
 mod policy;

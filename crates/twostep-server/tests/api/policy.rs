@@ -26,6 +26,7 @@ both!(
 // Sessions that outlive the 24 h grace, so the grace (not the TTL) is what ends them.
 fn long_sessions(config: &mut twostep_server::config::Config) {
     config.session_ttl = std::time::Duration::from_secs(7 * 24 * 3600);
+    config.session_idle_timeout = std::time::Duration::from_secs(7 * 24 * 3600);
 }
 
 crate::both_with!(super::long_sessions;

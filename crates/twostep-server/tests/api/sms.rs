@@ -10,8 +10,9 @@ use sha2::{Digest, Sha256};
 use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use twostep_core::crypto::TokenHash;
 use twostep_core::domain::{AddonState, Language, MethodKind};
-use twostep_core::store::{NewAccount, Store};
+use twostep_core::store::{EnrollmentOwner, NewAccount, Store};
 use twostep_server::config::{Config, SmsProvider};
 use twostep_store::testing::Backend;
 
@@ -357,7 +358,9 @@ async fn an_invalid_phone_number_is_refused_with_invalid_phone(backend: Backend)
     assert_eq!((r.status, r.error_code()), (400, "invalid_request"));
     assert!(app.state.outbox.as_ref().unwrap().messages().is_empty(), "nothing was sent");
     let maria = account_id(&app, "acme", "maria").await;
-    assert!(app.store.pending(maria, MethodKind::Sms, app.now()).await.unwrap().is_none());
+    let session = app.store.session_by_hash(&TokenHash::of(&token).0).await.unwrap().unwrap();
+    let owner = EnrollmentOwner::Session(session.id);
+    assert!(app.store.pending(maria, MethodKind::Sms, owner, app.now()).await.unwrap().is_none());
     // National and 00-prefixed international forms of a valid number are normalised.
     let r = app.post(SMS, Some(&token), json!({ "phone": "00351912345678" })).await;
     assert_eq!(r.status, 202, "{}", r.text);

@@ -142,6 +142,15 @@ impl TestApp {
         Response::read(res).await
     }
 
+    /// A POST with extra headers (e.g. `X-Forwarded-For` as a trusted proxy sends it).
+    pub async fn post_with_headers(&self, path: &str, headers: &[(&str, &str)], body: Value) -> Response {
+        let mut req = self.http.post(self.url(path)).json(&body);
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        Response::read(req.send().await.unwrap()).await
+    }
+
     pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
         self.call(Method::GET, path, token, None).await
     }

@@ -28,6 +28,10 @@ struct Keys {
 struct Seeded {
     maria_totp: Vec<u8>,
     ana_totp: Vec<u8>,
+    /// The sessions that began ana's and carla's pending enrollments: only they may
+    /// confirm them (SPEC §11.2).
+    ana: String,
+    carla: String,
 }
 
 async fn start() -> Option<(Cluster, Keys)> {
@@ -86,7 +90,7 @@ async fn seed(c: &Cluster, keys: &Keys) -> Seeded {
         .await
         .unwrap();
     assert_eq!(under(c, &keys.old).await, 5, "{:?}", c.store().sealed_counts().await.unwrap());
-    Seeded { maria_totp, ana_totp }
+    Seeded { maria_totp, ana_totp, ana, carla }
 }
 
 /// How many secrets `key` holds.
@@ -134,13 +138,11 @@ async fn an_interrupted_rotation_run_again_moves_every_secret_and_sign_ins_work_
     sms_sign_in(&c, &new_c, c.a()).await;
     sms_sign_in(&c, c.b(), &new_c).await;
     // And the pending enrollments are confirmed on the replica with the other primary key.
-    let ana = new_c.session("ana").await;
     let code = totp::code_at(&seeded.ana_totp, c.now());
-    let r = new_c.post("/api/v1/me/two-step/totp/confirm", Some(&ana), json!({ "code": code })).await;
+    let r = new_c.post("/api/v1/me/two-step/totp/confirm", Some(&seeded.ana), json!({ "code": code })).await;
     assert_eq!(r.status, 200, "{}", r.text);
-    let carla = new_c.session("carla").await;
     let code = c.a().last_sms_code(CARLA_PHONE);
-    let r = new_c.post("/api/v1/me/two-step/sms/confirm", Some(&carla), json!({ "code": code })).await;
+    let r = new_c.post("/api/v1/me/two-step/sms/confirm", Some(&seeded.carla), json!({ "code": code })).await;
     assert_eq!(r.status, 200, "{}", r.text);
 
     // Run again: it resumes and finishes.
@@ -203,8 +205,7 @@ async fn a_rotation_running_beside_sign_ins_and_new_enrollments_clobbers_nothing
     totp_sign_in(&c, &carla_totp, "carla", &only_new, &only_new).await;
     sms_sign_in(&c, &only_new, &only_new).await;
     // ana's enrollment, still pending, survived the rotation too.
-    let ana = only_new.session("ana").await;
     let code = totp::code_at(&seeded.ana_totp, c.now());
-    let r = only_new.post("/api/v1/me/two-step/totp/confirm", Some(&ana), json!({ "code": code })).await;
+    let r = only_new.post("/api/v1/me/two-step/totp/confirm", Some(&seeded.ana), json!({ "code": code })).await;
     assert_eq!(r.status, 200, "{}", r.text);
 }
