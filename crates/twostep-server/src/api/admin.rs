@@ -80,7 +80,7 @@ pub async fn enable(State(state): State<AppState>, Meta(meta): Meta, bearer: Bea
     responses(
         (status = 200, description = "State", body = crate::service::admin::TwoStepState),
         (status = 401, description = "`session_invalid` or `session_revoked`", body = crate::api::doc::ErrorBody),
-        (status = 403, description = "`forbidden`", body = crate::api::doc::ErrorBody),
+        (status = 403, description = "`forbidden`, or `step_up_required`: an administrator with a method must have passed 2SV in the last 15 minutes", body = crate::api::doc::ErrorBody),
         (status = 409, description = "`addon_unavailable` or `addon_not_connected`", body = crate::api::doc::ErrorBody),
         (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
     )
@@ -107,7 +107,7 @@ pub struct MandatoryBody {
         (status = 200, description = "State", body = crate::service::admin::TwoStepState),
         (status = 400, description = "`invalid_request`: malformed JSON or a missing field", body = crate::api::doc::ErrorBody),
         (status = 401, description = "`session_invalid` or `session_revoked`", body = crate::api::doc::ErrorBody),
-        (status = 403, description = "`forbidden`", body = crate::api::doc::ErrorBody),
+        (status = 403, description = "`forbidden`, or `step_up_required` (making it optional): an administrator with a method must have passed 2SV in the last 15 minutes", body = crate::api::doc::ErrorBody),
         (status = 404, description = "`not_found`", body = crate::api::doc::ErrorBody),
         (status = 409, description = "`addon_unavailable` or `addon_not_connected`", body = crate::api::doc::ErrorBody),
         (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
@@ -136,7 +136,7 @@ pub async fn profile(
         (status = 200, description = "State", body = crate::service::admin::TwoStepState),
         (status = 400, description = "`invalid_request`: malformed JSON or a missing field", body = crate::api::doc::ErrorBody),
         (status = 401, description = "`session_invalid` or `session_revoked`", body = crate::api::doc::ErrorBody),
-        (status = 403, description = "`forbidden`", body = crate::api::doc::ErrorBody),
+        (status = 403, description = "`forbidden`, or `step_up_required` (making it optional): an administrator with a method must have passed 2SV in the last 15 minutes", body = crate::api::doc::ErrorBody),
         (status = 409, description = "`addon_unavailable` or `addon_not_connected`", body = crate::api::doc::ErrorBody),
         (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
     )
@@ -181,7 +181,7 @@ pub async fn users(State(state): State<AppState>, bearer: Bearer) -> ApiResult<J
     responses(
         (status = 204, description = "Methods and recovery codes removed, sessions ended"),
         (status = 401, description = "`session_invalid` or `session_revoked`", body = crate::api::doc::ErrorBody),
-        (status = 403, description = "`forbidden`", body = crate::api::doc::ErrorBody),
+        (status = 403, description = "`forbidden`, or `step_up_required`: an administrator with a method must have passed 2SV in the last 15 minutes", body = crate::api::doc::ErrorBody),
         (status = 404, description = "`not_found`", body = crate::api::doc::ErrorBody),
         (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
     )

@@ -34,9 +34,9 @@ pub struct LoginBody {
         (status = 401, description = "`invalid_credentials`", body = crate::api::doc::ErrorBody),
         (status = 403, description = "`two_step_unsupported_client`: the app does not support 2-Step Verification yet", body = crate::api::doc::ErrorBody),
         (status = 423, description = "`two_step_locked` (+`retry_after`)", body = crate::api::doc::ErrorBody),
-        (status = 429, description = "`rate_limited` (+`retry_after`, `Retry-After`)", body = crate::api::doc::ErrorBody),
+        (status = 429, description = "`rate_limited` (+`retry_after`, `Retry-After`): 10 failures per account from this address, 100 per account, or 100 per address in 15 minutes", body = crate::api::doc::ErrorBody),
         (status = 413, description = "`payload_too_large`: body over 64 KiB", body = crate::api::doc::ErrorBody),
-        (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
+        (status = 503, description = "`unavailable` (+`Retry-After`): the database cannot be reached, or the password-hashing queue is full", body = crate::api::doc::ErrorBody),
     )
 )]
 pub async fn login(

@@ -46,7 +46,7 @@ pub async fn overview(State(state): State<AppState>, bearer: Bearer) -> ApiResul
     responses(
         (status = 200, description = "A fresh secret, its otpauth URI and QR codes (pending for 10 minutes)", body = crate::service::me::TotpEnrollment),
         (status = 401, description = "`session_invalid`, `session_revoked` (or an expired enrollment flow)", body = crate::api::doc::ErrorBody),
-        (status = 403, description = "`two_step_not_available` or `step_up_required` (replacing an authenticator)", body = crate::api::doc::ErrorBody),
+        (status = 403, description = "`two_step_not_available`, or `step_up_required`: the account already has a method and the session did not pass 2SV in the last 15 minutes (nothing is stored)", body = crate::api::doc::ErrorBody),
         (status = 409, description = "`two_step_disabled`: 2SV is not enabled for the organization", body = crate::api::doc::ErrorBody),
         (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
     )
@@ -129,9 +129,9 @@ pub struct PhoneBody {
         (status = 202, description = "Sent", body = crate::service::me::SmsSent),
         (status = 400, description = "`invalid_request`: malformed JSON or a missing field", body = crate::api::doc::ErrorBody),
         (status = 401, description = "`session_invalid`, `session_revoked` (or an expired enrollment flow)", body = crate::api::doc::ErrorBody),
-        (status = 403, description = "`two_step_not_available` or `step_up_required` (changing the number)", body = crate::api::doc::ErrorBody),
+        (status = 403, description = "`two_step_not_available`, or `step_up_required`: the account already has a method and the session did not pass 2SV in the last 15 minutes (nothing is sent)", body = crate::api::doc::ErrorBody),
         (status = 409, description = "`two_step_disabled`: 2SV is not enabled for the organization", body = crate::api::doc::ErrorBody),
-        (status = 422, description = "`invalid_phone`", body = crate::api::doc::ErrorBody),
+        (status = 422, description = "`invalid_phone`: not a number, not one that can receive texts, or of a country not in `sms.allowed_countries`", body = crate::api::doc::ErrorBody),
         (status = 429, description = "`sms_rate_limited` (+`retry_after`)", body = crate::api::doc::ErrorBody),
         (status = 502, description = "`sms_delivery_failed`", body = crate::api::doc::ErrorBody),
         (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),

@@ -397,9 +397,10 @@ pub async fn settings_page(ctx: Ctx, State(state): State<AppState>) -> Response 
 
 /// What the user was doing when the service asked them to confirm it's them; it is
 /// carried through the confirmation and done right after.
-const THEN: &[&str] = &["disable_totp", "disable_sms", "recovery_codes", "enable_totp", "enable_sms"];
+const THEN: &[&str] = &["disable_totp", "disable_sms", "recovery_codes", "enable_totp", "enable_sms", "admin"];
 
-fn confirm_first(ctx: &Ctx, then: &str) -> Response {
+/// "Confirm it's you", then back to `then` (one of [`THEN`]).
+pub(super) fn confirm_first(ctx: &Ctx, then: &str) -> Response {
     ctx.redirect(&format!("/settings/security/confirm?then={then}"), &[])
 }
 
@@ -539,6 +540,8 @@ pub async fn step_up_submit(ctx: Ctx, State(state): State<AppState>, Posted(form
                     }
                 },
                 "enable_sms" => ctx.redirect("/settings/security/sms", &[ctx.flash_cookie("confirmed", None)]),
+                // An administrator re-confirming (SPEC §11.3) goes back to the card to act.
+                "admin" => ctx.redirect("/admin/security", &[ctx.flash_cookie("admin_confirmed", None)]),
                 _ => ctx.redirect("/settings/security", &[ctx.flash_cookie("confirmed", None)]),
             };
         }

@@ -86,6 +86,8 @@ where
     };
     match act(&state, &admin, &ctx).await {
         Ok(()) => ctx.redirect("/admin/security", &[ctx.flash_cookie(flash, None)]),
+        // SPEC §11.3: confirm it's you, then back here to do it.
+        Err(ApiError::StepUpRequired) => super::account::confirm_first(&ctx, "admin"),
         Err(e) => render(&ctx, &state, &session, e.status(), Some(i18n::error(ctx.lang, &e))).await,
     }
 }

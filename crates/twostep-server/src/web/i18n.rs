@@ -341,6 +341,11 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("flash_reset_done", "2-Step Verification was reset.", "A verificação em dois passos foi reposta."),
     ("flash_saved", "Saved.", "Guardado."),
     (
+        "flash_admin_confirmed",
+        "Thank you. For the next 15 minutes you can make changes that weaken protection.",
+        "Obrigado. Durante os próximos 15 minutos pode fazer alterações que reduzem a proteção.",
+    ),
+    (
         "flash_confirmed",
         "Thank you. You can change your 2-Step Verification for the next 15 minutes.",
         "Obrigado. Pode alterar a verificação em dois passos durante os próximos 15 minutos.",

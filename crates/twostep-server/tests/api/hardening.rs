@@ -21,6 +21,7 @@ both!(
     an_attempt_that_ends_in_an_error_is_given_back,
     concurrent_removals_never_leave_a_mandatory_user_without_a_method,
     numbers_that_cannot_receive_texts_are_refused,
+    strict_transport_security_is_sent_when_the_public_url_is_https,
 );
 
 mod behind_a_proxy {
@@ -35,6 +36,15 @@ mod behind_a_proxy {
 mod small_hashing_queue {
     use super::*;
     both_with!(super::small_hashing_queue; a_full_hashing_queue_answers_unavailable_with_retry_after);
+}
+
+mod two_texts_an_hour {
+    use super::*;
+    both_with!(super::two_texts_an_hour; the_global_hourly_limit_caps_every_organisation_together);
+}
+
+fn two_texts_an_hour(config: &mut Config) {
+    config.sms.global_hourly_limit = 2;
 }
 
 mod only_portugal {
@@ -451,9 +461,9 @@ async fn failed_sign_ins_leave_no_rows_behind_after_the_purge(app: TestApp) {
 /// SPEC §11.7: with no room to wait, a sign-in is told to come back.
 async fn a_full_hashing_queue_answers_unavailable_with_retry_after(app: TestApp) {
     app.acme(false).await;
-    let attempts = (0..24).map(|_| {
+    let attempts = (0..24).map(|i| {
         let app = &app;
-        async move { app.login("acme", "maria", "wrong password", "web").await }
+        async move { app.login("acme", &format!("nobody{i}"), "wrong password", "web").await }
     });
     let answers = join_all(attempts).await;
     let busy: Vec<_> = answers.iter().filter(|r| r.status == 503).collect();
@@ -462,6 +472,35 @@ async fn a_full_hashing_queue_answers_unavailable_with_retry_after(app: TestApp)
         assert_eq!(r.error_code(), "unavailable");
         assert_eq!(r.header("retry-after"), Some("1"));
     }
-    // What was refused as busy was not counted as a failure: maria is not throttled.
-    assert_eq!(app.login("acme", "maria", PASSWORD, "web").await.status, 200);
+    // What was refused as busy was not counted against the address: exactly 100 checks
+    // per 15 minutes remain for it, counting the ones that did run.
+    let checked = answers.iter().filter(|r| r.status == 401).count();
+    assert_eq!(checked + busy.len(), 24);
+    for i in checked..100 {
+        let r = app.login("acme", &format!("later{i}"), "wrong password", "web").await;
+        assert_eq!(r.status, 401, "check {i}: {}", r.text);
+    }
+    let r = app.login("acme", "later100", "wrong password", "web").await;
+    assert_eq!((r.status, r.error_code()), (429, "rate_limited"));
+}
+
+async fn strict_transport_security_is_sent_when_the_public_url_is_https(app: TestApp) {
+    // The test apps' public URL is https://login.example.com.
+    for path in ["/healthz", "/login", "/api/v1/session"] {
+        let r = app.get(path, None).await;
+        assert_eq!(r.header("strict-transport-security"), Some("max-age=63072000"), "{path}");
+    }
+}
+
+/// SPEC §11.10: `sms.global_hourly_limit` counts the texts of every organisation.
+async fn the_global_hourly_limit_caps_every_organisation_together(app: TestApp) {
+    app.acme(true).await;
+    let maria = app.session("acme", "maria").await;
+    let boss = app.session("acme", "boss").await;
+    app.clock.advance(3600 - app.now().rem_euclid(3600));
+    assert_eq!(app.post(SMS, Some(&maria), json!({ "phone": "+351 912 345 678" })).await.status, 202);
+    assert_eq!(app.post(SMS, Some(&boss), json!({ "phone": "+351 913 456 789" })).await.status, 202);
+    let r = app.post(SMS, Some(&boss), json!({ "phone": "+351 914 567 890" })).await;
+    assert_eq!((r.status, r.error_code()), (429, "sms_rate_limited"), "{}", r.text);
+    assert_eq!(event_outcomes(&app, "sms.refused").await, ["global_hourly_limit"]);
 }

@@ -4,6 +4,7 @@
 //! `TWOSTEP_TEST_POSTGRES_URL`.
 
 mod faults;
+mod hardening;
 mod rotation;
 mod support;
 

@@ -108,6 +108,13 @@ impl Replica {
         self.call(Method::PUT, path, token, Some(body)).await
     }
 
+    /// A sign-in as a trusted proxy forwards it for client address `from`.
+    pub async fn login_from(&self, from: &str, username: &str, password: &str) -> Response {
+        let body = json!({ "organization": "acme", "username": username, "password": password, "client": "web" });
+        let req = self.http.post(self.url("/api/v1/login")).header("x-forwarded-for", from).json(&body);
+        Response::read(req.send().await.unwrap_or_else(|e| panic!("replica {}: {e}", self.name))).await
+    }
+
     pub async fn login(&self, username: &str) -> Response {
         self.post(
             "/api/v1/login",
