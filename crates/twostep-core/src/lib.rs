@@ -9,6 +9,7 @@ pub mod credential;
 pub mod crypto;
 pub mod domain;
 pub mod flow;
+pub mod oauth;
 pub mod policy;
 pub mod store;
 

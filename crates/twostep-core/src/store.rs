@@ -334,8 +334,10 @@ pub struct SealedRecord {
     pub key_id: Option<String>,
 }
 
+/// Everything the service stores. Apps and their tokens are a trait of their own
+/// ([`crate::oauth::OAuthStore`]), reached through this one.
 #[async_trait::async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: crate::oauth::OAuthStore + Send + Sync + 'static {
     async fn ping(&self) -> StoreResult<()>;
 
     // Organisations and profiles.

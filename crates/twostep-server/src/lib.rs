@@ -11,6 +11,7 @@ pub mod edge;
 pub mod error;
 pub mod key;
 pub mod metrics;
+pub mod oidc;
 pub mod qr;
 pub mod rotation;
 pub mod service;

@@ -82,7 +82,7 @@ pub fn build_state(config: Config, parts: Parts) -> anyhow::Result<AppState> {
 /// The API routes with their OpenAPI description: each handler's `#[utoipa::path]` names
 /// its path, so the document and the router cannot disagree.
 pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    use crate::api::{admin, login, me, ops};
+    use crate::api::{admin, apps, login, me, ops};
     use utoipa::OpenApi;
     use utoipa_axum::router::OpenApiRouter;
     use utoipa_axum::routes;
@@ -111,6 +111,9 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(admin::users))
         .routes(routes!(admin::reset))
         .routes(routes!(admin::audit))
+        .routes(routes!(apps::list, apps::create))
+        .routes(routes!(apps::delete))
+        .routes(routes!(apps::secret))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))
@@ -126,6 +129,7 @@ pub fn build_router(state: AppState) -> Router {
         .merge(api)
         .merge(docs.layer(middleware::from_fn(docs_headers)))
         .merge(crate::web::routes())
+        .merge(crate::oidc::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(api::BODY_LIMIT))

@@ -6,6 +6,7 @@
 //! migrations, since column types differ.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+mod oauth;
 mod purge;
 mod queries;
 mod readers;

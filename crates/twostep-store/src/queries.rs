@@ -173,7 +173,7 @@ impl From<SessionRow> for SessionView {
 /// databases' limits).
 const TOUCH_BATCH: usize = 1000;
 
-const SESSION_SELECT: &str = "SELECT s.id, s.org_id, o.slug AS org_slug, s.account_id, a.username, a.kind, \
+pub(crate) const SESSION_SELECT: &str = "SELECT s.id, s.org_id, o.slug AS org_slug, s.account_id, a.username, a.kind, \
      p.slug AS profile_slug, COALESCE(p.admin, FALSE) AS admin, s.client, s.two_step_verified, \
      s.last_two_step_at, s.created_at, s.last_seen_at, s.expires_at, s.revoke_at, s.ip, s.user_agent \
      FROM sessions s JOIN accounts a ON a.id = s.account_id JOIN organizations o ON o.id = s.org_id \

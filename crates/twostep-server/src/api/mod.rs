@@ -1,6 +1,7 @@
 //! The JSON API (SPEC §6): one file per resource, extractors shared here.
 
 pub mod admin;
+pub mod apps;
 pub mod doc;
 pub mod login;
 pub mod me;

@@ -18,8 +18,12 @@ impl<'a> Admin<'a> {
         if session.admin && session.kind == AccountKind::User { Ok(Self(session)) } else { Err(ApiError::Forbidden) }
     }
 
-    fn org_id(&self) -> i64 {
+    pub fn org_id(&self) -> i64 {
         self.0.org_id
+    }
+
+    pub fn username(&self) -> &str {
+        &self.0.username
     }
 
     /// The one rule of SPEC §11.3: an action that weakens protection or takes over an

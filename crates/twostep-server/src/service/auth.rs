@@ -44,17 +44,20 @@ pub enum LoginOutcome {
 }
 
 /// Creates a session and returns its token (the only time it exists in clear).
+/// `second_factor` is the second step that opened it (`totp`, `sms`, `recovery_code`),
+/// if any: it becomes the `amr` of the apps signed in with it (RFC 8176).
 pub async fn open_session(
     state: &AppState,
     account: &Account,
     client: &str,
-    two_step_verified: bool,
+    second_factor: Option<&str>,
     meta: &RequestMeta,
 ) -> ApiResult<Issued> {
+    let two_step_verified = second_factor.is_some();
     let now = state.now();
     let token = Token::generate();
     let expires_at = now + state.config.session_ttl.as_secs() as i64;
-    state
+    let id = state
         .store
         .create_session(NewSession {
             token_hash: token.hash().0,
@@ -68,6 +71,9 @@ pub async fn open_session(
             user_agent: meta.user_agent.as_ref().map(|ua| ua.chars().take(200).collect()),
         })
         .await?;
+    if let Some(factor) = second_factor {
+        state.store.set_session_second_factor(id, factor).await?;
+    }
     Ok(Issued { token: token.expose().to_owned(), expires_at: super::rfc3339(expires_at) })
 }
 
@@ -178,7 +184,7 @@ pub async fn login(state: &AppState, input: LoginInput, meta: &RequestMeta) -> A
     }
     let outcome = match step {
         SignInStep::Authenticated => {
-            let session = open_session(state, account, client, false, meta).await?;
+            let session = open_session(state, account, client, None, meta).await?;
             LoginOutcome::Authenticated { session }
         }
         SignInStep::UnsupportedClient => {
@@ -240,7 +246,7 @@ pub async fn verify(
             if !state.store.consume_flow(flow.id).await? {
                 return Err(ApiError::FlowExpired);
             }
-            let session = open_session(state, &account, &flow.client, true, meta).await?;
+            let session = open_session(state, &account, &flow.client, Some(method.as_str()), meta).await?;
             state.metrics.sign_in("authenticated_two_step");
             Ok(Verified { session, recovery_codes_remaining })
         }
@@ -259,15 +265,13 @@ pub async fn verify(
     }
 }
 
-/// The session behind a bearer token, or 401 `session_invalid` / `session_revoked`.
-pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<SessionView> {
+/// Whether a session still holds at this moment: not expired, not revoked (SPEC §3.7),
+/// not idle (§11.8). The tokens apps hold are checked against it too (§13).
+pub fn check_live(state: &AppState, session: &SessionView) -> ApiResult<()> {
     let now = state.now();
-    let session = state
-        .store
-        .session_by_hash(&TokenHash::of(token).0)
-        .await?
-        .filter(|s| s.expires_at > now)
-        .ok_or(ApiError::SessionInvalid)?;
+    if session.expires_at <= now {
+        return Err(ApiError::SessionInvalid);
+    }
     if session.revoke_at.is_some_and(|at| at <= now) {
         return Err(ApiError::SessionRevoked);
     }
@@ -277,6 +281,14 @@ pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<SessionVie
     if idle > 0 && session.last_seen_at + idle <= now {
         return Err(ApiError::SessionInvalid);
     }
+    Ok(())
+}
+
+/// The session behind a bearer token, or 401 `session_invalid` / `session_revoked`.
+pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<SessionView> {
+    let now = state.now();
+    let session = state.store.session_by_hash(&TokenHash::of(token).0).await?.ok_or(ApiError::SessionInvalid)?;
+    check_live(state, &session)?;
     // last_seen is for the session list: noted at most once a minute and written in
     // batches (service::touches), so the session check stays a read.
     if session.last_seen_at + 60 <= now && !state.touches.note(session.id, now) {

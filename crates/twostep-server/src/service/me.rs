@@ -325,7 +325,7 @@ pub async fn confirm(
             if !state.store.consume_flow(f.id).await? {
                 return Err(ApiError::FlowExpired);
             }
-            let session = auth::open_session(state, account, &f.client, true, meta).await?;
+            let session = auth::open_session(state, account, &f.client, Some(kind.as_str()), meta).await?;
             state.metrics.sign_in("authenticated_enrollment");
             Ok(Confirmed {
                 status: Some("authenticated"),
@@ -476,6 +476,7 @@ pub async fn step_up(
     match codes::second_step(state, &ctx, method, code).await? {
         Checked::Accepted { recovery_codes_remaining } => {
             state.store.mark_stepped_up(session.id, state.now()).await?;
+            state.store.set_session_second_factor(session.id, method.as_str()).await?;
             Ok(recovery_codes_remaining)
         }
         Checked::Wrong => Err(ApiError::InvalidCode { attempts_remaining: None }),

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod codes;
 pub mod me;
+pub mod oauth;
 pub mod purge;
 pub mod sms;
 pub mod throttle;

@@ -397,7 +397,8 @@ pub async fn settings_page(ctx: Ctx, State(state): State<AppState>) -> Response 
 
 /// What the user was doing when the service asked them to confirm it's them; it is
 /// carried through the confirmation and done right after.
-const THEN: &[&str] = &["disable_totp", "disable_sms", "recovery_codes", "enable_totp", "enable_sms", "admin"];
+const THEN: &[&str] =
+    &["disable_totp", "disable_sms", "recovery_codes", "enable_totp", "enable_sms", "admin", "authorize"];
 
 /// "Confirm it's you", then back to `then` (one of [`THEN`]).
 pub(super) fn confirm_first(ctx: &Ctx, then: &str) -> Response {
@@ -542,6 +543,8 @@ pub async fn step_up_submit(ctx: Ctx, State(state): State<AppState>, Posted(form
                 "enable_sms" => ctx.redirect("/settings/security/sms", &[ctx.flash_cookie("confirmed", None)]),
                 // An administrator re-confirming (SPEC §11.3) goes back to the card to act.
                 "admin" => ctx.redirect("/admin/security", &[ctx.flash_cookie("admin_confirmed", None)]),
+                // An app asked for a second step (`acr_values`): back to its sign-in.
+                "authorize" => ctx.redirect("/oauth2/authorize/resume", &[]),
                 _ => ctx.redirect("/settings/security", &[ctx.flash_cookie("confirmed", None)]),
             };
         }

@@ -11,6 +11,7 @@ mod account;
 mod admin;
 mod ctx;
 mod i18n;
+mod oauth;
 mod signin;
 mod templates;
 
@@ -57,6 +58,9 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/security/organization", post(admin::organization))
         .route("/admin/security/profiles/{slug}", post(admin::profile))
         .route("/admin/security/users/{username}/reset", get(admin::reset_page).post(admin::reset))
+        .route("/oauth2/authorize", get(oauth::authorize))
+        .route("/oauth2/authorize/resume", get(oauth::resume))
+        .route("/oauth2/logout", get(oauth::logout).post(oauth::logout))
         .route("/language", post(language))
         .route("/static/style.css", get(stylesheet))
         .route("/static/copy.js", get(script))

@@ -38,6 +38,10 @@ pub fn start_over(ctx: &Ctx, e: &ApiError) -> Response {
 }
 
 pub async fn home(ctx: Ctx, State(state): State<AppState>) -> Response {
+    // Every sign-in ends here: an app's authorization request waiting for it goes on.
+    if ctx.cookie(super::oauth::AUTHZ_COOKIE).is_some() {
+        return ctx.redirect("/oauth2/authorize/resume", &[]);
+    }
     match signed_in(&ctx, &state).await {
         Ok(session) => ctx.page(StatusCode::OK, "home.html", context! { me => me(&session) }),
         Err(response) => response,
@@ -48,15 +52,29 @@ fn login_form(ctx: &Ctx, status: StatusCode, organization: &str, username: &str,
     ctx.page(status, "login.html", context! { organization, username, error })
 }
 
-pub async fn login_page(ctx: Ctx, State(state): State<AppState>) -> Response {
-    if let Some(token) = ctx.session_token()
+/// What an app's sign-in (`/oauth2/authorize`) puts in the address of the form.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct LoginQuery {
+    organization: Option<String>,
+    username: Option<String>,
+    /// `login`: show the form even to a signed-in browser (the app asked for a fresh
+    /// sign-in, or for another account).
+    prompt: Option<String>,
+}
+
+pub async fn login_page(ctx: Ctx, State(state): State<AppState>, Query(q): Query<LoginQuery>) -> Response {
+    let fresh = q.prompt.as_deref() == Some("login");
+    if !fresh
+        && let Some(token) = ctx.session_token()
         && auth::authenticate(&state, token).await.is_ok()
     {
         return ctx.redirect("/", &[]);
     }
     // The demo has one organisation: save its users typing it.
-    let organization = if ctx.demo { "demo" } else { "" };
-    login_form(&ctx, StatusCode::OK, organization, "", None)
+    let organization = q.organization.unwrap_or_else(|| if ctx.demo { "demo".into() } else { String::new() });
+    let username = q.username.unwrap_or_default();
+    login_form(&ctx, StatusCode::OK, &organization, &username, None)
 }
 
 #[derive(Deserialize, Default)]

@@ -1,0 +1,138 @@
+//! Registered apps (SPEC §13): `/api/v1/admin/apps…`, for admin-profile sessions of the
+//! organisation.
+
+use crate::api::{Bearer, Json, Meta, Path};
+use crate::error::ApiResult;
+use crate::service::admin::Admin;
+use crate::service::auth;
+use crate::service::oauth::{self, AppInput, Registered};
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/apps",
+    tag = "admin",
+    summary = "The organization's registered apps",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "`{\"apps\":[…]}` (never a secret)", body = Value),
+        (status = 401, description = "`session_invalid` or `session_revoked`", body = crate::api::doc::ErrorBody),
+        (status = 403, description = "`forbidden`", body = crate::api::doc::ErrorBody),
+        (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
+    )
+)]
+pub async fn list(State(state): State<AppState>, bearer: Bearer) -> ApiResult<Json<Value>> {
+    let session = auth::authenticate(&state, &bearer.session()?).await?;
+    let apps = oauth::list(&state, &Admin::check(&session)?).await?;
+    Ok(Json(json!({ "apps": apps })))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct NewAppBody {
+    /// a-z, 0-9 and -, unique in the organization.
+    slug: String,
+    name: String,
+    /// Exact redirect URIs: https, or http on localhost, or a private-use scheme.
+    redirect_uris: Vec<String>,
+    /// A public app (a browser or mobile app) has no secret and must use PKCE.
+    #[serde(default)]
+    public: bool,
+    /// `false` for an app that cannot do 2SV: its sign-ins are refused (`access_denied`)
+    /// whenever 2SV applies to the user.
+    #[serde(default = "yes")]
+    two_step: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/apps",
+    tag = "admin",
+    summary = "Register an app (OpenID Connect client)",
+    request_body = NewAppBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "`{\"app\":{…},\"client_secret\"}`: the secret is shown this once (null for a public app)", body = crate::service::oauth::Registered),
+        (status = 400, description = "`invalid_request`: a bad slug, name or redirect URI", body = crate::api::doc::ErrorBody),
+        (status = 401, description = "`session_invalid` or `session_revoked`", body = crate::api::doc::ErrorBody),
+        (status = 403, description = "`forbidden`", body = crate::api::doc::ErrorBody),
+        (status = 409, description = "`conflict`: the slug is taken", body = crate::api::doc::ErrorBody),
+        (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
+    )
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    bearer: Bearer,
+    Json(body): Json<NewAppBody>,
+) -> ApiResult<(StatusCode, Json<Registered>)> {
+    let session = auth::authenticate(&state, &bearer.session()?).await?;
+    let input = AppInput {
+        slug: body.slug,
+        name: body.name,
+        redirect_uris: body.redirect_uris,
+        public: body.public,
+        two_step: body.two_step,
+    };
+    let registered = oauth::create(&state, &Admin::check(&session)?, input, &meta).await?;
+    Ok((StatusCode::CREATED, Json(registered)))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/api/v1/admin/apps/{client_id}",
+    tag = "admin",
+    summary = "Remove an app and everything issued to it",
+    params(("client_id" = String, Path, description = "The app's client_id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Removed; its tokens stop working at once"),
+        (status = 401, description = "`session_invalid` or `session_revoked`", body = crate::api::doc::ErrorBody),
+        (status = 403, description = "`forbidden`", body = crate::api::doc::ErrorBody),
+        (status = 404, description = "`not_found`", body = crate::api::doc::ErrorBody),
+        (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
+    )
+)]
+pub async fn delete(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    bearer: Bearer,
+    Path(client_id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let session = auth::authenticate(&state, &bearer.session()?).await?;
+    oauth::delete(&state, &Admin::check(&session)?, &client_id, &meta).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/apps/{client_id}/secret",
+    tag = "admin",
+    summary = "A new client secret (the old one stops working at once)",
+    params(("client_id" = String, Path, description = "The app's client_id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "`{\"client_secret\"}`, shown this once", body = Value),
+        (status = 401, description = "`session_invalid` or `session_revoked`", body = crate::api::doc::ErrorBody),
+        (status = 403, description = "`forbidden`", body = crate::api::doc::ErrorBody),
+        (status = 404, description = "`not_found`: no such confidential app", body = crate::api::doc::ErrorBody),
+        (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
+    )
+)]
+pub async fn secret(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    bearer: Bearer,
+    Path(client_id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let session = auth::authenticate(&state, &bearer.session()?).await?;
+    let secret = oauth::new_secret(&state, &Admin::check(&session)?, &client_id, &meta).await?;
+    Ok(Json(json!({ "client_secret": secret })))
+}
