@@ -120,10 +120,17 @@ fn check_database(url: &str, report: &mut Report) {
                 } else if file.exists() {
                     report.notes.push(format!("database_url: SQLite file {} (not opened)", file.display()));
                 } else if folder.is_dir() {
-                    report.notes.push(format!(
-                        "database_url: SQLite file {} does not exist: created at first start",
-                        file.display()
-                    ));
+                    // SQLite creates the file, not its folder.
+                    match writable_folder(file) {
+                        Ok(_) => report.notes.push(format!(
+                            "database_url: SQLite file {} does not exist: created at first start",
+                            file.display()
+                        )),
+                        Err(why) => report.problems.push(format!(
+                            "database_url: SQLite file {} does not exist, and serve cannot create it: {why}",
+                            file.display()
+                        )),
+                    }
                 } else {
                     report
                         .problems
@@ -243,6 +250,18 @@ mod tests {
         assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
         assert!(report.problems[0].contains("webhook_url"));
         assert!(!format!("{report:?}").contains("pw@"), "the password was printed");
+    }
+
+    #[test]
+    fn a_sqlite_file_must_be_creatable_where_it_does_not_exist_yet() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut report = Report::default();
+        check_database(&format!("sqlite://{}/new.db", dir.path().display()), &mut report);
+        check_database(&format!("sqlite://{}/no/such/folder/new.db", dir.path().display()), &mut report);
+        assert_eq!(report.problems.len(), 1, "{report:?}");
+        assert!(report.problems[0].contains("folder"), "{report:?}");
+        assert!(report.notes[0].contains("created at first start"), "{report:?}");
+        assert!(!dir.path().join("new.db").exists() && !dir.path().join("no").exists());
     }
 
     #[test]
