@@ -1,6 +1,6 @@
 //! The command line (SPEC §8).
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -39,12 +39,53 @@ pub enum Command {
     /// The secret key that encrypts TOTP secrets and phone numbers at rest.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// The configuration file and TWOSTEP_* variables.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Print a shell completion script to standard output.
+    #[command(after_help = "Examples:\n  twostep completions bash > /etc/bash_completion.d/twostep\n  \
+                            twostep completions zsh > \"${fpath[1]}/_twostep\"\n  \
+                            twostep completions fish > ~/.config/fish/completions/twostep.fish")]
+    Completions {
+        /// The shell to write the script for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) to standard output, e.g. `twostep man > twostep.1`.
+    Man,
+    /// Ask a running server whether it is alive: a plain HTTP GET; exits 0 on a 2xx answer,
+    /// 1 otherwise. For container health checks; reads no configuration.
+    Healthcheck {
+        /// The URL to ask.
+        #[arg(long, default_value = "http://127.0.0.1:8080/healthz", value_name = "URL")]
+        url: String,
+        /// Give up after this long (humantime: "2s", "500ms").
+        #[arg(long, default_value = "3s", value_name = "DURATION", value_parser = humantime::parse_duration)]
+        timeout: std::time::Duration,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Check the configuration as `serve` would read it, without starting anything.
+    ///
+    /// Reads the file and the TWOSTEP_* variables with the same loader as `serve`. A problem
+    /// the loader finds (TOML syntax, an unknown key, a value of the wrong kind) stops the
+    /// check there, as it stops `serve`; after that, every problem found is listed, one per
+    /// line: the secret key file must be a readable, valid key (or be missing in a writable
+    /// folder: then it is created at first start), every previous key file must be one,
+    /// `database_url` must parse as sqlite:// or postgres:// with the parser the server
+    /// uses, and the SMS provider's settings must be complete. The database is not
+    /// contacted (`twostep migrate` does that) and no text message is sent. Prints
+    /// "configuration OK" and exits 0, or exits 1.
+    Check,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum KeyCommand {
     /// Write a new random key to a new file (mode 0600) and print its id.
     Generate {
+        /// The file to create; an existing file is never overwritten.
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
@@ -53,6 +94,8 @@ pub enum KeyCommand {
     /// Re-encrypt every secret under the key in FILE, while the service runs; safe to
     /// interrupt and run again (docs/deploy.md, "Rotating the secret key").
     Rotate {
+        /// The key to move every secret to; the configuration must already open it
+        /// (as secret_key_file or in previous_key_files).
         #[arg(long, value_name = "FILE")]
         new_key_file: PathBuf,
         /// Secrets re-encrypted per batch.
@@ -67,6 +110,7 @@ pub enum OrgCommand {
     Create {
         /// Short name used at sign-in, e.g. "acme".
         slug: String,
+        /// Display name, e.g. "Acme Maintenance".
         #[arg(long)]
         name: String,
         /// Language of text messages: en or pt.
@@ -79,10 +123,12 @@ pub enum OrgCommand {
 pub enum ProfileCommand {
     /// Create a profile in an organisation.
     Create {
-        #[arg(long)]
+        /// The organisation's slug.
+        #[arg(long, value_name = "SLUG")]
         org: String,
         /// Profile slug, e.g. "technician".
         profile: String,
+        /// Display name, e.g. "Technician".
         #[arg(long)]
         name: String,
         /// Members may manage security settings.
@@ -100,8 +146,10 @@ pub enum UserCommand {
 #[derive(Debug, Args)]
 #[command(group = clap::ArgGroup::new("kind").required(true).args(["profile", "contact"]))]
 pub struct UserCreate {
-    #[arg(long)]
+    /// The organisation's slug.
+    #[arg(long, value_name = "SLUG")]
     pub org: String,
+    /// The username used at sign-in, unique in the organisation.
     pub username: String,
     /// The user's profile slug.
     #[arg(long)]
@@ -122,7 +170,48 @@ pub struct UserCreate {
 pub enum AddonCommand {
     /// Make the 2SV add-on available to an organisation (its administrators then connect it).
     Activate {
-        #[arg(long)]
+        /// The organisation's slug.
+        #[arg(long, value_name = "SLUG")]
         org: String,
     },
+}
+
+/// Writes the completion script for `shell`.
+pub fn completions(shell: clap_complete::Shell, out: &mut dyn std::io::Write) {
+    clap_complete::generate(shell, &mut Cli::command(), "twostep", out);
+}
+
+/// Writes the manual page (roff): the command, its options and its subcommands.
+pub fn man(out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    clap_mangen::Man::new(Cli::command()).render(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every subcommand and every argument says what it is for (`--help`, the man page,
+    /// the completion scripts).
+    #[test]
+    fn every_subcommand_and_argument_has_help() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if id != "help" && id != "version" && arg.get_help().is_none() {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                let path = format!("{path} {}", sub.get_name());
+                if sub.get_about().is_none() {
+                    missing.push(path.clone());
+                }
+                walk(sub, &path, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "twostep", &mut missing);
+        assert!(missing.is_empty(), "no help text: {missing:?}");
+        Cli::command().debug_assert();
+    }
 }

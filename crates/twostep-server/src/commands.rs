@@ -1,6 +1,8 @@
 //! What each subcommand does.
 
-use crate::cli::{AddonCommand, Cli, Command, KeyCommand, OrgCommand, ProfileCommand, UserCommand, UserCreate};
+use crate::cli::{
+    AddonCommand, Cli, Command, ConfigCommand, KeyCommand, OrgCommand, ProfileCommand, UserCommand, UserCreate,
+};
 use crate::config::{Config, LogFormat};
 use crate::startup::{self, App, Parts};
 use anyhow::{Context, bail};
@@ -11,7 +13,24 @@ use twostep_core::domain::{AccountKind, AddonState, Language, OrgSlug, Password,
 use twostep_core::store::{NewAccount, Organization, Store, StoreError};
 use twostep_store::SqlStore;
 
+/// The command has already written its problems to standard error; exit 1 without
+/// another line.
+#[derive(Debug, thiserror::Error)]
+#[error("the problems were reported")]
+pub struct AlreadyReported;
+
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    // These work without a usable configuration (or report on it themselves).
+    match &cli.command {
+        Command::Completions { shell } => {
+            crate::cli::completions(*shell, &mut std::io::stdout().lock());
+            return Ok(());
+        }
+        Command::Man => return Ok(crate::cli::man(&mut std::io::stdout().lock())?),
+        Command::Healthcheck { url, timeout } => return healthcheck(url, *timeout).await,
+        Command::Config(ConfigCommand::Check) => return config_check(cli.config.as_deref()),
+        _ => {}
+    }
     let (config, warnings) = Config::load(cli.config.as_deref(), std::env::vars())?;
     init_tracing(&config, matches!(cli.command, Command::Serve { .. }));
     for warning in warnings {
@@ -75,7 +94,38 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Key(command) => key_command(&config, command).await,
+        Command::Config(_) | Command::Completions { .. } | Command::Man | Command::Healthcheck { .. } => Ok(()),
     }
+}
+
+fn config_check(file: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let report = crate::check::check(file, std::env::vars());
+    for warning in &report.warnings {
+        eprintln!("warning: {warning}");
+    }
+    for note in &report.notes {
+        println!("{note}");
+    }
+    if report.problems.is_empty() {
+        println!("configuration OK");
+        return Ok(());
+    }
+    for problem in &report.problems {
+        eprintln!("error: {}", problem.replace('\n', " "));
+    }
+    Err(AlreadyReported.into())
+}
+
+/// A plain GET; healthy is a 2xx answer within `timeout`.
+async fn healthcheck(url: &str, timeout: std::time::Duration) -> anyhow::Result<()> {
+    let client = reqwest::Client::builder().timeout(timeout).connect_timeout(timeout).build()?;
+    let response = client.get(url).send().await.with_context(|| format!("{url} did not answer"))?;
+    let status = response.status();
+    if !status.is_success() {
+        bail!("{url} answered {status}");
+    }
+    println!("{url}: {status}");
+    Ok(())
 }
 
 async fn key_command(config: &Config, command: KeyCommand) -> anyhow::Result<()> {

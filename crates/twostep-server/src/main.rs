@@ -16,6 +16,7 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(commands::run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is::<commands::AlreadyReported>() => ExitCode::FAILURE,
         Err(e) => {
             // One line, naming the problem; never a backtrace.
             eprintln!("error: {}", format!("{e:#}").replace('\n', " "));

@@ -257,3 +257,147 @@ async fn demo_mode_seeds_once_and_prints_the_passwords_once(env: Env) {
     assert_eq!(reqwest::get(format!("{}/dev/outbox", plain.base)).await.unwrap().status().as_u16(), 404);
     assert!(plain.terminate().success());
 }
+
+// The commands below need no database of their own: they run once, beside a SQLite operator.
+
+/// `twostep config check --config FILE` in the directory, with nothing from the test's own
+/// `TWOSTEP_*` settings but the file.
+fn config_check(env: &Env, toml: &str) -> Output {
+    std::fs::write(env.path("check.toml"), toml).unwrap();
+    env.command(&["config", "check", "--config", env.path("check.toml").to_str().unwrap()])
+        .env_remove("TWOSTEP_DATABASE_URL")
+        .output()
+        .unwrap()
+}
+
+/// The `error: ` lines of a failed check (warnings about unrelated variables aside).
+fn problems(out: &Output) -> Vec<String> {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "succeeded but should not: {stderr}");
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("configuration OK"));
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    stderr.lines().filter(|l| l.starts_with("error: ")).map(str::to_owned).collect()
+}
+
+fn sqlite_env() -> Env {
+    block_on(Env::new(twostep_store::testing::Backend::Sqlite)).unwrap()
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+}
+
+#[test]
+fn config_check_names_each_problem_on_one_line_and_exits_1() {
+    let env = sqlite_env();
+    ok(&env.run(&["key", "generate", "--out", env.path("good.key").to_str().unwrap()]));
+    let good = format!(
+        "secret_key_file = {:?}\ndatabase_url = \"sqlite://{}\"\n",
+        env.path("good.key").to_str().unwrap(),
+        env.path("twostep.db").display()
+    );
+
+    // An unknown key: the loader stops there, as it stops `serve`.
+    let lines = problems(&config_check(&env, &format!("{good}listen_port = 8080\n")));
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("listen_port"), "{lines:?}");
+
+    // An unreadable key file (a folder: root reads any file), and one that holds no key.
+    std::fs::create_dir(env.path("key-folder")).unwrap();
+    let unreadable = good.replace("good.key", "key-folder");
+    let lines = problems(&config_check(&env, &unreadable));
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("cannot read secret_key_file") && lines[0].contains("key-folder"), "{lines:?}");
+    std::fs::write(env.path("garbage.key"), "not a key\n").unwrap();
+    let lines = problems(&config_check(&env, &good.replace("good.key", "garbage.key")));
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("not a valid key"), "{lines:?}");
+
+    // A database URL of another kind; its password is not echoed.
+    let bad_url =
+        format!("secret_key_file = {:?}\ndatabase_url = \"mysql://root:hunter2@db/twostep\"\n", env.path("good.key"));
+    let lines = problems(&config_check(&env, &bad_url));
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("database_url") && !lines[0].contains("hunter2"), "{lines:?}");
+
+    // Every problem at once, one line each: the key, the database, each Twilio setting.
+    let all = format!(
+        "secret_key_file = {:?}\ndatabase_url = \"mysql://db/twostep\"\n[sms]\nprovider = \"twilio\"\n\
+         twilio_from = \"+15005550006\"\n",
+        env.path("key-folder")
+    );
+    let lines = problems(&config_check(&env, &all));
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    for needle in ["secret_key_file", "database_url", "twilio_account_sid", "twilio_auth_token"] {
+        assert!(lines.iter().any(|l| l.contains(needle)), "{needle} not in {lines:?}");
+    }
+    let lines = problems(&config_check(&env, &format!("{good}[sms]\nprovider = \"webhook\"\n")));
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("webhook_url"), "{lines:?}");
+}
+
+#[test]
+fn config_check_passes_a_good_configuration_without_touching_anything() {
+    let env = sqlite_env();
+    ok(&env.run(&["key", "generate", "--out", env.path("good.key").to_str().unwrap()]));
+    let toml = format!(
+        "secret_key_file = {:?}\ndatabase_url = \"sqlite://{}\"\n[sms]\nprovider = \"webhook\"\n\
+         webhook_url = \"http://127.0.0.1:1/sms\"\n",
+        env.path("good.key").to_str().unwrap(),
+        env.path("new.db").display()
+    );
+    let out = config_check(&env, &toml);
+    let stdout = ok(&out);
+    assert_eq!(stdout.lines().last(), Some("configuration OK"), "{stdout}");
+    assert!(stdout.contains("secret_key_file") && stdout.contains("created at first start"), "{stdout}");
+    assert!(!env.path("new.db").exists(), "the check created the database");
+
+    // A missing key file in a writable folder is fine: serve creates it. Nothing is created.
+    let out = config_check(&env, &toml.replace("good.key", "later.key"));
+    assert!(ok(&out).contains("does not exist: serve creates it"));
+    assert!(!env.path("later.key").exists());
+    // PostgreSQL URLs are parsed, not contacted (nothing listens on port 1).
+    let pg =
+        toml.replace(&format!("sqlite://{}", env.path("new.db").display()), "postgres://twostep@127.0.0.1:1/twostep");
+    assert!(ok(&config_check(&env, &pg)).contains("not contacted"));
+}
+
+#[test]
+fn completions_and_the_man_page_are_printed() {
+    let env = sqlite_env();
+    let bash = ok(&env.command(&["completions", "bash"]).output().unwrap());
+    assert!(bash.contains("serve") && bash.contains("complete"), "{bash}");
+    for shell in ["zsh", "fish", "elvish", "powershell"] {
+        assert!(ok(&env.command(&["completions", shell]).output().unwrap()).contains("serve"), "{shell}");
+    }
+    // An unknown shell is a usage error (clap's, listing the shells).
+    let tcsh = env.command(&["completions", "tcsh"]).output().unwrap();
+    assert_eq!(tcsh.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&tcsh.stderr).contains("powershell"));
+    let man = ok(&env.command(&["man"]).output().unwrap());
+    assert!(man.contains(".TH"), "{man}");
+    assert!(man.contains("config") && man.contains("healthcheck"), "{man}");
+}
+
+#[test]
+fn healthcheck_exits_0_while_the_server_answers_and_1_otherwise() {
+    let env = sqlite_env();
+    let server = Server::start(&env, &["serve"]);
+    for path in ["/healthz", "/readyz"] {
+        let url = format!("{}{path}", server.base);
+        ok(&env.command(&["healthcheck", "--url", &url]).output().unwrap());
+    }
+    let url = format!("{}/no-such-page", server.base);
+    one_line_error(&env.command(&["healthcheck", "--url", &url]).output().unwrap(), "404");
+    assert!(server.terminate().success());
+    // Nothing listens there now.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("http://127.0.0.1:{port}/healthz");
+    let started = Instant::now();
+    one_line_error(
+        &env.command(&["healthcheck", "--url", &url, "--timeout", "2s"]).output().unwrap(),
+        "did not answer",
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
