@@ -121,7 +121,7 @@ pub struct NewGrant {
 #[derive(Debug, Clone)]
 pub enum Redeemed {
     /// First use, in time: the grant.
-    Fresh(Grant),
+    Fresh(Box<Grant>),
     /// Used before: the grant (and every token of it) has just been revoked (RFC 6749
     /// §4.1.2: a code used twice revokes what it issued).
     Replayed,
@@ -133,7 +133,7 @@ pub enum Redeemed {
 #[derive(Debug, Clone)]
 pub enum Refreshed {
     /// Its grant; the token is now used and the new one stored in its place.
-    Rotated(Grant),
+    Rotated(Box<Grant>),
     /// Used before: the whole family (the grant) was revoked.
     Reused,
     Invalid,

@@ -39,6 +39,9 @@ pub enum Command {
     /// The secret key that encrypts TOTP secrets and phone numbers at rest.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Apps that sign in through Twostep with OpenID Connect.
+    #[command(subcommand)]
+    App(AppCommand),
     /// The configuration file and TWOSTEP_* variables.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -101,6 +104,41 @@ pub enum KeyCommand {
         /// Secrets re-encrypted per batch.
         #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(i64).range(1..=100_000))]
         batch_size: i64,
+    },
+    /// New keys for signing ID and access tokens (RS256 and ES256); the old ones stop
+    /// signing and stay in /oauth2/jwks until their tokens have expired.
+    RotateSigning,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AppCommand {
+    /// Register an app; prints its client_id and, for a confidential app, its
+    /// client_secret (shown once; only a hash is kept).
+    Create {
+        /// The organisation whose users sign in to the app.
+        #[arg(long, value_name = "SLUG")]
+        org: String,
+        /// Short name of the app in the organisation, e.g. "wiki".
+        slug: String,
+        /// Display name shown on the sign-in page, e.g. "Team wiki".
+        #[arg(long)]
+        name: String,
+        /// An exact redirect URI (https, or http on localhost); repeat for several.
+        #[arg(long = "redirect-uri", value_name = "URL", required = true)]
+        redirect_uri: Vec<String>,
+        /// A public app (single-page or mobile): no secret, PKCE required.
+        #[arg(long)]
+        public: bool,
+        /// The app cannot do 2-Step Verification: its sign-ins are refused whenever 2SV
+        /// applies to the user.
+        #[arg(long)]
+        no_two_step: bool,
+    },
+    /// List an organisation's apps.
+    List {
+        /// The organisation.
+        #[arg(long, value_name = "SLUG")]
+        org: String,
     },
 }
 

@@ -1,7 +1,8 @@
 //! What each subcommand does.
 
 use crate::cli::{
-    AddonCommand, Cli, Command, ConfigCommand, KeyCommand, OrgCommand, ProfileCommand, UserCommand, UserCreate,
+    AddonCommand, AppCommand, Cli, Command, ConfigCommand, KeyCommand, OrgCommand, ProfileCommand, UserCommand,
+    UserCreate,
 };
 use crate::config::{Config, LogFormat};
 use crate::startup::{self, App, Parts};
@@ -94,6 +95,39 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Key(command) => key_command(&config, command).await,
+        Command::App(AppCommand::Create { org, slug, name, redirect_uri, public, no_two_step }) => {
+            let state = cli_state(config).await?;
+            let org = state
+                .store
+                .org_by_slug(org.trim())
+                .await?
+                .with_context(|| format!("organization {org:?} does not exist"))?;
+            let input = crate::service::oauth::AppInput {
+                slug,
+                name,
+                redirect_uris: redirect_uri,
+                public,
+                two_step: !no_two_step,
+            };
+            let registered =
+                crate::service::oauth::register(&state, org.id, input).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("client_id: {}", registered.app.client_id);
+            match registered.client_secret {
+                Some(secret) => println!("client_secret: {secret}   (shown once: store it in the app now)"),
+                None => println!("public app: no secret; the app must use PKCE (S256)"),
+            }
+            Ok(())
+        }
+        Command::App(AppCommand::List { org }) => {
+            let store = startup::open_store(&config).await?;
+            let org = find_org(&store, &org).await?;
+            for app in twostep_core::oauth::OAuthStore::apps(&store, org.id).await? {
+                let kind = if app.is_public() { "public" } else { "confidential" };
+                let two_step = if app.two_step { "2SV" } else { "no 2SV" };
+                println!("{}  {}  {kind}, {two_step}  {}", app.client_id, app.name, app.redirect_uris.join(" "));
+            }
+            Ok(())
+        }
         Command::Config(_) | Command::Completions { .. } | Command::Man | Command::Healthcheck { .. } => Ok(()),
     }
 }
@@ -130,6 +164,15 @@ async fn healthcheck(url: &str, timeout: std::time::Duration) -> anyhow::Result<
 
 async fn key_command(config: &Config, command: KeyCommand) -> anyhow::Result<()> {
     match command {
+        KeyCommand::RotateSigning => {
+            let state = cli_state(config.clone()).await?;
+            let keys = crate::oidc::keys::current_keys(&state).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let old: Vec<String> = keys.iter().filter(|k| k.retired_at.is_none()).map(|k| k.kid.clone()).collect();
+            let new = crate::oidc::keys::rotate(&state).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("new signing keys: {}", new.join(", "));
+            println!("retired (listed in /oauth2/jwks until their tokens expire): {}", old.join(", "));
+            Ok(())
+        }
         KeyCommand::Generate { out } => {
             let key = crate::key::create(&out)?;
             println!("wrote key {} to {} (mode 0600): back it up with the database backups", key.id(), out.display());
@@ -219,6 +262,14 @@ fn init_tracing(config: &Config, serving: bool) {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.try_init(),
     };
+}
+
+/// The service's state for a command that acts as the server would (apps, signing keys).
+async fn cli_state(config: Config) -> anyhow::Result<crate::state::AppState> {
+    let key = crate::key::load_or_create(&config.secret_key_file)?;
+    let store = startup::open_store(&config).await?;
+    let parts = Parts { store: Arc::new(store), key, clock: startup::system_clock(), demo: false };
+    startup::build_state(config, parts)
 }
 
 async fn find_org(store: &SqlStore, slug: &str) -> anyhow::Result<Organization> {

@@ -347,7 +347,7 @@ impl OAuthStore for SqlStore {
                     .bind(code_hash)
                     .fetch_optional(pool)
                     .await?;
-                return Ok(row.map_or(Redeemed::Invalid, |r| Redeemed::Fresh(r.into())));
+                return Ok(row.map_or(Redeemed::Invalid, |r| Redeemed::Fresh(Box::new(r.into()))));
             }
             // Used before: whatever it issued is revoked (RFC 6749 §4.1.2).
             let replayed = sqlx::query(sql(
@@ -447,7 +447,7 @@ impl OAuthStore for SqlStore {
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
-            Ok(Refreshed::Rotated(grant.into()))
+            Ok(Refreshed::Rotated(Box::new(grant.into())))
         })
     }
 

@@ -140,7 +140,13 @@ async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
 
 /// OIDC Core §5.3; an invalid token gets 401 with `WWW-Authenticate` (RFC 6750 §3).
 async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let token = crate::api::bearer_token(headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()));
+    // Access tokens are JWTs, longer than the session tokens `api::bearer_token` takes.
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, token)| scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && token.len() <= 8192)
+        .map(|(_, token)| token.trim().to_owned());
     let answer = match token {
         Some(t) => oauth::userinfo(&state, &t).await,
         None => Ok(None),

@@ -171,6 +171,10 @@ pub struct AuthorizeParams {
     pub max_age: Option<String>,
     pub login_hint: Option<String>,
     pub acr_values: Option<String>,
+    /// Set by Twostep, never taken from the request (`web::oauth` overwrites it): the
+    /// browser's session when the request arrived, which `prompt=login` and `max_age`
+    /// ask not to reuse.
+    pub earlier_session: Option<i64>,
 }
 
 impl AuthorizeParams {
@@ -294,7 +298,8 @@ pub async fn decide(
         return Ok(need_sign_in(false));
     };
     let now = state.now();
-    let signed_in_since = session.created_at >= requested_at;
+    // A session opened since the request arrived (not the one the browser had then).
+    let signed_in_since = session.created_at >= requested_at && p.earlier_session != Some(session.id);
     let auth_time = session.last_two_step_at.unwrap_or(session.created_at).max(session.created_at);
     if p.prompts().contains(&"login") && !signed_in_since {
         return Ok(need_sign_in(true));
@@ -487,7 +492,7 @@ pub async fn token(state: &AppState, creds: ClientCredentials, req: TokenRequest
     let grant = match req.grant_type.as_str() {
         "authorization_code" => {
             let grant = match state.store.redeem_code(&hash(&req.code), now).await.map_err(ApiError::from)? {
-                Redeemed::Fresh(grant) => grant,
+                Redeemed::Fresh(grant) => *grant,
                 Redeemed::Replayed => {
                     return Err(OAuthError::invalid_grant("this code was used before; its tokens are revoked"));
                 }
@@ -519,7 +524,7 @@ pub async fn token(state: &AppState, creds: ClientCredentials, req: TokenRequest
                 .await
                 .map_err(ApiError::from)?;
             let grant = match rotated {
-                Refreshed::Rotated(grant) => grant,
+                Refreshed::Rotated(grant) => *grant,
                 Refreshed::Reused => {
                     return Err(OAuthError::invalid_grant("this refresh token was used before; its family is revoked"));
                 }

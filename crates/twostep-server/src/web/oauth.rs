@@ -38,7 +38,11 @@ fn refused_page(ctx: &Ctx, text: &str) -> Response {
 /// `GET /oauth2/authorize`: the request is checked, kept, and answered at once when the
 /// browser's session will do; otherwise the sign-in pages take over and come back to
 /// [`resume`].
-pub async fn authorize(ctx: Ctx, State(state): State<AppState>, Query(params): Query<AuthorizeParams>) -> Response {
+pub async fn authorize(ctx: Ctx, State(state): State<AppState>, Query(mut params): Query<AuthorizeParams>) -> Response {
+    params.earlier_session = match ctx.session_token() {
+        Some(token) => auth::authenticate(&state, token).await.ok().map(|s| s.id),
+        None => None,
+    };
     let checked = match oauth::check(&state, params).await {
         Ok(Ok(checked)) => checked,
         Ok(Err(Refused::Page(text))) => return refused_page(&ctx, &text),

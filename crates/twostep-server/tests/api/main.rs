@@ -4,6 +4,7 @@ mod support;
 
 mod hardening;
 mod login;
+mod oidc;
 mod openapi;
 mod policy;
 mod properties;

@@ -125,6 +125,20 @@ impl TestApp {
         })
     }
 
+    /// The app on a port chosen beforehand, so that `public_url` — the OpenID Connect
+    /// issuer — is its own address (`http://127.0.0.1:PORT`).
+    pub async fn spawn_self_issued(backend: Backend) -> Option<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        Self::spawn_with(backend, |c| {
+            c.listen = format!("127.0.0.1:{port}");
+            c.public_url = format!("http://127.0.0.1:{port}");
+            // Sessions stay through the grace period in these tests unless revoked.
+            c.session_idle_timeout = std::time::Duration::from_secs(7 * 24 * 3600);
+            c.session_ttl = std::time::Duration::from_secs(7 * 24 * 3600);
+        })
+        .await
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
