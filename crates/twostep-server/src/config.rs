@@ -71,6 +71,7 @@ pub struct Config {
     /// Addresses of reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<String>,
     pub server: ServerConfig,
+    pub forward_auth: ForwardAuthConfig,
     pub database: DatabaseConfig,
     pub sms: SmsConfig,
     /// Client apps merged over the defaults (SPEC §2).
@@ -92,11 +93,25 @@ impl Default for Config {
             issuer: "Twostep".into(),
             trusted_proxies: Vec::new(),
             server: ServerConfig::default(),
+            forward_auth: ForwardAuthConfig::default(),
             database: DatabaseConfig::default(),
             sms: SmsConfig::default(),
             clients: BTreeMap::new(),
         }
     }
+}
+
+/// Forward authentication for reverse proxies (SPEC §13).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ForwardAuthConfig {
+    /// Domains whose addresses `/login?rd=` may return to (the domain itself and its
+    /// subdomains). In the environment: comma-separated.
+    #[serde(deserialize_with = "one_or_many_strings")]
+    pub allowed_domains: Vec<String>,
+    /// Shares the session cookie with this domain and its subdomains (e.g.
+    /// "example.com" when Twostep is login.example.com and the apps are *.example.com).
+    pub cookie_domain: String,
 }
 
 /// Bounds on what clients can make the server hold (SPEC §11.7).
@@ -312,6 +327,29 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "server.header_read_timeout, request_timeout and purge_interval must be more than 0s".into(),
             ));
+        }
+        for domain in self
+            .forward_auth
+            .allowed_domains
+            .iter()
+            .chain(Some(&self.forward_auth.cookie_domain).filter(|d| !d.is_empty()))
+        {
+            let d = domain.trim().trim_start_matches('.');
+            if d.is_empty() || !d.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-') || !d.contains('.')
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "forward_auth: {domain:?} is not a domain name such as \"example.com\""
+                )));
+            }
+        }
+        if !self.forward_auth.cookie_domain.is_empty()
+            && !self.public_host().ends_with(self.forward_auth.cookie_domain.trim_start_matches('.'))
+        {
+            return Err(ConfigError::Invalid(format!(
+                "forward_auth.cookie_domain {:?} must contain the host of public_url ({})",
+                self.forward_auth.cookie_domain,
+                self.public_host()
+            )));
         }
         for country in &self.sms.allowed_countries {
             if country.len() != 2 || !country.chars().all(|c| c.is_ascii_alphabetic()) {

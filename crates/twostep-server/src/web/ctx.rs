@@ -46,6 +46,8 @@ pub struct Ctx {
     back: String,
     flash: Option<(String, Option<i64>)>,
     pub demo: bool,
+    /// `forward_auth.cookie_domain`: the session cookie is shared with its subdomains.
+    cookie_domain: Option<String>,
 }
 
 fn parse_cookies(parts: &Parts) -> HashMap<String, String> {
@@ -82,6 +84,7 @@ impl FromRequestParts<AppState> for Ctx {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let secure = state.config.public_url_is_https();
         let cookies = parse_cookies(parts);
+        let cookie_domain = Some(state.config.forward_auth.cookie_domain.trim().to_owned()).filter(|d| !d.is_empty());
         let get = |name: &str| cookies.get(&cookie_name(secure, name)).cloned();
         let lang = get(LANG).and_then(|l| Lang::parse(&l)).unwrap_or_else(|| {
             Lang::from_accept_language(parts.headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()))
@@ -108,6 +111,7 @@ impl FromRequestParts<AppState> for Ctx {
             back: back_path(parts),
             flash,
             demo: state.outbox.is_some(),
+            cookie_domain,
         })
     }
 }
@@ -122,8 +126,15 @@ impl Ctx {
         self.flash.as_ref().is_some_and(|(k, _)| k == key)
     }
 
+    /// The name a cookie has in the browser: `__Host-` over https, except the session
+    /// cookie when it is shared with a `cookie_domain` (a `__Host-` cookie cannot name a
+    /// domain; it stays `Secure`).
+    fn browser_name(&self, name: &str) -> String {
+        if name == SESSION && self.cookie_domain.is_some() { name.to_owned() } else { cookie_name(self.secure, name) }
+    }
+
     pub fn cookie(&self, name: &str) -> Option<&str> {
-        self.cookies.get(&cookie_name(self.secure, name)).map(String::as_str).filter(|v| !v.is_empty())
+        self.cookies.get(&self.browser_name(name)).map(String::as_str).filter(|v| !v.is_empty())
     }
 
     pub fn session_token(&self) -> Option<&str> {
@@ -146,7 +157,14 @@ impl Ctx {
     /// A `Set-Cookie` value: `HttpOnly; SameSite=Lax; Path=/`, and `Secure` over https.
     pub fn set_cookie(&self, name: &str, value: &str, max_age: i64) -> String {
         let secure = if self.secure { "; Secure" } else { "" };
-        format!("{}={value}; Max-Age={max_age}; Path=/; HttpOnly; SameSite=Lax{secure}", cookie_name(self.secure, name))
+        let domain = match &self.cookie_domain {
+            Some(domain) if name == SESSION => format!("; Domain={domain}"),
+            _ => String::new(),
+        };
+        format!(
+            "{}={value}; Max-Age={max_age}; Path=/; HttpOnly; SameSite=Lax{secure}{domain}",
+            self.browser_name(name)
+        )
     }
 
     pub fn clear_cookie(&self, name: &str) -> String {

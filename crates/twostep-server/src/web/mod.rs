@@ -10,6 +10,7 @@
 mod account;
 mod admin;
 mod ctx;
+mod forward;
 mod i18n;
 mod oauth;
 mod signin;
@@ -58,6 +59,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/security/organization", post(admin::organization))
         .route("/admin/security/profiles/{slug}", post(admin::profile))
         .route("/admin/security/users/{username}/reset", get(admin::reset_page).post(admin::reset))
+        .route("/auth/forward", get(forward::forward))
         .route("/oauth2/authorize", get(oauth::authorize))
         .route("/oauth2/authorize/resume", get(oauth::resume))
         .route("/oauth2/logout", get(oauth::logout).post(oauth::logout))

@@ -42,6 +42,16 @@ pub async fn home(ctx: Ctx, State(state): State<AppState>) -> Response {
     if ctx.cookie(super::oauth::AUTHZ_COOKIE).is_some() {
         return ctx.redirect("/oauth2/authorize/resume", &[]);
     }
+    // …and so does the app a reverse proxy sent here (`/login?rd=`), checked again.
+    if let Some(rd) = ctx.cookie(super::forward::RETURN_COOKIE).map(str::to_owned)
+        && signed_in(&ctx, &state).await.is_ok()
+    {
+        let clear = ctx.clear_cookie(super::forward::RETURN_COOKIE);
+        return match super::forward::safe_return(&state, &rd) {
+            Some(to) => ctx.redirect(&to, &[clear]),
+            None => ctx.redirect("/", &[clear]),
+        };
+    }
     match signed_in(&ctx, &state).await {
         Ok(session) => ctx.page(StatusCode::OK, "home.html", context! { me => me(&session) }),
         Err(response) => response,
@@ -61,20 +71,29 @@ pub struct LoginQuery {
     /// `login`: show the form even to a signed-in browser (the app asked for a fresh
     /// sign-in, or for another account).
     prompt: Option<String>,
+    /// Where a reverse proxy's app wants the browser back (forward authentication);
+    /// honoured only under `forward_auth.allowed_domains`.
+    rd: Option<String>,
 }
 
 pub async fn login_page(ctx: Ctx, State(state): State<AppState>, Query(q): Query<LoginQuery>) -> Response {
     let fresh = q.prompt.as_deref() == Some("login");
+    let rd = q.rd.as_deref().and_then(|rd| super::forward::safe_return(&state, rd));
     if !fresh
         && let Some(token) = ctx.session_token()
         && auth::authenticate(&state, token).await.is_ok()
     {
-        return ctx.redirect("/", &[]);
+        return ctx.redirect(rd.as_deref().unwrap_or("/"), &[]);
     }
+    let keep = rd.map(|rd| ctx.set_cookie(super::forward::RETURN_COOKIE, &rd, twostep_core::flow::FLOW_TTL));
     // The demo has one organisation: save its users typing it.
     let organization = q.organization.unwrap_or_else(|| if ctx.demo { "demo".into() } else { String::new() });
     let username = q.username.unwrap_or_default();
-    login_form(&ctx, StatusCode::OK, &organization, &username, None)
+    let mut response = login_form(&ctx, StatusCode::OK, &organization, &username, None);
+    if let Some(cookie) = keep {
+        super::ctx::add_cookie(&mut response, &cookie);
+    }
+    response
 }
 
 #[derive(Deserialize, Default)]

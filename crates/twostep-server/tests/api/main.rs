@@ -2,6 +2,7 @@
 
 mod support;
 
+mod forward;
 mod hardening;
 mod login;
 mod oidc;
