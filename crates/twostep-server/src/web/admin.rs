@@ -29,6 +29,18 @@ async fn render(
     status: StatusCode,
     error: Option<String>,
 ) -> Response {
+    render_with(ctx, state, session, status, error, None).await
+}
+
+/// The card, with a just-registered app (its secret shown this once) when there is one.
+async fn render_with(
+    ctx: &Ctx,
+    state: &AppState,
+    session: &SessionView,
+    status: StatusCode,
+    error: Option<String>,
+    new_app: Option<Value>,
+) -> Response {
     let Ok(admin) = Admin::check(session) else {
         return error_page(ctx, &ApiError::Forbidden);
     };
@@ -61,7 +73,11 @@ async fn render(
             .collect(),
         Err(e) => return error_page(ctx, &e),
     };
-    ctx.page(status, "admin.html", context! { me => me(session), s, users, events, form_error => error })
+    let apps = match crate::service::oauth::list(state, &admin).await {
+        Ok(apps) => apps,
+        Err(e) => return error_page(ctx, &e),
+    };
+    ctx.page(status, "admin.html", context! { me => me(session), s, users, events, apps, new_app, form_error => error })
 }
 
 pub async fn page(ctx: Ctx, State(state): State<AppState>) -> Response {
@@ -168,4 +184,90 @@ pub async fn reset(
         admin::reset_user(state, admin, &username, &ctx.meta).await
     })
     .await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct AppForm {
+    csrf: String,
+    slug: String,
+    name: String,
+    redirect_uris: String,
+    public: Option<String>,
+    no_two_step: Option<String>,
+}
+
+impl CsrfForm for AppForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// "Register an app": the card again, with the client secret shown this once (the
+/// answer to the POST, so the secret never sits behind a URL).
+pub async fn app_create(ctx: Ctx, State(state): State<AppState>, Posted(form): Posted<AppForm>) -> Response {
+    let session = match admin_session(&ctx, &state).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let Ok(admin) = Admin::check(&session) else {
+        return error_page(&ctx, &ApiError::Forbidden);
+    };
+    let input = crate::service::oauth::AppInput {
+        slug: form.slug.trim().to_owned(),
+        name: form.name,
+        redirect_uris: form.redirect_uris.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect(),
+        public: form.public.is_some(),
+        two_step: form.no_two_step.is_none(),
+    };
+    match crate::service::oauth::create(&state, &admin, input, &ctx.meta).await {
+        Ok(registered) => {
+            let new_app = context! {
+                name => registered.app.name,
+                client_id => registered.app.client_id,
+                client_secret => registered.client_secret,
+            };
+            render_with(&ctx, &state, &session, StatusCode::OK, None, Some(new_app)).await
+        }
+        Err(e) => render(&ctx, &state, &session, e.status(), Some(i18n::error(ctx.lang, &e))).await,
+    }
+}
+
+pub async fn app_delete(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Path(client_id): Path<String>,
+    Posted(_): Posted<Plain>,
+) -> Response {
+    change(ctx, state, "saved", async move |state, admin, ctx| {
+        crate::service::oauth::delete(state, admin, &client_id, &ctx.meta).await
+    })
+    .await
+}
+
+pub async fn app_secret(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Path(client_id): Path<String>,
+    Posted(_): Posted<Plain>,
+) -> Response {
+    let session = match admin_session(&ctx, &state).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let Ok(admin) = Admin::check(&session) else {
+        return error_page(&ctx, &ApiError::Forbidden);
+    };
+    match crate::service::oauth::new_secret(&state, &admin, &client_id, &ctx.meta).await {
+        Ok(secret) => {
+            let name = crate::service::oauth::list(&state, &admin)
+                .await
+                .ok()
+                .and_then(|apps| apps.into_iter().find(|a| a.client_id == client_id).map(|a| a.name))
+                .unwrap_or_default();
+            let new_app = context! { name, client_id, client_secret => secret };
+            render_with(&ctx, &state, &session, StatusCode::OK, None, Some(new_app)).await
+        }
+        Err(e) => render(&ctx, &state, &session, e.status(), Some(i18n::error(ctx.lang, &e))).await,
+    }
 }

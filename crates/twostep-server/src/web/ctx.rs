@@ -211,6 +211,18 @@ impl Ctx {
         response
     }
 
+    /// Sends the browser on to another site after a sign-in. A redirect would do, except
+    /// that the sign-in forms' `form-action 'self'` also covers the redirects that follow
+    /// their submission, so browsers refuse a cross-site one: a page that moves on by
+    /// itself (`<meta http-equiv="refresh">`, no script) with a link, instead.
+    pub fn continue_to(&self, to: &str, cookies: &[String]) -> Response {
+        let mut response = self.page(StatusCode::OK, "continue.html", context! { to => to });
+        for c in cookies {
+            add_cookie(&mut response, c);
+        }
+        response
+    }
+
     /// A page that only says something (an error, a refusal).
     pub fn message(&self, status: StatusCode, title: &str, text: &str) -> Response {
         self.page(status, "message.html", context! { title => title, text => text })

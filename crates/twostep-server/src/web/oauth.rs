@@ -55,7 +55,7 @@ pub async fn authorize(ctx: Ctx, State(state): State<AppState>, Query(mut params
     if let Err(e) = state.store.create_request(&handle_hash(handle.expose()), checked.app.id, &params, now).await {
         return error_page(&ctx, &e.into());
     }
-    carry_on(&ctx, &state, &checked, now, handle.expose()).await
+    carry_on(&ctx, &state, &checked, now, handle.expose(), false).await
 }
 
 /// `GET /oauth2/authorize/resume`: back from the sign-in pages (the home page sends the
@@ -81,10 +81,19 @@ pub async fn resume(ctx: Ctx, State(state): State<AppState>) -> Response {
         Ok(Err(Refused::Redirect(to))) => return to_app(&ctx, &to),
         Err(e) => return error_page(&ctx, &e),
     };
-    carry_on(&ctx, &state, &checked, request.created_at, &handle).await
+    carry_on(&ctx, &state, &checked, request.created_at, &handle, true).await
 }
 
-async fn carry_on(ctx: &Ctx, state: &AppState, checked: &oauth::Checked, requested_at: i64, handle: &str) -> Response {
+/// `after_sign_in`: the browser comes from the sign-in pages, whose forms' CSP would stop
+/// a cross-site redirect (see [`Ctx::continue_to`]).
+async fn carry_on(
+    ctx: &Ctx,
+    state: &AppState,
+    checked: &oauth::Checked,
+    requested_at: i64,
+    handle: &str,
+    after_sign_in: bool,
+) -> Response {
     let session = match ctx.session_token() {
         Some(token) => auth::authenticate(state, token).await.ok(),
         None => None,
@@ -96,7 +105,7 @@ async fn carry_on(ctx: &Ctx, state: &AppState, checked: &oauth::Checked, request
             if let Ok(Some(r)) = state.store.request_by_handle(&handle_hash(handle), state.now()).await {
                 let _ = state.store.delete_request(r.id).await;
             }
-            to_app(ctx, &to)
+            if after_sign_in { ctx.continue_to(&to, &[ctx.clear_cookie(AUTHZ_COOKIE)]) } else { to_app(ctx, &to) }
         }
         Ok(Next::SignIn { fresh }) => {
             let org = match state.store.org_by_id(checked.app.org_id).await {

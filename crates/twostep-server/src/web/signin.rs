@@ -48,7 +48,7 @@ pub async fn home(ctx: Ctx, State(state): State<AppState>) -> Response {
     {
         let clear = ctx.clear_cookie(super::forward::RETURN_COOKIE);
         return match super::forward::safe_return(&state, &rd) {
-            Some(to) => ctx.redirect(&to, &[clear]),
+            Some(to) => ctx.continue_to(&to, &[clear]),
             None => ctx.redirect("/", &[clear]),
         };
     }

@@ -14,6 +14,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "base.html",
     "macros.html",
     "message.html",
+    "continue.html",
     "login.html",
     "two_step.html",
     "enroll.html",

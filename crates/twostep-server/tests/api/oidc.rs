@@ -92,7 +92,18 @@ impl<'a> Browser<'a> {
             let location = r.headers().get(LOCATION).map(|l| l.to_str().unwrap().to_owned());
             match location {
                 Some(next) if next.starts_with('/') || next.starts_with(&self.app.base) => url = self.absolute(&next),
-                other => return (status, other, r.text().await.unwrap()),
+                Some(other) => return (status, Some(other), r.text().await.unwrap()),
+                None => {
+                    // A page that moves on by itself (back to the app after the sign-in).
+                    let page = r.text().await.unwrap();
+                    match crate::support::meta_refresh(&page) {
+                        Some(next) if next.starts_with('/') || next.starts_with(&self.app.base) => {
+                            url = self.absolute(&next)
+                        }
+                        Some(other) => return (status, Some(other), page),
+                        None => return (status, None, page),
+                    }
+                }
             }
         }
         panic!("redirect loop at {url}");

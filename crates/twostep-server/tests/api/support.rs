@@ -326,3 +326,19 @@ impl Response {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 }
+
+/// Where a page that moves on by itself (`<meta http-equiv="refresh" content="0; url=…">`)
+/// sends the browser, unescaped.
+pub fn meta_refresh(html: &str) -> Option<String> {
+    let at = html.find("http-equiv=\"refresh\"")?;
+    let content = html[at..].split("content=\"").nth(1)?.split('"').next()?;
+    let url = content.split_once("url=")?.1;
+    Some(
+        url.replace("&#x2f;", "/")
+            .replace("&#x27;", "'")
+            .replace("&quot;", "\"")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&"),
+    )
+}

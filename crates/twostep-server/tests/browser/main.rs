@@ -250,3 +250,101 @@ async fn new_recovery_codes_ask_to_confirm_it_is_you_after_fifteen_minutes() {
     assert!(b.text("#recovery-remaining").await.contains("10 of 10"));
     b.close().await;
 }
+
+/// SPEC §13 in a real browser: the admin registers an app on the Apps card, a real
+/// OpenID Connect relying party (`openidconnect`) sends the user to Twostep, the user
+/// signs in on the pages (password, then the authenticator code) and lands back at the
+/// app's redirect URI with a code that the relying party exchanges and validates.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_registered_on_the_apps_card_signs_a_user_in_through_the_pages() {
+    use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
+    use openidconnect::{
+        AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, PkceCodeChallenge, RedirectUrl,
+        TokenResponse,
+    };
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let Some(mut b) = browser("oidc").await else { return };
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let app = TestApp::spawn_with(|c| {
+        c.listen = format!("127.0.0.1:{port}");
+        c.public_url = format!("http://127.0.0.1:{port}");
+    })
+    .await;
+    app.seed().await;
+    app.technicians_mandatory().await;
+    let key = app.enroll_totp_by_api("ana").await;
+    // The app: a loopback listener that answers its callback and reports the query.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let callback = format!("http://127.0.0.1:{}/callback", listener.local_addr().unwrap().port());
+    let (seen_tx, seen_rx) = tokio::sync::oneshot::channel::<String>();
+    tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut buf = vec![0u8; 4096];
+        let n = socket.read(&mut buf).await.unwrap();
+        let request = String::from_utf8_lossy(&buf[..n]).to_string();
+        let target = request.split_whitespace().nth(1).unwrap_or_default().to_owned();
+        let body = "<!doctype html><title>Wiki</title><h1 id=\"app-home\">Signed in to the wiki</h1>";
+        let answer = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        socket.write_all(answer.as_bytes()).await.unwrap();
+        let _ = seen_tx.send(target);
+    });
+
+    b.sign_in(&app, "boss").await;
+    b.click("#to-admin").await;
+    b.wait("#register-app").await;
+    b.fill("#app-slug", "wiki").await;
+    b.fill("#app-name", "Team wiki").await;
+    b.fill("#app-redirect", &callback).await;
+    b.click("#register-app-submit").await;
+    let client_id = b.text("#new-client-id").await;
+    let client_secret = b.text("#new-client-secret").await;
+    assert!(b.text("#apps").await.contains("Team wiki"));
+    b.screenshot("apps-card").await;
+    b.sign_out().await;
+
+    let http = openidconnect::reqwest::ClientBuilder::new()
+        .redirect(openidconnect::reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let metadata =
+        CoreProviderMetadata::discover_async(IssuerUrl::new(app.base.clone()).unwrap(), &http).await.unwrap();
+    let client =
+        CoreClient::from_provider_metadata(metadata, ClientId::new(client_id), Some(ClientSecret::new(client_secret)))
+            .set_redirect_uri(RedirectUrl::new(callback.clone()).unwrap());
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (url, state, nonce) = client
+        .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
+        .set_pkce_challenge(challenge)
+        .url();
+
+    b.goto(url.as_str()).await;
+    b.wait("#password").await;
+    assert_eq!(b.attr("#organization", "value").await.as_deref(), Some(support::ORG), "the app's organisation");
+    b.fill("#username", "ana").await;
+    b.fill("#password", support::PASSWORD).await;
+    b.screenshot("app-sign-in").await;
+    b.click("#sign-in").await;
+    b.wait("#code").await;
+    b.fill("#code", &app.code(&key)).await;
+    b.click("#verify").await;
+    b.wait("#app-home").await;
+    b.screenshot("back-at-the-app").await;
+    let target = seen_rx.await.unwrap();
+    let query: std::collections::BTreeMap<String, String> =
+        url::Url::parse(&format!("http://x{target}")).unwrap().query_pairs().into_owned().collect();
+    assert_eq!(query.get("state"), Some(state.secret()));
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(query["code"].clone()))
+        .unwrap()
+        .set_pkce_verifier(verifier)
+        .request_async(&http)
+        .await
+        .unwrap();
+    let claims = tokens.id_token().unwrap().claims(&client.id_token_verifier(), &nonce).unwrap();
+    assert_eq!(claims.auth_context_ref().map(|a| a.as_str()), Some("urn:twostep:acr:2sv"));
+    b.close().await;
+}
