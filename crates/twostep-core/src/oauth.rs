@@ -165,6 +165,9 @@ pub trait OAuthStore: Send + Sync {
     async fn signing_keys(&self, listed_after: Timestamp) -> StoreResult<Vec<SigningKey>>;
     /// Adds a key and retires the current one of its algorithm, in one transaction.
     async fn add_signing_key(&self, key: SigningKey) -> StoreResult<()>;
+    /// Replaces a signing key's sealed private key (key rotation), only if it still holds
+    /// `old`: false when it changed meanwhile.
+    async fn reseal_signing_key(&self, kid: &str, old: &[u8], sealed: &[u8], key_id: &str) -> StoreResult<bool>;
     /// Adds the first key of an algorithm unless another replica was first; true if added.
     async fn add_first_signing_key(&self, key: SigningKey) -> StoreResult<bool>;
 

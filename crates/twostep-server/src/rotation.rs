@@ -118,6 +118,28 @@ pub async fn rotate(
         }
         tracing::info!(resealed = report.resealed, "key rotation progress");
     }
+    // The keys that sign ID and access tokens (SPEC §13) are sealed too.
+    for key in store.signing_keys(i64::MIN).await? {
+        if key.key_id == new.id() {
+            continue;
+        }
+        let aad = crate::oidc::keys::aad(&key.kid);
+        let Ok(plain) =
+            keyring.get(&key.key_id).map_or_else(|| keyring.open_any(&key.sealed, &aad), |k| k.open(&key.sealed, &aad))
+        else {
+            bail!(
+                "cannot open the signing key {} (sealed with key {}): add that key's file to previous_key_files and run again",
+                key.kid,
+                key.key_id
+            );
+        };
+        let sealed = new.seal(&plain, &aad)?;
+        if store.reseal_signing_key(&key.kid, &key.sealed, &sealed, new.id()).await? {
+            report.resealed += 1;
+        } else {
+            report.changed_meanwhile += 1;
+        }
+    }
     report.remaining = store
         .sealed_counts()
         .await?

@@ -245,6 +245,20 @@ impl OAuthStore for SqlStore {
         })
     }
 
+    async fn reseal_signing_key(&self, kid: &str, old: &[u8], sealed: &[u8], key_id: &str) -> StoreResult<bool> {
+        on!(self, |pool, sql| {
+            let done =
+                sqlx::query(sql("UPDATE signing_keys SET sealed = $3, key_id = $4 WHERE kid = $1 AND sealed = $2"))
+                    .bind(kid)
+                    .bind(old)
+                    .bind(sealed)
+                    .bind(key_id)
+                    .execute(pool)
+                    .await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
     async fn add_first_signing_key(&self, k: SigningKey) -> StoreResult<bool> {
         // The partial unique index on (alg) WHERE retired_at IS NULL makes a second
         // replica's first key a no-op.

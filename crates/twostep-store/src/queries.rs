@@ -1301,6 +1301,7 @@ impl Store for SqlStore {
                    SELECT key_id FROM methods \
                    UNION ALL SELECT key_id FROM pending_methods \
                    UNION ALL SELECT phone_key_id AS key_id FROM accounts WHERE phone_sealed IS NOT NULL \
+                   UNION ALL SELECT key_id FROM signing_keys \
                  ) AS sealed GROUP BY key_id ORDER BY key_id"))
             .fetch_all(pool)
             .await?;

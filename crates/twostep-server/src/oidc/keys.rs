@@ -19,7 +19,7 @@ use twostep_core::oauth::{ACCESS_TOKEN_TTL, ID_TOKEN_TTL, SigningKey};
 pub const ALGORITHMS: [&str; 2] = ["RS256", "ES256"];
 
 /// The associated data of a sealed signing key: the key cannot be moved to another `kid`.
-fn aad(kid: &str) -> Vec<u8> {
+pub fn aad(kid: &str) -> Vec<u8> {
     format!("signing-key:{kid}").into_bytes()
 }
 

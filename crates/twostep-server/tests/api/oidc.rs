@@ -44,6 +44,7 @@ oidc_tests!(
     every_token_ends_with_the_twostep_session_it_came_from,
     a_second_app_signs_in_with_the_same_browser_session,
     bad_authorization_requests_are_refused_without_redirecting_to_unknown_addresses,
+    a_secret_key_rotation_moves_the_signing_keys_too,
 );
 
 const CALLBACK: &str = "https://app.example.com/callback";
@@ -561,4 +562,24 @@ async fn bad_authorization_requests_are_refused_without_redirecting_to_unknown_a
     let doc = app.get("/.well-known/openid-configuration", None).await.body;
     assert_eq!(doc["issuer"], app.base.as_str());
     assert_eq!(doc["code_challenge_methods_supported"], json!(["S256"]));
+}
+
+/// The signing keys are sealed with the server's secret key: `twostep key rotate` moves
+/// them with every other secret, so the old key file can be retired.
+async fn a_secret_key_rotation_moves_the_signing_keys_too(app: TestApp) {
+    use twostep_core::crypto::{Keyring, SecretKey};
+    use twostep_core::oauth::OAuthStore;
+    assert_eq!(app.get("/oauth2/jwks", None).await.status, 200, "the first keys are made");
+    let new = SecretKey::generate();
+    let ring = Keyring::new(app.state.key.clone(), [new.clone()]);
+    let options = twostep_server::rotation::RotateOptions { batch_size: 10, max_records: None };
+    let done = twostep_server::rotation::rotate(app.store.as_ref(), &ring, &new, &options).await.unwrap();
+    assert_eq!(done.remaining, 0, "{done:?}");
+    let keys = app.store.signing_keys(i64::MIN).await.unwrap();
+    assert_eq!(keys.len(), 2);
+    for key in keys {
+        assert_eq!(key.key_id, new.id());
+        let aad = twostep_server::oidc::keys::aad(&key.kid);
+        assert!(new.open(&key.sealed, &aad).is_ok(), "{} opens with the new key", key.kid);
+    }
 }
