@@ -45,6 +45,7 @@ oidc_tests!(
     a_second_app_signs_in_with_the_same_browser_session,
     bad_authorization_requests_are_refused_without_redirecting_to_unknown_addresses,
     a_secret_key_rotation_moves_the_signing_keys_too,
+    tokens_are_refused_to_the_wrong_app_redirect_uri_or_key,
 );
 
 const CALLBACK: &str = "https://app.example.com/callback";
@@ -582,4 +583,76 @@ async fn a_secret_key_rotation_moves_the_signing_keys_too(app: TestApp) {
         let aad = twostep_server::oidc::keys::aad(&key.kid);
         assert!(new.open(&key.sealed, &aad).is_ok(), "{} opens with the new key", key.kid);
     }
+}
+
+/// Issue 16's refusals: a wrong redirect URI at the token endpoint, a code or token of app
+/// A presented by app B, an access token with an unknown `kid` — each with the RFC's error
+/// code, and nothing issued.
+async fn tokens_are_refused_to_the_wrong_app_redirect_uri_or_key(app: TestApp) {
+    let admin = app.acme(false).await;
+    let (a, a_secret) = register(&app, &admin, json!({ "slug": "a", "name": "A", "redirect_uris": [CALLBACK] })).await;
+    let (b_id, b_secret) =
+        register(&app, &admin, json!({ "slug": "b", "name": "B", "redirect_uris": [CALLBACK] })).await;
+    let (a_secret, b_secret) = (a_secret.unwrap(), b_secret.unwrap());
+    let mut browser = Browser::new(&app);
+    // A wrong redirect URI.
+    let code = signed_in_code(&app, &mut browser, &a).await;
+    let (status, body) = token_request(
+        &app,
+        &a,
+        &a_secret,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", "https://app.example.com/other"),
+            ("code_verifier", VERIFIER),
+        ],
+    )
+    .await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+    // App A's code presented by app B: refused, and A's grant is revoked.
+    let code = signed_in_code(&app, &mut browser, &a).await;
+    let (status, body) = exchange(&app, &b_id, &b_secret, &code).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+    let (status, _) = exchange(&app, &a, &a_secret, &code).await;
+    assert_eq!(status, 400, "the code is spent");
+    // An access token whose kid is not in the JWKS, or whose signature was tampered with.
+    let code = signed_in_code(&app, &mut browser, &a).await;
+    let (_, tokens) = exchange(&app, &a, &a_secret, &code).await;
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let parts: Vec<&str> = access.split('.').collect();
+    let mut header = jsonwebtoken_header(&access);
+    header["kid"] = json!("rs256-unknown");
+    use base64::Engine;
+    let forged_header = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(header.to_string());
+    let unknown_kid = format!("{forged_header}.{}.{}", parts[1], parts[2]);
+    assert_eq!(userinfo(&app, &unknown_kid).await.0, 401);
+    let mut claims = jwt_claims(&access);
+    claims["sub"] = json!("someone-else");
+    let forged_claims = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(claims.to_string());
+    let tampered = format!("{}.{forged_claims}.{}", parts[0], parts[2]);
+    assert_eq!(userinfo(&app, &tampered).await.0, 401);
+    assert_eq!(userinfo(&app, &access).await.0, 200, "the real one works");
+    // App B cannot introspect app A's tokens.
+    let r = app
+        .http
+        .post(app.url("/oauth2/introspect"))
+        .basic_auth(&b_id, Some(&b_secret))
+        .form(&[("token", access.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["active"], false);
+    // App A's refresh token presented by app B: refused, and — leaked as it is — A's
+    // grant is revoked with it.
+    let (status, body) =
+        token_request(&app, &b_id, &b_secret, &[("grant_type", "refresh_token"), ("refresh_token", &refresh)]).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+    assert_eq!(userinfo(&app, &access).await.0, 401);
+    // An unsupported grant type and a missing client.
+    let (status, body) = token_request(&app, &a, &a_secret, &[("grant_type", "password")]).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("unsupported_grant_type")));
+    let r = app.http.post(app.url("/oauth2/token")).form(&[("grant_type", "authorization_code")]).send().await.unwrap();
+    assert_eq!(r.status(), 401);
 }
