@@ -6,6 +6,32 @@
 //! migrations, since column types differ.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub(crate) fn pg_sql(s: &'static str) -> &'static str {
+    s
+}
+
+/// Pins the error type of an async block to `sqlx::Error`.
+pub(crate) fn typed<T, F: Future<Output = Result<T, sqlx::Error>>>(f: F) -> F {
+    f
+}
+
+/// Runs `$body` against whichever pool this store has. Inside it, `$pool` is the pool and
+/// `$sql("…")` turns a `$N`-parameter query into the backend's spelling.
+macro_rules! on {
+    ($self:expr, |$pool:ident, $sql:ident| $body:block) => {
+        match &$self.pool {
+            $crate::Pool::Sqlite($pool) => {
+                let $sql = crate::sqlite_sql;
+                $crate::typed(async { $body }).await.map_err($crate::map_err)
+            }
+            $crate::Pool::Postgres($pool) => {
+                let $sql = $crate::pg_sql;
+                $crate::typed(async { $body }).await.map_err($crate::map_err)
+            }
+        }
+    };
+}
+
 mod oauth;
 mod purge;
 mod queries;

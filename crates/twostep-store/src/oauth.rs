@@ -2,36 +2,11 @@
 //! refresh tokens (SPEC §13), with their SQL. Every single-use rule (a code, a refresh
 //! token) is one conditional `UPDATE`, so it holds across replicas.
 
+use crate::SqlStore;
 use crate::queries::{SESSION_SELECT, SessionRow};
-use crate::{Pool, SqlStore, map_err};
-use std::future::Future;
 use twostep_core::Timestamp;
 use twostep_core::oauth::*;
 use twostep_core::store::{SessionView, StoreResult};
-
-fn pg_sql(s: &'static str) -> &'static str {
-    s
-}
-
-fn typed<T, F: Future<Output = Result<T, sqlx::Error>>>(f: F) -> F {
-    f
-}
-
-/// As in `queries`: `$body` on whichever pool, `$sql` converting `$N` parameters.
-macro_rules! on {
-    ($self:expr, |$pool:ident, $sql:ident| $body:block) => {
-        match &$self.pool {
-            Pool::Sqlite($pool) => {
-                let $sql = crate::sqlite_sql;
-                typed(async { $body }).await.map_err(map_err)
-            }
-            Pool::Postgres($pool) => {
-                let $sql = pg_sql;
-                typed(async { $body }).await.map_err(map_err)
-            }
-        }
-    };
-}
 
 #[derive(sqlx::FromRow)]
 struct AppRow {

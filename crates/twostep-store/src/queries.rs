@@ -1,37 +1,10 @@
 //! The `Store` methods: one SQL text for both backends (see `sqlite_sql`).
 
-use crate::{Pool, SqlStore, map_err};
-use std::future::Future;
+use crate::SqlStore;
 use twostep_core::Timestamp;
 use twostep_core::domain::{AccountKind, AddonState, Language, MethodKind};
 use twostep_core::flow::{FlowKind, lockout};
 use twostep_core::store::*;
-
-fn pg_sql(s: &'static str) -> &'static str {
-    s
-}
-
-/// Pins the error type of an async block to `sqlx::Error`.
-fn typed<T, F: Future<Output = Result<T, sqlx::Error>>>(f: F) -> F {
-    f
-}
-
-/// Runs `$body` against whichever pool this store has. Inside it, `$pool` is the pool and
-/// `$sql("…")` turns a `$N`-parameter query into the backend's spelling.
-macro_rules! on {
-    ($self:expr, |$pool:ident, $sql:ident| $body:block) => {
-        match &$self.pool {
-            Pool::Sqlite($pool) => {
-                let $sql = crate::sqlite_sql;
-                typed(async { $body }).await.map_err(map_err)
-            }
-            Pool::Postgres($pool) => {
-                let $sql = pg_sql;
-                typed(async { $body }).await.map_err(map_err)
-            }
-        }
-    };
-}
 
 #[derive(sqlx::FromRow)]
 struct OrgRow {
