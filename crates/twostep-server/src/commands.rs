@@ -200,7 +200,12 @@ async fn create_user(config: &Config, args: UserCreate) -> anyhow::Result<()> {
     } else {
         (Password::new(crate::demo::random_password()), true)
     };
-    password.check_strength()?;
+    if let Err(crate::error::ApiError::WeakPassword { reasons }) =
+        crate::service::users::check_new_password(&password, username.as_str(), &org.slug)
+    {
+        let list: Vec<&str> = reasons.iter().map(|r| r.message()).collect();
+        bail!("password is too weak: {}", list.join("; "));
+    }
     let key = crate::key::load_or_create(&config.secret_key_file)?;
     let sealed = match &phone {
         Some(p) => Some(key.seal(p.e164().as_bytes(), &account_phone_aad(org.id, &username))?),

@@ -73,6 +73,13 @@ pub struct Config {
     pub server: ServerConfig,
     pub database: DatabaseConfig,
     pub sms: SmsConfig,
+    /// How long a setup link (`/setup/{token}`) works (SPEC §12).
+    #[serde(with = "humantime_serde")]
+    pub setup_link_ttl: Duration,
+    /// How long a temporary access code works (SPEC §12).
+    #[serde(with = "humantime_serde")]
+    pub access_code_ttl: Duration,
+    pub email: EmailConfig,
     /// Client apps merged over the defaults (SPEC §2).
     pub clients: BTreeMap<String, ClientConfig>,
 }
@@ -94,6 +101,9 @@ impl Default for Config {
             server: ServerConfig::default(),
             database: DatabaseConfig::default(),
             sms: SmsConfig::default(),
+            setup_link_ttl: Duration::from_secs(72 * 3600),
+            access_code_ttl: Duration::from_secs(3600),
+            email: EmailConfig::default(),
             clients: BTreeMap::new(),
         }
     }
@@ -191,6 +201,41 @@ impl Default for SmsConfig {
             global_hourly_limit: 1000,
             allowed_countries: Vec::new(),
             templates: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum EmailProvider {
+    /// Writes that a message would be sent (never its body) to the server log.
+    #[default]
+    Log,
+    Smtp,
+}
+
+/// Notifications by email (SPEC §12).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmailConfig {
+    pub provider: EmailProvider,
+    /// `smtps://user:pass@host:465` (implicit TLS) or `smtp://host:587?tls=required`
+    /// (STARTTLS); `smtp://host:25` without `tls` sends in clear (tests, local relays).
+    pub smtp_url: Secret,
+    /// The sender, e.g. `Twostep <no-reply@example.com>`.
+    pub from: String,
+    /// How long one send may take before it counts as failed.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+}
+
+impl Default for EmailConfig {
+    fn default() -> Self {
+        Self {
+            provider: EmailProvider::Log,
+            smtp_url: Secret::default(),
+            from: "Twostep <no-reply@localhost>".into(),
+            timeout: Duration::from_secs(10),
         }
     }
 }
@@ -300,6 +345,28 @@ impl Config {
         }
         if self.sms.timeout > Duration::from_secs(60) || self.sms.timeout.is_zero() {
             return Err(ConfigError::Invalid("sms.timeout must be more than 0s and at most 1m".into()));
+        }
+        if self.setup_link_ttl.is_zero() || self.setup_link_ttl > Duration::from_secs(30 * 24 * 3600) {
+            return Err(ConfigError::Invalid("setup_link_ttl must be more than 0s and at most 30 days".into()));
+        }
+        if self.access_code_ttl.is_zero() || self.access_code_ttl > Duration::from_secs(7 * 24 * 3600) {
+            return Err(ConfigError::Invalid("access_code_ttl must be more than 0s and at most 7 days".into()));
+        }
+        if self.email.timeout.is_zero() || self.email.timeout > Duration::from_secs(120) {
+            return Err(ConfigError::Invalid("email.timeout must be more than 0s and at most 2m".into()));
+        }
+        if self.email.provider == EmailProvider::Smtp {
+            let url = url::Url::parse(self.email.smtp_url.expose()).map_err(|_| {
+                ConfigError::Invalid("email.smtp_url is not a URL (e.g. smtp://host:587?tls=required)".into())
+            })?;
+            if !matches!(url.scheme(), "smtp" | "smtps") || url.host_str().is_none() {
+                return Err(ConfigError::Invalid(
+                    "email.smtp_url must be smtp://host[:port] or smtps://host[:port]".into(),
+                ));
+            }
+            if self.email.from.trim().is_empty() {
+                return Err(ConfigError::Invalid("email.from must be set for the smtp provider".into()));
+            }
         }
         if self.session_ttl.is_zero() {
             return Err(ConfigError::Invalid("session_ttl must be more than 0s".into()));

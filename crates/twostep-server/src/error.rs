@@ -64,6 +64,14 @@ pub enum ApiError {
     /// with when to try again.
     #[error("the service is busy; try again shortly")]
     Busy { retry_after: i64 },
+    #[error("choose a stronger password")]
+    WeakPassword { reasons: Vec<twostep_core::credential::strength::Weakness> },
+    #[error("this account is disabled; ask your administrator")]
+    AccountDisabled,
+    #[error("an access code from your administrator is needed before you can set up 2-Step Verification again")]
+    AccessCodeRequired,
+    #[error("this link has expired or was already used; ask your administrator for a new one")]
+    LinkExpired,
     #[error("internal error")]
     Internal(String),
 }
@@ -97,6 +105,10 @@ impl ApiError {
             Self::SmsRateLimited { .. } => "sms_rate_limited",
             Self::SmsDeliveryFailed => "sms_delivery_failed",
             Self::Unavailable | Self::Busy { .. } => "unavailable",
+            Self::WeakPassword { .. } => "weak_password",
+            Self::AccountDisabled => "account_disabled",
+            Self::AccessCodeRequired => "access_code_required",
+            Self::LinkExpired => "link_expired",
             Self::Internal(_) => "internal",
         }
     }
@@ -119,7 +131,9 @@ impl ApiError {
             | Self::TwoStepDisabled
             | Self::MethodRequired
             | Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::InvalidPhone => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::InvalidPhone | Self::WeakPassword { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::AccountDisabled | Self::AccessCodeRequired => StatusCode::FORBIDDEN,
+            Self::LinkExpired => StatusCode::GONE,
             Self::TwoStepLocked { .. } => StatusCode::LOCKED,
             Self::RateLimited { .. } | Self::SmsRateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::SmsDeliveryFailed => StatusCode::BAD_GATEWAY,
@@ -157,6 +171,11 @@ impl ApiError {
             | Self::SmsRateLimited { retry_after }
             | Self::Busy { retry_after } => {
                 error.insert("retry_after".into(), json!(retry_after));
+            }
+            Self::WeakPassword { reasons } => {
+                let list: Vec<Value> =
+                    reasons.iter().map(|r| json!({ "code": r.as_str(), "message": r.message() })).collect();
+                error.insert("reasons".into(), Value::Array(list));
             }
             _ => {}
         }

@@ -8,6 +8,7 @@ pub mod commands;
 pub mod config;
 pub mod demo;
 pub mod edge;
+pub mod email;
 pub mod error;
 pub mod key;
 pub mod metrics;

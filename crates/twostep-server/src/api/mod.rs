@@ -5,6 +5,7 @@ pub mod doc;
 pub mod login;
 pub mod me;
 pub mod ops;
+pub mod users;
 
 use crate::error::ApiError;
 use crate::service::RequestMeta;

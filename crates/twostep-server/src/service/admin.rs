@@ -18,8 +18,20 @@ impl<'a> Admin<'a> {
         if session.admin && session.kind == AccountKind::User { Ok(Self(session)) } else { Err(ApiError::Forbidden) }
     }
 
-    fn org_id(&self) -> i64 {
+    pub fn org_id(&self) -> i64 {
         self.0.org_id
+    }
+
+    pub fn username(&self) -> &str {
+        &self.0.username
+    }
+
+    pub fn client(&self) -> &str {
+        &self.0.client
+    }
+
+    pub fn account_id(&self) -> i64 {
+        self.0.account_id
     }
 
     /// The one rule of SPEC §11.3: an action that weakens protection or takes over an
@@ -260,7 +272,12 @@ pub async fn reset_user(state: &AppState, admin: &Admin<'_>, username: &str, met
         .account_by_username(admin.org_id(), &key)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("user {username:?}")))?;
+    let had_methods = !state.store.methods(account.id).await?.is_empty();
     state.store.reset_two_step(account.id).await?;
+    // Lost phone: from now on the password alone cannot bind a new factor (SPEC §12).
+    if had_methods && account.kind == AccountKind::User {
+        state.store.set_access_code_required(account.id, true).await?;
+    }
     audit::record(
         state,
         meta,
@@ -274,6 +291,8 @@ pub async fn reset_user(state: &AppState, admin: &Admin<'_>, username: &str, met
         },
     )
     .await;
+    let org = state.store.org_by_id(admin.org_id()).await?;
+    crate::service::notify::send(state, &org, &account, crate::service::notify::Notice::TwoStepReset, meta).await;
     Ok(())
 }
 

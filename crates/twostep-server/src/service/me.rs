@@ -81,6 +81,14 @@ async fn subject(state: &AppState, caller: &Caller) -> ApiResult<Subject> {
     if !subject.org.two_step_in_force() {
         return Err(ApiError::TwoStepDisabled);
     }
+    // After an admin reset of a lost phone, the password alone cannot bind a factor: the
+    // enrollment flow must first present an access code (SPEC §12).
+    if let Caller::Enrollment(flow) = caller
+        && subject.account.access_code_required
+        && !flow.access_code_ok
+    {
+        return Err(ApiError::AccessCodeRequired);
+    }
     Ok(subject)
 }
 
@@ -296,6 +304,9 @@ pub async fn confirm(
         return Err(ApiError::InvalidRequest(format!("this {kind} enrollment was already completed or replaced")));
     }
     attempt.passed(now).await?;
+    if account.access_code_required {
+        state.store.set_access_code_required(account.id, false).await?;
+    }
     audit::record(
         state,
         meta,

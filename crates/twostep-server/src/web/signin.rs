@@ -88,7 +88,7 @@ pub async fn login_submit(ctx: Ctx, State(state): State<AppState>, Posted(form):
         Ok(LoginOutcome::TwoStepRequired { flow, .. }) => {
             ctx.redirect("/login/two-step", &[flow_cookie(&ctx, &flow.token)])
         }
-        Ok(LoginOutcome::EnrollmentRequired { flow }) => {
+        Ok(LoginOutcome::EnrollmentRequired { flow, .. }) => {
             ctx.redirect("/login/enroll", &[flow_cookie(&ctx, &flow.token)])
         }
         Err(e) => {

@@ -2,6 +2,7 @@
 
 mod support;
 
+mod accounts;
 mod hardening;
 mod login;
 mod openapi;
