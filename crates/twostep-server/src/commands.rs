@@ -60,6 +60,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User(UserCommand::Create(args)) => create_user(&config, args).await,
+        Command::User(command) => crate::commands_users::run(&config, command).await,
         Command::Addon(AddonCommand::Activate { org }) => {
             let store = startup::open_store(&config).await?;
             let org = find_org(&store, &org).await?;

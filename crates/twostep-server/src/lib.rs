@@ -5,6 +5,7 @@
 pub mod api;
 pub mod cli;
 pub mod commands;
+pub mod commands_users;
 pub mod config;
 pub mod demo;
 pub mod edge;

@@ -221,8 +221,12 @@ pub async fn issue_setup_link(state: &AppState, account: &Account) -> ApiResult<
     let token = Token::generate();
     let expires_at = now + state.config.setup_link_ttl.as_secs() as i64;
     state.store.create_setup_link(account.id, &token.hash().0, now, expires_at).await?;
-    let base = state.config.public_url.trim_end_matches('/');
-    Ok(SetupLink { url: format!("{base}/setup/{}", token.expose()), expires_at: rfc3339(expires_at) })
+    Ok(SetupLink { url: setup_url(&state.config.public_url, &token), expires_at: rfc3339(expires_at) })
+}
+
+/// `{public_url}/setup/{token}`.
+pub fn setup_url(public_url: &str, token: &Token) -> String {
+    format!("{}/setup/{}", public_url.trim_end_matches('/'), token.expose())
 }
 
 pub struct CreateInput {
@@ -489,7 +493,7 @@ fn normalize_access_code(raw: &str) -> String {
     raw.chars().filter(|c| !c.is_whitespace() && *c != '-').flat_map(char::to_uppercase).take(64).collect()
 }
 
-fn access_code_hash(account_id: i64, code: &str) -> Vec<u8> {
+pub fn access_code_hash(account_id: i64, code: &str) -> Vec<u8> {
     TokenHash::of(&format!("access:{account_id}:{}", normalize_access_code(code))).0
 }
 
