@@ -54,6 +54,54 @@ impl Lang {
 
 /// (key, English, Portuguese).
 const WORDS: &[(&str, &str, &str)] = &[
+    // Accounts and passwords (SPEC §12)
+    ("setup_title", "Choose your password", "Escolha a sua palavra-passe"),
+    ("setup_intro", "Choose a password for {username}.", "Escolha uma palavra-passe para {username}."),
+    ("setup_expired_title", "This link no longer works", "Este endereço já não funciona"),
+    ("new_password", "New password", "Nova palavra-passe"),
+    ("current_password", "Current password", "Palavra-passe atual"),
+    ("confirm_password", "Repeat the new password", "Repita a nova palavra-passe"),
+    ("set_password", "Set password", "Definir palavra-passe"),
+    ("change_password", "Change password", "Alterar palavra-passe"),
+    (
+        "password_rules",
+        "At least 8 characters. Not a common password, your username or the organization's name.",
+        "Pelo menos 8 caracteres. Não uma palavra-passe comum, o seu nome de utilizador ou o nome da organização.",
+    ),
+    ("passwords_differ", "The two passwords are not the same.", "As duas palavras-passe não são iguais."),
+    (
+        "flash_password_changed",
+        "Your password was changed. Your other sessions were ended.",
+        "A sua palavra-passe foi alterada. As suas outras sessões foram terminadas.",
+    ),
+    ("weak_too_short", "Use at least 8 characters.", "Use pelo menos 8 caracteres."),
+    ("weak_too_long", "Use at most 256 characters.", "Use no máximo 256 caracteres."),
+    ("weak_common", "It is one of the most common passwords.", "É uma das palavras-passe mais comuns."),
+    ("weak_contains_username", "It contains your username.", "Contém o seu nome de utilizador."),
+    ("weak_contains_organization", "It contains the organization's name.", "Contém o nome da organização."),
+    ("access_code_title", "Enter your access code", "Introduza o seu código de acesso"),
+    (
+        "access_code_intro",
+        "Your 2-Step Verification was reset. Ask your administrator for an access code to set it up again.",
+        "A sua verificação em dois passos foi reposta. Peça ao seu administrador um código de acesso para a configurar de novo.",
+    ),
+    ("access_code", "Access code", "Código de acesso"),
+    ("err_weak_password", "Choose a stronger password.", "Escolha uma palavra-passe mais forte."),
+    (
+        "err_account_disabled",
+        "This account is disabled. Ask your administrator.",
+        "Esta conta está desativada. Fale com o seu administrador.",
+    ),
+    (
+        "err_access_code_required",
+        "An access code from your administrator is needed first.",
+        "Primeiro é preciso um código de acesso do seu administrador.",
+    ),
+    (
+        "err_link_expired",
+        "This link has expired or was already used. Ask your administrator for a new one.",
+        "Este endereço expirou ou já foi usado. Peça um novo ao seu administrador.",
+    ),
     // Layout
     ("skip", "Skip to content", "Saltar para o conteúdo"),
     ("home", "Home", "Início"),
@@ -563,6 +611,10 @@ mod tests {
             ApiError::SmsRateLimited { retry_after: 1 },
             ApiError::SmsDeliveryFailed,
             ApiError::Unavailable,
+            ApiError::WeakPassword { reasons: Vec::new() },
+            ApiError::AccountDisabled,
+            ApiError::AccessCodeRequired,
+            ApiError::LinkExpired,
             ApiError::Internal(String::new()),
         ];
         for e in &errors {

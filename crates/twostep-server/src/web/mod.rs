@@ -11,6 +11,7 @@ mod account;
 mod admin;
 mod ctx;
 mod i18n;
+mod setup;
 mod signin;
 mod templates;
 
@@ -36,6 +37,9 @@ pub fn routes() -> Router<AppState> {
         .route("/login/two-step/sms", post(signin::two_step_sms))
         .route("/logout", post(signin::logout))
         .route("/login/enroll", get(account::enroll_page))
+        .route("/login/enroll/access-code", post(setup::access_code_submit))
+        .route("/setup/{token}", get(setup::setup_page).post(setup::setup_submit))
+        .route("/settings/security/password", post(account::change_password))
         .route("/login/enroll/totp", post(account::totp_start::<ENROLL>))
         .route("/login/enroll/totp/confirm", post(account::totp_confirm::<ENROLL>))
         .route("/login/enroll/sms", get(account::sms_page::<ENROLL>).post(account::sms_start::<ENROLL>))

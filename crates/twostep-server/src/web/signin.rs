@@ -20,7 +20,7 @@ pub fn session_cookie(ctx: &Ctx, state: &AppState, token: &str) -> String {
     ctx.set_cookie(ctx::SESSION, token, state.config.session_ttl.as_secs() as i64)
 }
 
-fn flow_cookie(ctx: &Ctx, token: &str) -> String {
+pub fn flow_cookie(ctx: &Ctx, token: &str) -> String {
     ctx.set_cookie(ctx::FLOW, token, FLOW_TTL)
 }
 

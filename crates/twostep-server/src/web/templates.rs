@@ -26,6 +26,8 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "admin.html",
     "admin_reset.html",
     "outbox.html",
+    "setup.html",
+    "access_code.html",
 ];
 
 static ENV: LazyLock<Result<Environment<'static>, Error>> = LazyLock::new(|| {
@@ -91,6 +93,15 @@ mod tests {
                 panic!("{addon}: {e:#}");
             }
         }
+    }
+
+    #[test]
+    fn the_account_pages_render() {
+        let reasons = vec!["It is one of the most common passwords."];
+        let html =
+            sample("setup.html", minijinja::context! { token => "t", username => "ana", error => "weak", reasons });
+        assert!(html.unwrap().contains("most common"));
+        sample("access_code.html", minijinja::context! { error => None::<String> }).unwrap();
     }
 
     #[test]
