@@ -13,6 +13,12 @@ use std::time::Duration;
 #[serde(transparent)]
 pub struct Secret(String);
 
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Self(value)
+    }
+}
+
 impl Secret {
     pub fn expose(&self) -> &str {
         &self.0
@@ -516,6 +522,35 @@ mod tests {
         assert_eq!(c.sms.twilio_base_url, "https://api.twilio.com");
         assert_eq!(c.sms.timeout, Duration::from_secs(5));
         assert_eq!(c.sms.code_ttl, Duration::from_secs(300));
+    }
+
+    #[test]
+    fn account_settings_have_spec_defaults_and_are_checked() {
+        let (c, _) = Config::load(None, []).unwrap();
+        assert_eq!(c.setup_link_ttl, Duration::from_secs(72 * 3600));
+        assert_eq!(c.access_code_ttl, Duration::from_secs(3600));
+        assert_eq!(c.email.provider, EmailProvider::Log);
+        let f =
+            file("[email]\nprovider = \"smtp\"\nsmtp_url = \"smtps://u:pw@mail.example.com:465\"\nfrom = \"a@b.c\"\n");
+        let (c, _) = Config::load(Some(f.path()), []).unwrap();
+        assert_eq!(c.email.provider, EmailProvider::Smtp);
+        assert!(!format!("{c:?}").contains("pw@"), "the SMTP password is redacted");
+        for bad in [
+            "[email]\nprovider = \"smtp\"\nsmtp_url = \"http://x\"\n",
+            "[email]\nprovider = \"smtp\"\n",
+            "access_code_ttl = \"0s\"\n",
+            "setup_link_ttl = \"365d\"\n",
+            "[email]\nprovider = \"pigeon\"\n",
+        ] {
+            let f = file(bad);
+            assert!(Config::load(Some(f.path()), []).is_err(), "{bad}");
+        }
+        let (c, _) = Config::load(
+            None,
+            env(&[("TWOSTEP_EMAIL__PROVIDER", "smtp"), ("TWOSTEP_EMAIL__SMTP_URL", "smtp://mail:587?tls=required")]),
+        )
+        .unwrap();
+        assert_eq!(c.email.smtp_url.expose(), "smtp://mail:587?tls=required");
     }
 
     #[test]

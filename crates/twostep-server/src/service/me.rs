@@ -5,6 +5,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::service::audit::{self, Event};
 use crate::service::auth::{self, Issued};
 use crate::service::codes::{self, Attempt, Checked, CodeContext, CodeMethod, totp_aad};
+use crate::service::notify::Notice;
 use crate::service::sms::{self, phone_aad};
 use crate::service::{RequestMeta, Subject, rfc3339};
 use crate::state::AppState;
@@ -320,6 +321,7 @@ pub async fn confirm(
         },
     )
     .await;
+    codes::notify_account(state, account, Notice::MethodEnabled(kind.as_str()), meta).await;
     let method = MethodInfo { kind: kind.as_str(), phone_hint: pending.phone_hint.clone(), enabled_at: rfc3339(now) };
     match caller {
         Caller::Session(s) => {
@@ -422,6 +424,8 @@ pub async fn disable(state: &AppState, caller: &Caller, kind: MethodKind, meta: 
         },
     )
     .await;
+    crate::service::notify::send(state, &subject.org, &subject.account, Notice::MethodRemoved(kind.as_str()), meta)
+        .await;
     Ok(())
 }
 
@@ -451,6 +455,7 @@ pub async fn regenerate_recovery_codes(
         },
     )
     .await;
+    crate::service::notify::send(state, &subject.org, &subject.account, Notice::RecoveryCodesRegenerated, meta).await;
     Ok(codes)
 }
 

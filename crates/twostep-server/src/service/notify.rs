@@ -182,3 +182,71 @@ pub async fn send(state: &AppState, org: &Organization, account: &Account, notic
     )
     .await;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use twostep_core::domain::AccountKind;
+
+    fn org(language: Language) -> Organization {
+        Organization {
+            id: 1,
+            slug: "acme".into(),
+            name: "Acme".into(),
+            addon: twostep_core::domain::AddonState::Connected,
+            two_step_enabled: true,
+            mandatory_for_organization: false,
+            language,
+        }
+    }
+
+    fn account() -> Account {
+        Account {
+            id: 1,
+            org_id: 1,
+            username: "maria".into(),
+            kind: AccountKind::User,
+            profile: None,
+            password_hash: String::new(),
+            phone_hint: None,
+            locked_until: None,
+            email: Some("maria@example.com".into()),
+            display_name: "Maria".into(),
+            disabled: false,
+            access_code_required: false,
+        }
+    }
+
+    #[test]
+    fn messages_are_in_the_organizations_language() {
+        let (subject, body) = compose(&org(Language::Portuguese), &account(), Notice::MethodEnabled("totp"));
+        assert_eq!(subject, "Método de verificação em dois passos adicionado");
+        assert!(body.starts_with("Olá Maria,") && body.contains("aplicação de autenticação"), "{body}");
+        let (subject, _) = compose(&org(Language::English), &account(), Notice::SecondStepLocked);
+        assert_eq!(subject, "2-Step Verification locked");
+    }
+
+    #[test]
+    fn only_the_setup_link_message_carries_a_link() {
+        let notices = [
+            Notice::MethodEnabled("sms"),
+            Notice::MethodRemoved("totp"),
+            Notice::RecoveryCodesRegenerated,
+            Notice::RecoveryCodeUsed,
+            Notice::PasswordChanged,
+            Notice::TwoStepReset,
+            Notice::SecondStepLocked,
+        ];
+        for notice in notices {
+            for lang in [Language::English, Language::Portuguese] {
+                let (_, body) = compose(&org(lang), &account(), notice);
+                assert!(!body.contains("http"), "{notice:?}: {body}");
+            }
+        }
+        let link = Notice::SetupLink { url: "https://login.example.com/setup/abc", expires_at: "2026-12-04T00:00:00Z" };
+        assert!(compose(&org(Language::English), &account(), link).1.contains("https://login.example.com/setup/abc"));
+        assert!(
+            !format!("{:?}", Email { to: "x".into(), subject: "s".into(), body: "secret".into() }).contains("secret")
+        );
+    }
+}

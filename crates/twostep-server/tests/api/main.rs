@@ -3,6 +3,7 @@
 mod support;
 
 mod accounts;
+mod email;
 mod hardening;
 mod login;
 mod openapi;
