@@ -14,6 +14,7 @@ mod i18n;
 mod setup;
 mod signin;
 mod templates;
+mod users;
 
 use crate::error::ApiError;
 use crate::service::auth;
@@ -61,6 +62,15 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/security/organization", post(admin::organization))
         .route("/admin/security/profiles/{slug}", post(admin::profile))
         .route("/admin/security/users/{username}/reset", get(admin::reset_page).post(admin::reset))
+        .route("/admin/users", get(users::list_page).post(users::create))
+        .route("/admin/users.csv", get(users::csv))
+        .route("/admin/users/{username}", get(users::user_page).post(users::edit))
+        .route("/admin/users/{username}/disable", post(users::disable))
+        .route("/admin/users/{username}/enable", post(users::enable))
+        .route("/admin/users/{username}/delete", post(users::delete))
+        .route("/admin/users/{username}/password-reset", post(users::password_reset))
+        .route("/admin/users/{username}/access-code", post(users::access_code))
+        .route("/admin/users/{username}/reset-two-step", post(users::reset_two_step))
         .route("/language", post(language))
         .route("/static/style.css", get(stylesheet))
         .route("/static/copy.js", get(script))

@@ -28,6 +28,9 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "outbox.html",
     "setup.html",
     "access_code.html",
+    "admin_users.html",
+    "admin_user.html",
+    "admin_secret.html",
 ];
 
 static ENV: LazyLock<Result<Environment<'static>, Error>> = LazyLock::new(|| {
