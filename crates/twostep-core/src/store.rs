@@ -360,11 +360,18 @@ pub struct Purged {
     pub pending_methods: u64,
     pub rate_counters: u64,
     pub sessions: u64,
+    /// Setup links and access codes used or expired (SPEC §12).
+    pub links_and_codes: u64,
 }
 
 impl Purged {
     pub fn total(&self) -> u64 {
-        self.flows + self.sms_challenges + self.pending_methods + self.rate_counters + self.sessions
+        self.flows
+            + self.sms_challenges
+            + self.pending_methods
+            + self.rate_counters
+            + self.sessions
+            + self.links_and_codes
     }
 }
 
@@ -468,12 +475,13 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
         expires_at: Timestamp,
     ) -> StoreResult<()>;
-    /// Uses a live code of the account: true for the one caller that did; the flow is
-    /// unlocked in the same transaction.
+    /// Uses a live code of the account: true for the one caller that did. In the same
+    /// transaction the enrollment flow `flow_id` is unlocked, or — for a session, which
+    /// has no flow — the account no longer requires a code.
     async fn claim_access_code(
         &self,
         account_id: i64,
-        flow_id: i64,
+        flow_id: Option<i64>,
         code_hash: &[u8],
         now: Timestamp,
     ) -> StoreResult<bool>;

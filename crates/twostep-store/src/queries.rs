@@ -829,7 +829,7 @@ impl Store for SqlStore {
     async fn claim_access_code(
         &self,
         account_id: i64,
-        flow_id: i64,
+        flow_id: Option<i64>,
         code_hash: &[u8],
         now: Timestamp,
     ) -> StoreResult<bool> {
@@ -845,11 +845,21 @@ impl Store for SqlStore {
             if used.rows_affected() != 1 {
                 return Ok(false);
             }
-            let unlocked = sqlx::query(sql("UPDATE flows SET access_code_ok = TRUE WHERE id = $1 AND account_id = $2"))
-                .bind(flow_id)
-                .bind(account_id)
-                .execute(&mut *tx)
-                .await?;
+            let unlocked = match flow_id {
+                Some(flow_id) => {
+                    sqlx::query(sql("UPDATE flows SET access_code_ok = TRUE WHERE id = $1 AND account_id = $2"))
+                        .bind(flow_id)
+                        .bind(account_id)
+                        .execute(&mut *tx)
+                        .await?
+                }
+                None => {
+                    sqlx::query(sql("UPDATE accounts SET access_code_required = FALSE WHERE id = $1"))
+                        .bind(account_id)
+                        .execute(&mut *tx)
+                        .await?
+                }
+            };
             if unlocked.rows_affected() != 1 {
                 return Ok(false);
             }

@@ -67,13 +67,14 @@ pub struct CodeBody {
     post,
     path = "/api/v1/login/access-code",
     tag = "sign-in",
-    summary = "Present an access code from an administrator (enrollment flow token)",
+    summary = "Present an access code from an administrator (enrollment flow token, or a session after a reset)",
     request_body = CodeBody,
     security(("bearer" = [])),
     responses(
-        (status = 204, description = "The flow may enroll"),
+        (status = 204, description = "The flow (or the session's account) may enroll"),
         (status = 400, description = "`invalid_request`", body = crate::api::doc::ErrorBody),
-        (status = 401, description = "`invalid_code` (+`attempts_remaining`) or `flow_expired`", body = crate::api::doc::ErrorBody),
+        (status = 401, description = "`invalid_code` (+`attempts_remaining` for a flow) or `flow_expired`", body = crate::api::doc::ErrorBody),
+        (status = 423, description = "`two_step_locked` (a session's guesses count as second-step failures)", body = crate::api::doc::ErrorBody),
         (status = 503, description = "`unavailable`", body = crate::api::doc::ErrorBody),
     )
 )]

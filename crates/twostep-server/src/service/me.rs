@@ -147,6 +147,24 @@ async fn guard_binding(
     kind: MethodKind,
     meta: &RequestMeta,
 ) -> ApiResult<()> {
+    // After an admin reset the password alone binds nothing (SPEC §12): a session must
+    // first present an access code (an enrollment flow is gated in `subject`).
+    if subject.account.access_code_required && matches!(caller, Caller::Session(_)) {
+        audit::record(
+            state,
+            meta,
+            Event {
+                org_id: Some(subject.org.id),
+                kind: "two_step.binding_refused",
+                actor: Some(&subject.account.username),
+                subject: Some(&subject.account.username),
+                client: Some(caller.client()),
+                outcome: "access_code_required",
+            },
+        )
+        .await;
+        return Err(ApiError::AccessCodeRequired);
+    }
     if !subject.has_method {
         return Ok(());
     }

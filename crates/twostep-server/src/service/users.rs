@@ -535,27 +535,57 @@ pub fn generate_access_code() -> String {
     format!("{}-{}", &raw[..ACCESS_LEN / 2], &raw[ACCESS_LEN / 2..])
 }
 
-/// `POST /api/v1/login/access-code` (enrollment flow token): a valid code unlocks the
-/// enrollment endpoints for that flow; a wrong one counts against the flow.
-pub async fn present_access_code(state: &AppState, flow_token: &str, code: &str, meta: &RequestMeta) -> ApiResult<()> {
-    let flow = auth::flow_for(state, flow_token, FlowKind::Enrollment).await?;
-    let account = state.store.account_by_id(flow.account_id).await?;
-    let ok =
-        state.store.claim_access_code(account.id, flow.id, &access_code_hash(account.id, code), state.now()).await?;
-    let mut e = Event {
+/// `POST /api/v1/login/access-code`: with an enrollment flow token, a valid code
+/// unlocks the enrollment endpoints for that flow; with a session (a user for whom 2SV is
+/// optional signs in with the password alone), it lifts the account's need for a code. A
+/// wrong code counts against the flow, or as a second-step failure of the account.
+pub async fn present_access_code(state: &AppState, token: &str, code: &str, meta: &RequestMeta) -> ApiResult<()> {
+    let flow = match auth::flow_for(state, token, FlowKind::Enrollment).await {
+        Ok(flow) => Some(flow),
+        Err(ApiError::FlowExpired) => None,
+        Err(e) => return Err(e),
+    };
+    let (account_id, client) = match &flow {
+        Some(f) => (f.account_id, f.client.clone()),
+        None => {
+            let session = auth::authenticate(state, token).await.map_err(|e| match e {
+                ApiError::SessionInvalid => ApiError::FlowExpired,
+                other => other,
+            })?;
+            (session.account_id, session.client)
+        }
+    };
+    let account = state.store.account_by_id(account_id).await?;
+    let now = state.now();
+    let hash = access_code_hash(account.id, code);
+    let event = |outcome| Event {
         org_id: Some(account.org_id),
         kind: "login.access_code",
         actor: Some(&account.username),
         subject: Some(&account.username),
-        client: Some(&flow.client),
-        outcome: "success",
+        client: Some(&client),
+        outcome,
     };
-    if ok {
-        audit::record(state, meta, e).await;
+    let Some(flow) = flow else {
+        // A session counts its guesses like second-step codes (SPEC §4): locked after ten.
+        let attempt = match crate::service::codes::Attempt::reserve(state, account.id).await? {
+            Ok(attempt) => attempt,
+            Err(retry_after) => return Err(ApiError::TwoStepLocked { retry_after }),
+        };
+        if state.store.claim_access_code(account.id, None, &hash, now).await? {
+            attempt.passed(now).await?;
+            audit::record(state, meta, event("success")).await;
+            return Ok(());
+        }
+        attempt.failed(now).await?;
+        audit::record(state, meta, event("invalid_code")).await;
+        return Err(ApiError::InvalidCode { attempts_remaining: None });
+    };
+    if state.store.claim_access_code(account.id, Some(flow.id), &hash, now).await? {
+        audit::record(state, meta, event("success")).await;
         return Ok(());
     }
-    e.outcome = "invalid_code";
-    audit::record(state, meta, e).await;
+    audit::record(state, meta, event("invalid_code")).await;
     let failures = state.store.flow_failure(flow.id, flow::MAX_FLOW_FAILURES).await?.ok_or(ApiError::FlowExpired)?;
     let remaining = match flow::after_failure(failures) {
         flow::AfterFailure::Remaining(n) => n,

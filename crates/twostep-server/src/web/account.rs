@@ -400,10 +400,13 @@ async fn settings_render_with(
             .collect::<Vec<_>>(),
         Err(e) => return error_page(ctx, &ApiError::from(e)),
     };
+    let access_code_required =
+        state.store.account_by_id(session.account_id).await.map(|a| a.access_code_required).unwrap_or(false);
     ctx.page(
         status,
         "settings.html",
         context! {
+            access_code_required,
             me => me(session),
             unavailable,
             required,
@@ -679,5 +682,34 @@ mod tests {
     fn the_download_link_is_a_percent_encoded_text_file() {
         let url = download_url("Codes for ana", &["abcde-fghjk".into(), "23456-789ab".into()]);
         assert_eq!(url, "data:text/plain;charset=utf-8,Codes%20for%20ana%0A%0Aabcde-fghjk%0A23456-789ab%0A");
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct AccessCodeForm {
+    csrf: String,
+    code: String,
+}
+
+impl super::ctx::CsrfForm for AccessCodeForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// The access code after an admin reset, for a user who signed in with the password
+/// alone (2SV optional for them): it lets them set up a method again (SPEC §12).
+pub async fn access_code(ctx: Ctx, State(state): State<AppState>, Posted(form): Posted<AccessCodeForm>) -> Response {
+    let session = match signed_in(&ctx, &state).await {
+        Ok(session) => session,
+        Err(response) => return response,
+    };
+    let Some(token) = ctx.session_token() else {
+        return ctx.redirect("/login", &[]);
+    };
+    match crate::service::users::present_access_code(&state, token, &form.code, &ctx.meta).await {
+        Ok(()) => ctx.redirect("/settings/security", &[ctx.flash_cookie("saved", None)]),
+        Err(e) => settings_render(&ctx, &state, &session, e.status(), Some(i18n::error(ctx.lang, &e))).await,
     }
 }

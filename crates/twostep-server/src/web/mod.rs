@@ -41,6 +41,7 @@ pub fn routes() -> Router<AppState> {
         .route("/login/enroll/access-code", post(setup::access_code_submit))
         .route("/setup/{token}", get(setup::setup_page).post(setup::setup_submit))
         .route("/settings/security/password", post(account::change_password))
+        .route("/settings/security/access-code", post(account::access_code))
         .route("/login/enroll/totp", post(account::totp_start::<ENROLL>))
         .route("/login/enroll/totp/confirm", post(account::totp_confirm::<ENROLL>))
         .route("/login/enroll/sms", get(account::sms_page::<ENROLL>).post(account::sms_start::<ENROLL>))

@@ -352,6 +352,12 @@ async fn an_access_code_expires(app: TestApp) {
     let r = app.login("acme", "maria", PASSWORD, "web").await;
     let flow = r.body["flow"]["token"].as_str().unwrap().to_owned();
     assert_eq!(app.post("/api/v1/login/access-code", Some(&flow), json!({ "code": code })).await.status, 401);
+    // The purge task takes expired codes and used or expired setup links away.
+    let r = app.post("/api/v1/admin/users/maria/password-reset", Some(&admin), json!({})).await;
+    assert_eq!(r.status, 200);
+    app.clock.advance(73 * 3600);
+    let purged = twostep_server::service::purge::run(&app.state).await.unwrap();
+    assert_eq!(purged.links_and_codes, 2, "{purged:?}");
 }
 
 impl TestApp {
@@ -375,4 +381,31 @@ both!(
     weakening_user_actions_need_an_admin_who_reconfirmed,
     after_a_reset_enrolling_again_needs_an_access_code,
     an_access_code_expires,
+    a_session_after_a_reset_binds_nothing_without_an_access_code,
 );
+
+/// 2SV optional for the user: after a reset the password gives a session, but that
+/// session binds nothing until it presents an access code.
+async fn a_session_after_a_reset_binds_nothing_without_an_access_code(app: TestApp) {
+    let admin = app.acme(true).await;
+    let maria = app.session("acme", "maria").await;
+    app.enroll_totp(&maria).await;
+    assert_eq!(app.delete("/api/v1/admin/users/maria/two-step", Some(&admin)).await.status, 204);
+    let r = app.login("acme", "maria", PASSWORD, "web").await;
+    assert_eq!(r.body["status"], "authenticated", "{}", r.body);
+    let session = r.body["session"]["token"].as_str().unwrap().to_owned();
+    for path in ["/api/v1/me/two-step/totp", "/api/v1/me/two-step/sms"] {
+        let r = app.post(path, Some(&session), json!({ "phone": "+351912345678" })).await;
+        assert_eq!(r.status, 403, "{path}: {}", r.body);
+        assert_eq!(r.error_code(), "access_code_required");
+    }
+    let wrong = app.post("/api/v1/login/access-code", Some(&session), json!({ "code": "AAAAA-AAAAA" })).await;
+    assert_eq!(wrong.status, 401);
+    let issued = app.post("/api/v1/admin/users/maria/access-code", Some(&admin), json!({})).await;
+    let code = issued.body["access_code"].as_str().unwrap().to_owned();
+    assert_eq!(app.post("/api/v1/login/access-code", Some(&session), json!({ "code": code })).await.status, 204);
+    app.enroll_totp(&session).await;
+    let listed = app.get("/api/v1/admin/users?query=maria", Some(&admin)).await;
+    assert_eq!(listed.body["users"][0]["access_code_required"], false);
+    assert_eq!(app.post("/api/v1/login/access-code", None, json!({ "code": code })).await.error_code(), "flow_expired");
+}
