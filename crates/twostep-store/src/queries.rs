@@ -513,6 +513,11 @@ impl Store for SqlStore {
     }
 
     async fn create_account(&self, a: NewAccount) -> StoreResult<i64> {
+        // The lookup form every caller searches by (SPEC §11.9: NFKC and case folding):
+        // plain lower case would file "Straße" where "STRASSE" is never looked for.
+        let key = twostep_core::domain::Username::parse(&a.username)
+            .map(|u| u.key())
+            .unwrap_or_else(|_| a.username.to_lowercase());
         on!(self, |pool, sql| {
             let id: i64 = sqlx::query_scalar(sql(
                 "INSERT INTO accounts (org_id, username, username_key, kind, profile_id, password_hash, \
@@ -521,7 +526,7 @@ impl Store for SqlStore {
             ))
             .bind(a.org_id)
             .bind(&a.username)
-            .bind(a.username.to_lowercase())
+            .bind(&key)
             .bind(a.kind.as_str())
             .bind(a.profile_id)
             .bind(&a.password_hash)

@@ -108,6 +108,11 @@ async fn an_admin_creates_a_user_who_chooses_a_password_on_the_setup_link(app: T
     let token = token_of(&url);
     assert!(token.len() >= 16);
 
+    // Usernames compare after NFKC and case folding (SPEC §11.9), also for new accounts.
+    let r = create(&app, &admin, json!({ "username": "Straße", "profile": "technician" })).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(patch(&app, "/api/v1/admin/users/STRASSE", &admin, json!({ "display_name": "S" })).await.status, 200);
+    assert_eq!(create(&app, &admin, json!({ "username": "strasse", "profile": "technician" })).await.status, 409);
     let dup = create(&app, &admin, json!({ "username": "JOAO", "profile": "technician" })).await;
     assert_eq!(dup.status, 409);
     assert_eq!(dup.error_code(), "conflict");
