@@ -113,6 +113,12 @@ fn refusing(c: &mut Config) {
 fn hanging(c: &mut Config) {
     configure(c, Behaviour::Hang)
 }
+/// STARTTLS required, from a server that does not offer it.
+fn requiring_tls(c: &mut Config) {
+    configure(c, Behaviour::Accept);
+    let url = format!("{}?tls=required", c.email.smtp_url.expose());
+    c.email.smtp_url = url.into();
+}
 
 fn port_of(app: &TestApp) -> u16 {
     let url = url::Url::parse(app.state.config.email.smtp_url.expose()).unwrap();
@@ -232,6 +238,26 @@ async fn a_hanging_server_times_out_and_never_blocks_the_change(app: TestApp) {
         )
         .await;
     assert_eq!(r.status, 204);
+}
+
+/// With `tls=required`, a server without STARTTLS gets nothing in clear.
+async fn required_tls_is_never_downgraded_to_plain_text(app: TestApp) {
+    let admin = app.acme(false).await;
+    let r = app
+        .post(
+            "/api/v1/admin/users",
+            Some(&admin),
+            json!({ "username": "joao", "profile": "technician", "email": "j@example.com" }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert!(messages(&app).is_empty(), "a message went out in clear");
+    assert!(app.events("acme").await.iter().any(|e| e.event.kind == "email.failed"));
+}
+
+mod tls {
+    use super::*;
+    both_with!(super::requiring_tls; required_tls_is_never_downgraded_to_plain_text);
 }
 
 mod accept {
