@@ -11,6 +11,9 @@ use twostep_core::store::StoreError;
 pub enum ApiError {
     #[error("{0}")]
     InvalidRequest(String),
+    /// A well-formed body whose values make no sense (SPEC §12: 422 `invalid_request`).
+    #[error("{0}")]
+    Unprocessable(String),
     #[error("this client app is not known")]
     UnknownClient,
     #[error("the request body is larger than 64 KiB")]
@@ -81,7 +84,7 @@ pub type ApiResult<T, E = ApiError> = Result<T, E>;
 impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
-            Self::InvalidRequest(_) => "invalid_request",
+            Self::InvalidRequest(_) | Self::Unprocessable(_) => "invalid_request",
             Self::UnknownClient => "unknown_client",
             Self::PayloadTooLarge => "payload_too_large",
             Self::InvalidCredentials => "invalid_credentials",
@@ -131,7 +134,7 @@ impl ApiError {
             | Self::TwoStepDisabled
             | Self::MethodRequired
             | Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::InvalidPhone | Self::WeakPassword { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::InvalidPhone | Self::WeakPassword { .. } | Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::AccountDisabled | Self::AccessCodeRequired => StatusCode::FORBIDDEN,
             Self::LinkExpired => StatusCode::GONE,
             Self::TwoStepLocked { .. } => StatusCode::LOCKED,

@@ -270,6 +270,7 @@ pub struct UpdateBody {
         (status = 403, description = "`forbidden` or `step_up_required`", body = crate::api::doc::ErrorBody),
         (status = 404, description = "`not_found`: no such user or profile", body = crate::api::doc::ErrorBody),
         (status = 409, description = "`conflict`: one's own account", body = crate::api::doc::ErrorBody),
+        (status = 422, description = "`invalid_request`: e.g. an email that is not an address", body = crate::api::doc::ErrorBody),
         (status = 503, description = "`unavailable`", body = crate::api::doc::ErrorBody),
     )
 )]

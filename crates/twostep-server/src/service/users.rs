@@ -247,7 +247,7 @@ fn parse_email(raw: Option<String>) -> ApiResult<Option<String>> {
         && email.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
         });
-    if valid { Ok(Some(email)) } else { Err(ApiError::InvalidRequest(format!("email {email:?} is not an address"))) }
+    if valid { Ok(Some(email)) } else { Err(ApiError::Unprocessable(format!("email {email:?} is not an address"))) }
 }
 
 fn parse_display_name(raw: Option<String>) -> ApiResult<Option<String>> {
@@ -256,7 +256,7 @@ fn parse_display_name(raw: Option<String>) -> ApiResult<Option<String>> {
         Some(name) => {
             let name = name.trim().to_owned();
             if name.chars().count() > 200 || name.chars().any(char::is_control) {
-                Err(ApiError::InvalidRequest("display_name: at most 200 characters, no control characters".into()))
+                Err(ApiError::Unprocessable("display_name: at most 200 characters, no control characters".into()))
             } else {
                 Ok(Some(name))
             }
@@ -273,11 +273,11 @@ pub async fn create(
     meta: &RequestMeta,
 ) -> ApiResult<(UserInfo, SetupLink)> {
     let org = state.store.org_by_id(admin.org_id()).await?;
-    let username = Username::parse(&input.username).map_err(|e| ApiError::InvalidRequest(e.0))?;
+    let username = Username::parse(&input.username).map_err(|e| ApiError::Unprocessable(e.0))?;
     let kind = match input.kind.as_deref().unwrap_or("user") {
         "user" => AccountKind::User,
         "contact" => AccountKind::Contact,
-        other => return Err(ApiError::InvalidRequest(format!("kind must be \"user\" or \"contact\", not {other:?}"))),
+        other => return Err(ApiError::Unprocessable(format!("kind must be \"user\" or \"contact\", not {other:?}"))),
     };
     let email = parse_email(input.email)?;
     let display_name = parse_display_name(input.display_name)?;
@@ -289,9 +289,9 @@ pub async fn create(
                 .await?
                 .ok_or_else(|| ApiError::NotFound(format!("profile {slug:?}")))?,
         ),
-        (AccountKind::User, None) => return Err(ApiError::InvalidRequest("a user needs a profile".into())),
+        (AccountKind::User, None) => return Err(ApiError::Unprocessable("a user needs a profile".into())),
         (AccountKind::Contact, Some(_)) => {
-            return Err(ApiError::InvalidRequest("a contact has no profile".into()));
+            return Err(ApiError::Unprocessable("a contact has no profile".into()));
         }
         (AccountKind::Contact, None) => None,
     };
@@ -385,7 +385,7 @@ pub async fn update(
         None => None,
         Some(slug) => {
             if account.kind == AccountKind::Contact {
-                return Err(ApiError::InvalidRequest("a contact has no profile".into()));
+                return Err(ApiError::Unprocessable("a contact has no profile".into()));
             }
             Some(
                 state

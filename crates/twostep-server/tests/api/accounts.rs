@@ -119,8 +119,22 @@ async fn an_admin_creates_a_user_who_chooses_a_password_on_the_setup_link(app: T
     let nope = create(&app, &admin, json!({ "username": "ana", "profile": "astronaut" })).await;
     assert_eq!(nope.status, 404);
     assert_eq!(nope.error_code(), "not_found");
-    let bad = create(&app, &admin, json!({ "username": "has space", "profile": "technician" })).await;
-    assert_eq!(bad.error_code(), "invalid_request");
+    for body in [
+        json!({ "username": "has space", "profile": "technician" }),
+        json!({ "username": "ana", "profile": "technician", "email": "not an address" }),
+        json!({ "username": "ana", "kind": "robot", "profile": "technician" }),
+        json!({ "username": "ana" }),
+        json!({ "username": "ana", "kind": "contact", "profile": "technician" }),
+    ] {
+        let bad = create(&app, &admin, body.clone()).await;
+        assert_eq!(bad.status, 422, "{body}: {}", bad.body);
+        assert_eq!(bad.error_code(), "invalid_request");
+    }
+    let malformed = create(&app, &admin, json!({ "username": 7 })).await;
+    assert_eq!(malformed.status, 400);
+    assert_eq!(malformed.error_code(), "invalid_request");
+    let bad_phone = create(&app, &admin, json!({ "username": "ana", "profile": "technician", "phone": "12" })).await;
+    assert_eq!(bad_phone.error_code(), "invalid_phone");
     let maria = app.session("acme", "maria").await;
     assert_eq!(
         create(&app, &maria, json!({ "username": "x", "profile": "technician" })).await.error_code(),
