@@ -84,6 +84,13 @@ pub struct Account {
     pub phone_hint: Option<String>,
     /// Second-step lockout state (SPEC §4).
     pub locked_until: Option<Timestamp>,
+    pub email: Option<String>,
+    pub display_name: String,
+    /// A disabled account cannot sign in (403 `account_disabled`) and has no sessions.
+    pub disabled: bool,
+    /// After an admin reset of a user who had methods: enrolling again needs an access
+    /// code (SPEC §12).
+    pub access_code_required: bool,
 }
 
 impl Account {
@@ -164,6 +171,57 @@ pub struct Flow {
     pub client: String,
     pub failures: i64,
     pub expires_at: Timestamp,
+    /// An enrollment flow that presented a valid access code (SPEC §12).
+    pub access_code_ok: bool,
+}
+
+/// A change to an account's profile fields; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct AccountUpdate {
+    pub profile_id: Option<i64>,
+    /// `Some(None)` clears the address.
+    pub email: Option<Option<String>>,
+    pub display_name: Option<String>,
+}
+
+/// Which enrollment state `list_accounts` keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TwoStepFilter {
+    Enrolled,
+    NotEnrolled,
+    /// Users for whom 2SV is mandatory and who have no method.
+    RequiredNotEnrolled,
+}
+
+/// What the admin user list asks for: a page after `after` (a `username_key`).
+#[derive(Debug, Clone, Default)]
+pub struct AccountQuery {
+    /// Matched (case-insensitively) against username, display name and email.
+    pub text: Option<String>,
+    pub profile_id: Option<i64>,
+    pub two_step: Option<TwoStepFilter>,
+    pub after: Option<String>,
+    pub limit: i64,
+    /// Only this account (to read one row in the list's shape).
+    pub account_id: Option<i64>,
+}
+
+/// One row of the admin user list.
+#[derive(Debug, Clone)]
+pub struct AccountSummary {
+    pub account_id: i64,
+    pub username: String,
+    pub username_key: String,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub kind: AccountKind,
+    pub profile_slug: Option<String>,
+    pub profile_mandatory: bool,
+    pub disabled: bool,
+    pub access_code_required: bool,
+    pub methods: Vec<MethodKind>,
+    pub last_sign_in_at: Option<Timestamp>,
+    pub last_two_step_at: Option<Timestamp>,
 }
 
 /// An enabled method. `sealed` is the TOTP secret or the phone number, encrypted.
@@ -302,11 +360,18 @@ pub struct Purged {
     pub pending_methods: u64,
     pub rate_counters: u64,
     pub sessions: u64,
+    /// Setup links and access codes used or expired (SPEC §12).
+    pub links_and_codes: u64,
 }
 
 impl Purged {
     pub fn total(&self) -> u64 {
-        self.flows + self.sms_challenges + self.pending_methods + self.rate_counters + self.sessions
+        self.flows
+            + self.sms_challenges
+            + self.pending_methods
+            + self.rate_counters
+            + self.sessions
+            + self.links_and_codes
     }
 }
 
@@ -377,6 +442,52 @@ pub trait Store: crate::oauth::OAuthStore + Send + Sync + 'static {
     async fn account_by_username(&self, org_id: i64, username_key: &str) -> StoreResult<Option<Account>>;
     async fn account_by_id(&self, id: i64) -> StoreResult<Account>;
     async fn account_report(&self, org_id: i64) -> StoreResult<Vec<AccountReport>>;
+    /// Changes profile, email or display name.
+    async fn update_account(&self, account_id: i64, update: AccountUpdate) -> StoreResult<()>;
+    /// Disables (ending every session and flow in the same transaction) or enables.
+    async fn set_disabled(&self, account_id: i64, disabled: bool) -> StoreResult<()>;
+    /// Deletes the account and all it owns (the audit keeps its username).
+    async fn delete_account(&self, account_id: i64) -> StoreResult<bool>;
+    /// Replaces the password hash; every session but `keep_session` and every flow and
+    /// unused setup link of the account end in the same transaction.
+    async fn set_password(&self, account_id: i64, password_hash: &str, keep_session: Option<i64>) -> StoreResult<()>;
+    /// A page of the organisation's accounts by `username_key`, with their methods.
+    async fn list_accounts(&self, org_id: i64, query: AccountQuery) -> StoreResult<Vec<AccountSummary>>;
+    async fn set_access_code_required(&self, account_id: i64, required: bool) -> StoreResult<()>;
+
+    // Setup links (SPEC §12): only the token's hash is stored.
+    async fn create_setup_link(
+        &self,
+        account_id: i64,
+        token_hash: &[u8],
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> StoreResult<()>;
+    /// The account of a live, unused link, without using it.
+    async fn setup_link_account(&self, token_hash: &[u8], now: Timestamp) -> StoreResult<Option<i64>>;
+    /// Uses a live link: its account, for the one caller that used it.
+    async fn claim_setup_link(&self, token_hash: &[u8], now: Timestamp) -> StoreResult<Option<i64>>;
+
+    // Temporary access codes (SPEC §12).
+    /// Stores a new code; earlier unused codes of the account die.
+    async fn create_access_code(
+        &self,
+        account_id: i64,
+        code_hash: &[u8],
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> StoreResult<()>;
+    /// Uses a live code of the account: true for the one caller that did. In the same
+    /// transaction the enrollment flow `flow_id` is unlocked, or — for a session, which
+    /// has no flow — the account no longer requires a code.
+    async fn claim_access_code(
+        &self,
+        account_id: i64,
+        flow_id: Option<i64>,
+        code_hash: &[u8],
+        now: Timestamp,
+    ) -> StoreResult<bool>;
+
     /// The phone number given at account creation, sealed, if any.
     async fn account_phone(&self, account_id: i64) -> StoreResult<Option<(Vec<u8>, String)>>;
 

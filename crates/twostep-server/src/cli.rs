@@ -179,6 +179,43 @@ pub enum ProfileCommand {
 pub enum UserCommand {
     /// Create a user (with a profile) or a contact.
     Create(UserCreate),
+    /// List the accounts of an organisation.
+    List {
+        #[arg(long)]
+        org: String,
+    },
+    /// Disable an account: every session ends at once; sign-in answers account_disabled.
+    Disable(UserRef),
+    /// Enable a disabled account again.
+    Enable(UserRef),
+    /// Delete an account (the audit keeps its username).
+    Delete(UserRef),
+    /// Set a password (read from standard input, or generated and printed); every
+    /// session ends.
+    Passwd {
+        #[command(flatten)]
+        user: UserRef,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Move a user to another profile.
+    SetProfile {
+        #[command(flatten)]
+        user: UserRef,
+        profile: String,
+    },
+    /// Issue a setup link (the last one dies) and print it.
+    SetupLink(UserRef),
+    /// Issue a temporary access code (after a 2SV reset) and print it.
+    AccessCode(UserRef),
+}
+
+/// One account: `--org <slug> <username>`.
+#[derive(Debug, Args)]
+pub struct UserRef {
+    #[arg(long)]
+    pub org: String,
+    pub username: String,
 }
 
 #[derive(Debug, Args)]

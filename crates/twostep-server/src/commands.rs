@@ -80,6 +80,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User(UserCommand::Create(args)) => create_user(&config, args).await,
+        Command::User(command) => crate::commands_users::run(&config, command).await,
         Command::Addon(AddonCommand::Activate { org }) => {
             let store = startup::open_store(&config).await?;
             let org = find_org(&store, &org).await?;
@@ -301,7 +302,12 @@ async fn create_user(config: &Config, args: UserCreate) -> anyhow::Result<()> {
     } else {
         (Password::new(crate::demo::random_password()), true)
     };
-    password.check_strength()?;
+    if let Err(crate::error::ApiError::WeakPassword { reasons }) =
+        crate::service::users::check_new_password(&password, username.as_str(), &org.slug)
+    {
+        let list: Vec<&str> = reasons.iter().map(|r| r.message()).collect();
+        bail!("password is too weak: {}", list.join("; "));
+    }
     let key = crate::key::load_or_create(&config.secret_key_file)?;
     let sealed = match &phone {
         Some(p) => Some(key.seal(p.e164().as_bytes(), &account_phone_aad(org.id, &username))?),

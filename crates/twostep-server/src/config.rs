@@ -13,6 +13,12 @@ use std::time::Duration;
 #[serde(transparent)]
 pub struct Secret(String);
 
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Self(value)
+    }
+}
+
 impl Secret {
     pub fn expose(&self) -> &str {
         &self.0
@@ -74,6 +80,13 @@ pub struct Config {
     pub forward_auth: ForwardAuthConfig,
     pub database: DatabaseConfig,
     pub sms: SmsConfig,
+    /// How long a setup link (`/setup/{token}`) works (SPEC §12).
+    #[serde(with = "humantime_serde")]
+    pub setup_link_ttl: Duration,
+    /// How long a temporary access code works (SPEC §12).
+    #[serde(with = "humantime_serde")]
+    pub access_code_ttl: Duration,
+    pub email: EmailConfig,
     /// Client apps merged over the defaults (SPEC §2).
     pub clients: BTreeMap<String, ClientConfig>,
 }
@@ -96,6 +109,9 @@ impl Default for Config {
             forward_auth: ForwardAuthConfig::default(),
             database: DatabaseConfig::default(),
             sms: SmsConfig::default(),
+            setup_link_ttl: Duration::from_secs(72 * 3600),
+            access_code_ttl: Duration::from_secs(3600),
+            email: EmailConfig::default(),
             clients: BTreeMap::new(),
         }
     }
@@ -210,6 +226,41 @@ impl Default for SmsConfig {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum EmailProvider {
+    /// Writes that a message would be sent (never its body) to the server log.
+    #[default]
+    Log,
+    Smtp,
+}
+
+/// Notifications by email (SPEC §12).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmailConfig {
+    pub provider: EmailProvider,
+    /// `smtps://user:pass@host:465` (implicit TLS) or `smtp://host:587?tls=required`
+    /// (STARTTLS); `smtp://host:25` without `tls` sends in clear (tests, local relays).
+    pub smtp_url: Secret,
+    /// The sender, e.g. `Twostep <no-reply@example.com>`.
+    pub from: String,
+    /// How long one send may take before it counts as failed.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+}
+
+impl Default for EmailConfig {
+    fn default() -> Self {
+        Self {
+            provider: EmailProvider::Log,
+            smtp_url: Secret::default(),
+            from: "Twostep <no-reply@localhost>".into(),
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientConfig {
@@ -315,6 +366,28 @@ impl Config {
         }
         if self.sms.timeout > Duration::from_secs(60) || self.sms.timeout.is_zero() {
             return Err(ConfigError::Invalid("sms.timeout must be more than 0s and at most 1m".into()));
+        }
+        if self.setup_link_ttl.is_zero() || self.setup_link_ttl > Duration::from_secs(30 * 24 * 3600) {
+            return Err(ConfigError::Invalid("setup_link_ttl must be more than 0s and at most 30 days".into()));
+        }
+        if self.access_code_ttl.is_zero() || self.access_code_ttl > Duration::from_secs(7 * 24 * 3600) {
+            return Err(ConfigError::Invalid("access_code_ttl must be more than 0s and at most 7 days".into()));
+        }
+        if self.email.timeout.is_zero() || self.email.timeout > Duration::from_secs(120) {
+            return Err(ConfigError::Invalid("email.timeout must be more than 0s and at most 2m".into()));
+        }
+        if self.email.provider == EmailProvider::Smtp {
+            let url = url::Url::parse(self.email.smtp_url.expose()).map_err(|_| {
+                ConfigError::Invalid("email.smtp_url is not a URL (e.g. smtp://host:587?tls=required)".into())
+            })?;
+            if !matches!(url.scheme(), "smtp" | "smtps") || url.host_str().is_none() {
+                return Err(ConfigError::Invalid(
+                    "email.smtp_url must be smtp://host[:port] or smtps://host[:port]".into(),
+                ));
+            }
+            if self.email.from.trim().is_empty() {
+                return Err(ConfigError::Invalid("email.from must be set for the smtp provider".into()));
+            }
         }
         if self.session_ttl.is_zero() {
             return Err(ConfigError::Invalid("session_ttl must be more than 0s".into()));
@@ -487,6 +560,35 @@ mod tests {
         assert_eq!(c.sms.twilio_base_url, "https://api.twilio.com");
         assert_eq!(c.sms.timeout, Duration::from_secs(5));
         assert_eq!(c.sms.code_ttl, Duration::from_secs(300));
+    }
+
+    #[test]
+    fn account_settings_have_spec_defaults_and_are_checked() {
+        let (c, _) = Config::load(None, []).unwrap();
+        assert_eq!(c.setup_link_ttl, Duration::from_secs(72 * 3600));
+        assert_eq!(c.access_code_ttl, Duration::from_secs(3600));
+        assert_eq!(c.email.provider, EmailProvider::Log);
+        let f =
+            file("[email]\nprovider = \"smtp\"\nsmtp_url = \"smtps://u:pw@mail.example.com:465\"\nfrom = \"a@b.c\"\n");
+        let (c, _) = Config::load(Some(f.path()), []).unwrap();
+        assert_eq!(c.email.provider, EmailProvider::Smtp);
+        assert!(!format!("{c:?}").contains("pw@"), "the SMTP password is redacted");
+        for bad in [
+            "[email]\nprovider = \"smtp\"\nsmtp_url = \"http://x\"\n",
+            "[email]\nprovider = \"smtp\"\n",
+            "access_code_ttl = \"0s\"\n",
+            "setup_link_ttl = \"365d\"\n",
+            "[email]\nprovider = \"pigeon\"\n",
+        ] {
+            let f = file(bad);
+            assert!(Config::load(Some(f.path()), []).is_err(), "{bad}");
+        }
+        let (c, _) = Config::load(
+            None,
+            env(&[("TWOSTEP_EMAIL__PROVIDER", "smtp"), ("TWOSTEP_EMAIL__SMTP_URL", "smtp://mail:587?tls=required")]),
+        )
+        .unwrap();
+        assert_eq!(c.email.smtp_url.expose(), "smtp://mail:587?tls=required");
     }
 
     #[test]

@@ -11,6 +11,9 @@ use twostep_core::store::StoreError;
 pub enum ApiError {
     #[error("{0}")]
     InvalidRequest(String),
+    /// A well-formed body whose values make no sense (SPEC §12: 422 `invalid_request`).
+    #[error("{0}")]
+    Unprocessable(String),
     #[error("this client app is not known")]
     UnknownClient,
     #[error("the request body is larger than 64 KiB")]
@@ -64,6 +67,14 @@ pub enum ApiError {
     /// with when to try again.
     #[error("the service is busy; try again shortly")]
     Busy { retry_after: i64 },
+    #[error("choose a stronger password")]
+    WeakPassword { reasons: Vec<twostep_core::credential::strength::Weakness> },
+    #[error("this account is disabled; ask your administrator")]
+    AccountDisabled,
+    #[error("an access code from your administrator is needed before you can set up 2-Step Verification again")]
+    AccessCodeRequired,
+    #[error("this link has expired or was already used; ask your administrator for a new one")]
+    LinkExpired,
     #[error("internal error")]
     Internal(String),
 }
@@ -73,7 +84,7 @@ pub type ApiResult<T, E = ApiError> = Result<T, E>;
 impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
-            Self::InvalidRequest(_) => "invalid_request",
+            Self::InvalidRequest(_) | Self::Unprocessable(_) => "invalid_request",
             Self::UnknownClient => "unknown_client",
             Self::PayloadTooLarge => "payload_too_large",
             Self::InvalidCredentials => "invalid_credentials",
@@ -97,6 +108,10 @@ impl ApiError {
             Self::SmsRateLimited { .. } => "sms_rate_limited",
             Self::SmsDeliveryFailed => "sms_delivery_failed",
             Self::Unavailable | Self::Busy { .. } => "unavailable",
+            Self::WeakPassword { .. } => "weak_password",
+            Self::AccountDisabled => "account_disabled",
+            Self::AccessCodeRequired => "access_code_required",
+            Self::LinkExpired => "link_expired",
             Self::Internal(_) => "internal",
         }
     }
@@ -119,7 +134,9 @@ impl ApiError {
             | Self::TwoStepDisabled
             | Self::MethodRequired
             | Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::InvalidPhone => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::InvalidPhone | Self::WeakPassword { .. } | Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::AccountDisabled | Self::AccessCodeRequired => StatusCode::FORBIDDEN,
+            Self::LinkExpired => StatusCode::GONE,
             Self::TwoStepLocked { .. } => StatusCode::LOCKED,
             Self::RateLimited { .. } | Self::SmsRateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::SmsDeliveryFailed => StatusCode::BAD_GATEWAY,
@@ -157,6 +174,11 @@ impl ApiError {
             | Self::SmsRateLimited { retry_after }
             | Self::Busy { retry_after } => {
                 error.insert("retry_after".into(), json!(retry_after));
+            }
+            Self::WeakPassword { reasons } => {
+                let list: Vec<Value> =
+                    reasons.iter().map(|r| json!({ "code": r.as_str(), "message": r.message() })).collect();
+                error.insert("reasons".into(), Value::Array(list));
             }
             _ => {}
         }

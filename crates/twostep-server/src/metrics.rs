@@ -37,6 +37,7 @@ pub struct Metrics {
     sign_ins: Family<Labels, Counter>,
     second_steps: Family<Labels, Counter>,
     sms: Family<Labels, Counter>,
+    email: Family<Labels, Counter>,
 }
 
 impl Default for Metrics {
@@ -47,12 +48,14 @@ impl Default for Metrics {
         let sign_ins = Family::<Labels, Counter>::default();
         let second_steps = Family::<Labels, Counter>::default();
         let sms = Family::<Labels, Counter>::default();
+        let email = Family::<Labels, Counter>::default();
+        registry.register("emails", "Notification emails sent and failed", email.clone());
         registry.register("http_requests", "HTTP requests by route, method and status", requests.clone());
         registry.register("http_request_duration_seconds", "HTTP request latency by route", latency.clone());
         registry.register("sign_ins", "Sign-in outcomes", sign_ins.clone());
         registry.register("second_steps", "Second-step code checks", second_steps.clone());
         registry.register("sms", "Text messages sent, refused and failed", sms.clone());
-        Self { registry: Arc::new(registry), requests, latency, sign_ins, second_steps, sms }
+        Self { registry: Arc::new(registry), requests, latency, sign_ins, second_steps, sms, email }
     }
 }
 
@@ -83,6 +86,10 @@ impl Metrics {
 
     pub fn sms(&self, outcome: &str) {
         self.sms.get_or_create(&vec![("outcome", outcome.to_owned())]).inc();
+    }
+
+    pub fn email(&self, outcome: &str) {
+        self.email.get_or_create(&vec![("outcome", outcome.to_owned())]).inc();
     }
 
     pub fn render(&self) -> String {

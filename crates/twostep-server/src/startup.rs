@@ -50,6 +50,7 @@ pub async fn open_store(config: &Config) -> anyhow::Result<SqlStore> {
 pub fn build_state(config: Config, parts: Parts) -> anyhow::Result<AppState> {
     let outbox = parts.demo.then(Outbox::default);
     let sms = crate::sms::provider(&config.sms, outbox.clone()).map_err(anyhow::Error::msg)?;
+    let mailer = crate::email::provider(&config.email).map_err(anyhow::Error::msg)?;
     let mut overrides = Vec::new();
     for (name, client) in &config.clients {
         overrides.push((ClientName::parse(name)?, client.two_step));
@@ -70,6 +71,7 @@ pub fn build_state(config: Config, parts: Parts) -> anyhow::Result<AppState> {
         clients: ClientRegistry::with_overrides(overrides),
         metrics: Metrics::default(),
         sms,
+        mailer,
         outbox,
         hash_permits: Semaphore::new(cores),
         hash_queue: Semaphore::new(cores + config.server.password_queue),
@@ -82,7 +84,7 @@ pub fn build_state(config: Config, parts: Parts) -> anyhow::Result<AppState> {
 /// The API routes with their OpenAPI description: each handler's `#[utoipa::path]` names
 /// its path, so the document and the router cannot disagree.
 pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    use crate::api::{admin, apps, login, me, ops};
+    use crate::api::{admin, apps, login, me, ops, users};
     use utoipa::OpenApi;
     use utoipa_axum::router::OpenApiRouter;
     use utoipa_axum::routes;
@@ -114,6 +116,13 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(apps::list, apps::create))
         .routes(routes!(apps::delete))
         .routes(routes!(apps::secret))
+        .routes(routes!(users::change_password))
+        .routes(routes!(users::access_code))
+        .routes(routes!(users::setup))
+        .routes(routes!(users::list, users::create))
+        .routes(routes!(users::update, users::delete))
+        .routes(routes!(users::password_reset))
+        .routes(routes!(users::access_code_issue))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))

@@ -26,6 +26,8 @@ pub struct Inner {
     pub clients: ClientRegistry,
     pub metrics: Metrics,
     pub sms: Arc<dyn SmsSender>,
+    /// Notifications by email (SPEC §12).
+    pub mailer: Arc<dyn crate::email::Mailer>,
     /// Demo mode keeps sent text messages for `/dev/outbox`.
     pub outbox: Option<Outbox>,
     /// Argon2id needs 19 MiB and a core for tens of milliseconds: at most one hash per

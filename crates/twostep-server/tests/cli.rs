@@ -114,6 +114,7 @@ macro_rules! both {
 
 both!(
     an_operator_sets_up_an_organisation_and_its_user_signs_in,
+    an_operator_manages_users,
     bad_input_gets_a_one_line_error_naming_the_problem,
     demo_mode_seeds_once_and_prints_the_passwords_once,
 );
@@ -165,6 +166,44 @@ async fn an_operator_sets_up_an_organisation_and_its_user_signs_in(env: Env) {
         .unwrap();
     assert_eq!(state["addon"], "available", "{state}");
     // SIGTERM stops the server cleanly.
+    assert!(server.terminate().success());
+}
+
+/// SPEC §12: `user list|disable|enable|delete|passwd|set-profile|setup-link|access-code`.
+async fn an_operator_manages_users(env: Env) {
+    ok(&env.run(&["org", "create", "acme", "--name", "Acme"]));
+    ok(&env.run(&["profile", "create", "--org", "acme", "technician", "--name", "Technician"]));
+    ok(&env.run(&["profile", "create", "--org", "acme", "boss", "--name", "Boss", "--admin"]));
+    ok(&env.run_with_stdin(
+        &["user", "create", "--org", "acme", "maria", "--profile", "technician", "--password-stdin"],
+        "a long passphrase\n",
+    ));
+    ok(&env.run(&["user", "create", "--org", "acme", "rui", "--profile", "technician"]));
+    let list = ok(&env.run(&["user", "list", "--org", "acme"]));
+    assert!(list.contains("maria\tuser\ttechnician\tfalse") && list.contains("rui\t"), "{list}");
+    ok(&env.run(&["user", "disable", "--org", "acme", "MARIA"]));
+    assert!(ok(&env.run(&["user", "list", "--org", "acme"])).contains("maria\tuser\ttechnician\ttrue"));
+    ok(&env.run(&["user", "enable", "--org", "acme", "maria"]));
+    ok(&env.run(&["user", "set-profile", "--org", "acme", "maria", "boss"]));
+    assert!(ok(&env.run(&["user", "list", "--org", "acme"])).contains("maria\tuser\tboss\tfalse"));
+    one_line_error(&env.run(&["user", "set-profile", "--org", "acme", "maria", "astronaut"]), "astronaut");
+    one_line_error(
+        &env.run_with_stdin(&["user", "passwd", "--org", "acme", "maria", "--password-stdin"], "password1\n"),
+        "weak",
+    );
+    ok(&env.run_with_stdin(&["user", "passwd", "--org", "acme", "maria", "--password-stdin"], "another long one\n"));
+    let link = ok(&env.run(&["user", "setup-link", "--org", "acme", "rui"]));
+    assert!(link.lines().next().unwrap().contains("/setup/"), "{link}");
+    let code = ok(&env.run(&["user", "access-code", "--org", "acme", "rui"]));
+    let code = code.lines().next().unwrap();
+    assert_eq!(code.len(), 11, "{code}");
+    ok(&env.run(&["user", "delete", "--org", "acme", "rui"]));
+    one_line_error(&env.run(&["user", "delete", "--org", "acme", "rui"]), "rui");
+    let server = Server::start(&env, &["serve"]);
+    let r = login(&server.base, "acme", "maria", "another long one").await;
+    assert_eq!(r["status"], "authenticated", "{r}");
+    let r = login(&server.base, "acme", "maria", "a long passphrase").await;
+    assert_eq!(r["error"]["code"], "invalid_credentials");
     assert!(server.terminate().success());
 }
 

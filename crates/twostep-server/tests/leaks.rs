@@ -303,6 +303,71 @@ async fn journey(backend: Backend) {
     assert_eq!(r.status, 204, "{}", r.text);
     let r = app.get("/api/v1/session", Some(&sms_session)).await;
     assert_eq!(r.status, 401, "{}", r.text);
+    // SPEC §12: users created with a setup link, a password chosen there, an access code
+    // after the reset, an own password change, a password reset, disable and delete.
+    let r = app
+        .post(
+            "/api/v1/admin/users",
+            Some(&admin),
+            json!({ "username": "joao", "profile": "ops", "email": "joao@example.com", "display_name": "João" }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let link = secrets.token("setup link", &r, "/setup_link/url");
+    let link_token = link.rsplit('/').next().unwrap().to_owned();
+    secrets.add("setup link token", link_token.clone());
+    let joao_password = "Setup-Chosen-Passphrase-5e6f";
+    secrets.add("password chosen on a setup link", joao_password);
+    let r = app.post(&format!("/api/v1/setup/{link_token}"), None, json!({ "password": "joao12345" })).await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    let r = app.post(&format!("/api/v1/setup/{link_token}"), None, json!({ "password": joao_password })).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    secrets.token("session after a setup link", &r, "/session/token");
+    let r = app.post(&format!("/api/v1/setup/{link_token}"), None, json!({ "password": joao_password })).await;
+    assert_eq!(r.status, 410, "{}", r.text);
+
+    let r = app.post("/api/v1/admin/users/maria/access-code", Some(&admin), json!({})).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let access_code = secrets.token("access code", &r, "/access_code");
+    secrets.add("access code (typed)", access_code.replace('-', "").to_lowercase());
+    let r = app.put("/api/v1/admin/two-step/profiles/technician", Some(&admin), json!({ "mandatory": true })).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = app.login("acme", "maria", PASSWORD, "web").await;
+    assert_eq!(r.body["access_code_required"], true, "{}", r.text);
+    let flow = secrets.token("flow token", &r, "/flow/token");
+    let r = app.post("/api/v1/login/access-code", Some(&flow), json!({ "code": access_code })).await;
+    assert_eq!(r.status, 204, "{}", r.text);
+
+    let guest = app.session("acme", "guest").await;
+    secrets.add("guest session", guest.clone());
+    let guest_new = "Visitor-New-Passphrase-a1b2";
+    secrets.add("new password", guest_new);
+    let r = app
+        .post(
+            "/api/v1/me/password",
+            Some(&guest),
+            json!({ "current_password": "Wrong-Current-77aa", "new_password": guest_new }),
+        )
+        .await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    secrets.add("wrong current password", "Wrong-Current-77aa");
+    let r = app
+        .post("/api/v1/me/password", Some(&guest), json!({ "current_password": PASSWORD, "new_password": guest_new }))
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    let r = app.post("/api/v1/admin/users/joao/password-reset", Some(&admin), json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let link = secrets.token("password reset link", &r, "/setup_link/url");
+    secrets.add("password reset token", link.rsplit('/').next().unwrap().to_owned());
+    let r = app
+        .call(reqwest::Method::PATCH, "/api/v1/admin/users/joao", Some(&admin), Some(json!({ "disabled": true })))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = app.get("/api/v1/admin/users?query=jo&two_step=not_enrolled", Some(&admin)).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = app.delete("/api/v1/admin/users/joao", Some(&admin)).await;
+    assert_eq!(r.status, 204, "{}", r.text);
+
     let forged = "forged-token-0f8e7d6c5b4a39281706";
     secrets.add("forged token", forged);
     let r = app.get("/api/v1/session", Some(forged)).await;

@@ -1,5 +1,6 @@
 //! Housekeeping (SPEC §11.7): rows that traffic leaves behind — flows, SMS codes,
-//! pending enrollments, rate counters, dead sessions — are deleted in small batches, so a
+//! pending enrollments, rate counters, dead sessions, used or expired setup links and
+//! access codes — are deleted in small batches, so a
 //! flood of failed sign-ins never grows the database for good.
 //!
 //! Each statement deletes at most one batch. On PostgreSQL the batch is chosen with
@@ -26,7 +27,7 @@ enum Third {
     IdleBefore,
 }
 
-const SWEEPS: [Sweep; 5] = [
+const SWEEPS: [Sweep; 7] = [
     Sweep {
         sqlite: "DELETE FROM flows WHERE id IN (SELECT id FROM flows WHERE expires_at <= ?1 LIMIT ?2)",
         postgres: "DELETE FROM flows WHERE id IN \
@@ -63,6 +64,20 @@ const SWEEPS: [Sweep; 5] = [
            WHERE expires_at <= $1 OR revoke_at <= $1 - 86400 OR last_seen_at < $3 LIMIT $2 FOR UPDATE SKIP LOCKED)",
         third: Third::IdleBefore,
     },
+    Sweep {
+        sqlite: "DELETE FROM setup_links WHERE id IN \
+           (SELECT id FROM setup_links WHERE expires_at <= ?1 OR used_at IS NOT NULL LIMIT ?2)",
+        postgres: "DELETE FROM setup_links WHERE id IN (SELECT id FROM setup_links \
+           WHERE expires_at <= $1 OR used_at IS NOT NULL LIMIT $2 FOR UPDATE SKIP LOCKED)",
+        third: Third::None,
+    },
+    Sweep {
+        sqlite: "DELETE FROM access_codes WHERE id IN \
+           (SELECT id FROM access_codes WHERE expires_at <= ?1 OR used_at IS NOT NULL LIMIT ?2)",
+        postgres: "DELETE FROM access_codes WHERE id IN (SELECT id FROM access_codes \
+           WHERE expires_at <= $1 OR used_at IS NOT NULL LIMIT $2 FOR UPDATE SKIP LOCKED)",
+        third: Third::None,
+    },
 ];
 
 /// One batch of each table; see [`twostep_core::store::Store::purge`].
@@ -73,7 +88,7 @@ pub(crate) async fn purge(
     counters_before: Timestamp,
     batch: i64,
 ) -> StoreResult<Purged> {
-    let mut removed = [0u64; 5];
+    let mut removed = [0u64; 7];
     for (sweep, n) in SWEEPS.iter().zip(removed.iter_mut()) {
         let third = match sweep.third {
             Third::None => None,
@@ -100,6 +115,6 @@ pub(crate) async fn purge(
         };
         *n = result.map_err(map_err)?;
     }
-    let [flows, sms_challenges, pending_methods, rate_counters, sessions] = removed;
-    Ok(Purged { flows, sms_challenges, pending_methods, rate_counters, sessions })
+    let [flows, sms_challenges, pending_methods, rate_counters, sessions, links, codes] = removed;
+    Ok(Purged { flows, sms_challenges, pending_methods, rate_counters, sessions, links_and_codes: links + codes })
 }

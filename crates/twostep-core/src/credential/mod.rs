@@ -3,4 +3,5 @@
 pub mod password;
 pub mod recovery;
 pub mod sms_code;
+pub mod strength;
 pub mod totp;

@@ -14,11 +14,11 @@ use utoipa::{Modify, OpenApi, ToSchema};
                        `{\"error\":{\"code\",\"message\",…}}` with a stable `code` (see `ErrorCode`).",
     ),
     modifiers(&BearerAuth),
-    components(schemas(ErrorBody, ErrorDetail, ErrorCode)),
+    components(schemas(ErrorBody, ErrorDetail, ErrorCode, ReasonDoc)),
     tags(
         (name = "sign-in", description = "Password, second step, sessions"),
         (name = "me", description = "The user's own 2SV methods and sessions"),
-        (name = "admin", description = "Administration of 2SV (admin-profile sessions)"),
+        (name = "admin", description = "Administration of 2SV and of users (admin-profile sessions)"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]
@@ -56,6 +56,16 @@ pub struct ErrorDetail {
     pub attempts_remaining: Option<i64>,
     /// Seconds, with `two_step_locked`, `rate_limited` and `sms_rate_limited` (also in `Retry-After`).
     pub retry_after: Option<i64>,
+    /// With `weak_password`: every rule the password breaks.
+    pub reasons: Option<Vec<ReasonDoc>>,
+}
+
+/// One rule a new password breaks.
+#[derive(Serialize, ToSchema)]
+pub struct ReasonDoc {
+    /// `too_short`, `too_long`, `common`, `contains_username` or `contains_organization`.
+    pub code: String,
+    pub message: String,
 }
 
 /// The stable error codes.
@@ -86,6 +96,10 @@ pub enum ErrorCode {
     SmsRateLimited,
     SmsDeliveryFailed,
     Unavailable,
+    WeakPassword,
+    AccountDisabled,
+    AccessCodeRequired,
+    LinkExpired,
     Internal,
 }
 
@@ -187,6 +201,42 @@ pub struct OwnSessionsDoc {
 #[derive(Serialize, ToSchema)]
 pub struct UsersDoc {
     pub users: Vec<crate::service::admin::UserRow>,
+}
+
+/// A setup link, shown once.
+#[derive(Serialize, ToSchema)]
+pub struct SetupLinkDoc {
+    pub url: String,
+    pub expires_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UserListDoc {
+    pub users: Vec<crate::service::users::UserInfo>,
+    /// Pass as `after` for the next page; `null` on the last.
+    pub next: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UserDoc {
+    pub user: crate::service::users::UserInfo,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CreatedUserDoc {
+    pub user: crate::service::users::UserInfo,
+    pub setup_link: SetupLinkDoc,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SetupLinkOnlyDoc {
+    pub setup_link: SetupLinkDoc,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AccessCodeDoc {
+    pub access_code: String,
+    pub expires_at: String,
 }
 
 #[derive(Serialize, ToSchema)]

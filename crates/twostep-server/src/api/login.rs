@@ -32,7 +32,7 @@ pub struct LoginBody {
         (status = 200, description = "`authenticated`, `two_step_required` or `two_step_enrollment_required`", body = crate::api::doc::LoginResponse),
         (status = 400, description = "`unknown_client` or `invalid_request`", body = crate::api::doc::ErrorBody),
         (status = 401, description = "`invalid_credentials`", body = crate::api::doc::ErrorBody),
-        (status = 403, description = "`two_step_unsupported_client`: the app does not support 2-Step Verification yet", body = crate::api::doc::ErrorBody),
+        (status = 403, description = "`two_step_unsupported_client`: the app does not support 2-Step Verification yet; `account_disabled` after a correct password", body = crate::api::doc::ErrorBody),
         (status = 423, description = "`two_step_locked` (+`retry_after`)", body = crate::api::doc::ErrorBody),
         (status = 429, description = "`rate_limited` (+`retry_after`, `Retry-After`): 10 failures per account from this address, 100 per account, or 100 per address in 15 minutes", body = crate::api::doc::ErrorBody),
         (status = 413, description = "`payload_too_large`: body over 64 KiB", body = crate::api::doc::ErrorBody),
@@ -57,10 +57,11 @@ pub async fn login(
         LoginOutcome::TwoStepRequired { flow, methods } => {
             json!({ "status": "two_step_required", "flow": flow, "methods": methods })
         }
-        LoginOutcome::EnrollmentRequired { flow } => json!({
+        LoginOutcome::EnrollmentRequired { flow, access_code_required } => json!({
             "status": "two_step_enrollment_required",
             "flow": flow,
             "methods_available": ["totp", "sms"],
+            "access_code_required": access_code_required,
         }),
     }))
 }

@@ -6,6 +6,7 @@ pub mod doc;
 pub mod login;
 pub mod me;
 pub mod ops;
+pub mod users;
 
 use crate::error::ApiError;
 use crate::service::RequestMeta;

@@ -26,6 +26,14 @@ impl<'a> Admin<'a> {
         &self.0.username
     }
 
+    pub fn client(&self) -> &str {
+        &self.0.client
+    }
+
+    pub fn account_id(&self) -> i64 {
+        self.0.account_id
+    }
+
     /// The one rule of SPEC §11.3: an action that weakens protection or takes over an
     /// account needs an administrator who passed 2SV within the last 15 minutes, whenever
     /// that administrator has a method (and 2SV is in force, so a method can be used).
@@ -264,7 +272,12 @@ pub async fn reset_user(state: &AppState, admin: &Admin<'_>, username: &str, met
         .account_by_username(admin.org_id(), &key)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("user {username:?}")))?;
+    let had_methods = !state.store.methods(account.id).await?.is_empty();
     state.store.reset_two_step(account.id).await?;
+    // Lost phone: from now on the password alone cannot bind a new factor (SPEC §12).
+    if had_methods && account.kind == AccountKind::User {
+        state.store.set_access_code_required(account.id, true).await?;
+    }
     audit::record(
         state,
         meta,
@@ -278,6 +291,8 @@ pub async fn reset_user(state: &AppState, admin: &Admin<'_>, username: &str, met
         },
     )
     .await;
+    let org = state.store.org_by_id(admin.org_id()).await?;
+    crate::service::notify::send(state, &org, &account, crate::service::notify::Notice::TwoStepReset, meta).await;
     Ok(())
 }
 

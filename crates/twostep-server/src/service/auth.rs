@@ -38,9 +38,19 @@ pub struct MethodOffer {
 
 #[derive(Debug)]
 pub enum LoginOutcome {
-    Authenticated { session: Issued },
-    TwoStepRequired { flow: Issued, methods: Vec<MethodOffer> },
-    EnrollmentRequired { flow: Issued },
+    Authenticated {
+        session: Issued,
+    },
+    TwoStepRequired {
+        flow: Issued,
+        methods: Vec<MethodOffer>,
+    },
+    /// `access_code_required`: after an admin reset, an access code must unlock the flow
+    /// before a method can be bound (SPEC §12).
+    EnrollmentRequired {
+        flow: Issued,
+        access_code_required: bool,
+    },
 }
 
 /// Creates a session and returns its token (the only time it exists in clear).
@@ -159,7 +169,37 @@ pub async fn login(state: &AppState, input: LoginInput, meta: &RequestMeta) -> A
         return Err(ApiError::InvalidCredentials);
     };
     throttle::password_passed(state, &throttle, reservation).await?;
+    // A disabled account learns so only after a correct password (SPEC §12).
+    if account.disabled {
+        audit::record(
+            state,
+            meta,
+            Event {
+                org_id: Some(account.org_id),
+                kind: "login.password",
+                actor: Some(&account.username),
+                subject: Some(&account.username),
+                client: Some(client),
+                outcome: "account_disabled",
+            },
+        )
+        .await;
+        state.metrics.sign_in("account_disabled");
+        return Err(ApiError::AccountDisabled);
+    }
+    after_password(state, org, account, client, client_supports, meta).await
+}
 
+/// What follows a correct password (SPEC §4): a session, a second step or enrollment.
+/// Also the way in after a password is chosen on a setup link.
+pub async fn after_password(
+    state: &AppState,
+    org: twostep_core::store::Organization,
+    account: Account,
+    client: &str,
+    client_supports: bool,
+    meta: &RequestMeta,
+) -> ApiResult<LoginOutcome> {
     let has_method = !state.store.methods(account.id).await?.is_empty();
     let subject = Subject { org, account, has_method };
     let requirement = policy::requirement(subject.policy());
@@ -199,7 +239,7 @@ pub async fn login(state: &AppState, input: LoginInput, meta: &RequestMeta) -> A
         }
         SignInStep::EnrollmentRequired => {
             let flow = open_flow(state, account, client, FlowKind::Enrollment).await?;
-            LoginOutcome::EnrollmentRequired { flow }
+            LoginOutcome::EnrollmentRequired { flow, access_code_required: account.access_code_required }
         }
     };
     let outcome_name = match &outcome {

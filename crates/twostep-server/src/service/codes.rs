@@ -2,6 +2,7 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::service::audit::{self, Event};
+use crate::service::notify::Notice;
 use crate::service::{RequestMeta, sms};
 use crate::state::AppState;
 use serde::Deserialize;
@@ -201,6 +202,9 @@ pub async fn second_step(
             };
             audit::record(state, ctx.meta, event(kind, method.as_str())).await;
             state.metrics.second_step("accepted");
+            if recovery_codes_remaining.is_some() {
+                notify_account(state, account, Notice::RecoveryCodeUsed, ctx.meta).await;
+            }
         }
         Checked::Wrong => {
             audit::record(state, ctx.meta, event("two_step.code_refused", method.as_str())).await;
@@ -210,8 +214,25 @@ pub async fn second_step(
                 // line at warn level that an operator's alerting can follow.
                 tracing::warn!(account = account.id, locked_for = until - now, "second step locked");
                 audit::record(state, ctx.meta, event("two_step.locked", "locked")).await;
+                notify_account(state, account, Notice::SecondStepLocked, ctx.meta).await;
             }
         }
     }
     Ok(checked)
+}
+
+/// Tells the account holder by email (SPEC §12); never fails the request.
+pub async fn notify_account(
+    state: &AppState,
+    account: &twostep_core::store::Account,
+    notice: Notice<'_>,
+    meta: &crate::service::RequestMeta,
+) {
+    if account.email.is_none() {
+        return;
+    }
+    match state.store.org_by_id(account.org_id).await {
+        Ok(org) => crate::service::notify::send(state, &org, account, notice, meta).await,
+        Err(e) => tracing::warn!(error = %e, "notification skipped: organization not readable"),
+    }
 }

@@ -5,6 +5,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::service::audit::{self, Event};
 use crate::service::auth::{self, Issued};
 use crate::service::codes::{self, Attempt, Checked, CodeContext, CodeMethod, totp_aad};
+use crate::service::notify::Notice;
 use crate::service::sms::{self, phone_aad};
 use crate::service::{RequestMeta, Subject, rfc3339};
 use crate::state::AppState;
@@ -81,6 +82,14 @@ async fn subject(state: &AppState, caller: &Caller) -> ApiResult<Subject> {
     if !subject.org.two_step_in_force() {
         return Err(ApiError::TwoStepDisabled);
     }
+    // After an admin reset of a lost phone, the password alone cannot bind a factor: the
+    // enrollment flow must first present an access code (SPEC §12).
+    if let Caller::Enrollment(flow) = caller
+        && subject.account.access_code_required
+        && !flow.access_code_ok
+    {
+        return Err(ApiError::AccessCodeRequired);
+    }
     Ok(subject)
 }
 
@@ -138,6 +147,24 @@ async fn guard_binding(
     kind: MethodKind,
     meta: &RequestMeta,
 ) -> ApiResult<()> {
+    // After an admin reset the password alone binds nothing (SPEC §12): a session must
+    // first present an access code (an enrollment flow is gated in `subject`).
+    if subject.account.access_code_required && matches!(caller, Caller::Session(_)) {
+        audit::record(
+            state,
+            meta,
+            Event {
+                org_id: Some(subject.org.id),
+                kind: "two_step.binding_refused",
+                actor: Some(&subject.account.username),
+                subject: Some(&subject.account.username),
+                client: Some(caller.client()),
+                outcome: "access_code_required",
+            },
+        )
+        .await;
+        return Err(ApiError::AccessCodeRequired);
+    }
     if !subject.has_method {
         return Ok(());
     }
@@ -296,6 +323,9 @@ pub async fn confirm(
         return Err(ApiError::InvalidRequest(format!("this {kind} enrollment was already completed or replaced")));
     }
     attempt.passed(now).await?;
+    if account.access_code_required {
+        state.store.set_access_code_required(account.id, false).await?;
+    }
     audit::record(
         state,
         meta,
@@ -309,6 +339,7 @@ pub async fn confirm(
         },
     )
     .await;
+    codes::notify_account(state, account, Notice::MethodEnabled(kind.as_str()), meta).await;
     let method = MethodInfo { kind: kind.as_str(), phone_hint: pending.phone_hint.clone(), enabled_at: rfc3339(now) };
     match caller {
         Caller::Session(s) => {
@@ -411,6 +442,8 @@ pub async fn disable(state: &AppState, caller: &Caller, kind: MethodKind, meta: 
         },
     )
     .await;
+    crate::service::notify::send(state, &subject.org, &subject.account, Notice::MethodRemoved(kind.as_str()), meta)
+        .await;
     Ok(())
 }
 
@@ -440,6 +473,7 @@ pub async fn regenerate_recovery_codes(
         },
     )
     .await;
+    crate::service::notify::send(state, &subject.org, &subject.account, Notice::RecoveryCodesRegenerated, meta).await;
     Ok(codes)
 }
 

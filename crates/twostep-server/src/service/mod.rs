@@ -7,11 +7,13 @@ pub mod audit;
 pub mod auth;
 pub mod codes;
 pub mod me;
+pub mod notify;
 pub mod oauth;
 pub mod purge;
 pub mod sms;
 pub mod throttle;
 pub mod touches;
+pub mod users;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;

@@ -638,7 +638,7 @@ async fn issue(
 }
 
 /// The claims a grant's scopes release (OIDC Core §5.4): `profile` → `name`,
-/// `preferred_username`; `twostep` → `org`, `profile`.
+/// `preferred_username`; `email` → `email`; `twostep` → `org`, `profile`.
 async fn scoped_claims(
     state: &AppState,
     grant: &Grant,
@@ -647,8 +647,12 @@ async fn scoped_claims(
     let scopes: Vec<&str> = grant.scope.split_whitespace().collect();
     let mut claims = Vec::new();
     if scopes.contains(&"profile") {
-        claims.push(("name".to_owned(), json!(account.username)));
+        let name = if account.display_name.trim().is_empty() { &account.username } else { &account.display_name };
+        claims.push(("name".to_owned(), json!(name)));
         claims.push(("preferred_username".to_owned(), json!(account.username)));
+    }
+    if scopes.contains(&"email") {
+        claims.push(("email".to_owned(), json!(account.email)));
     }
     if scopes.contains(&"twostep") {
         let org = state.store.org_by_id(account.org_id).await?;

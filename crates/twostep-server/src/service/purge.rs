@@ -24,9 +24,19 @@ pub async fn run(state: &AppState) -> ApiResult<Purged> {
         total.pending_methods += pass.pending_methods;
         total.rate_counters += pass.rate_counters;
         total.sessions += pass.sessions;
-        let full = [pass.flows, pass.sms_challenges, pass.pending_methods, pass.rate_counters, pass.sessions]
-            .into_iter()
-            .any(|n| n >= BATCH as u64);
+        total.links_and_codes += pass.links_and_codes;
+        // Links and codes are two sweeps summed: a sum at the batch size may take one
+        // pass more than needed, never one less.
+        let full = [
+            pass.flows,
+            pass.sms_challenges,
+            pass.pending_methods,
+            pass.rate_counters,
+            pass.sessions,
+            pass.links_and_codes,
+        ]
+        .into_iter()
+        .any(|n| n >= BATCH as u64);
         if !full {
             break;
         }

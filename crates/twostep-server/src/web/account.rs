@@ -53,6 +53,20 @@ fn me_of(caller: &Caller) -> Option<Value> {
 
 pub async fn enroll_page(ctx: Ctx, State(state): State<AppState>) -> Response {
     match caller(&ctx, &state, ENROLL).await {
+        // After an admin reset, an access code comes first (SPEC §12).
+        Ok(Caller::Enrollment(flow)) if !flow.access_code_ok => {
+            match state.store.account_by_id(flow.account_id).await {
+                Ok(account) if account.access_code_required => {
+                    super::setup::access_code_render(&ctx, StatusCode::OK, None)
+                }
+                Ok(_) => ctx.page(
+                    StatusCode::OK,
+                    "enroll.html",
+                    context! { base => base(ENROLL), form_error => None::<String> },
+                ),
+                Err(e) => error_page(&ctx, &ApiError::from(e)),
+            }
+        }
         Ok(_) => {
             ctx.page(StatusCode::OK, "enroll.html", context! { base => base(ENROLL), form_error => None::<String> })
         }
@@ -64,6 +78,9 @@ pub async fn enroll_page(ctx: Ctx, State(state): State<AppState>) -> Response {
 async fn journey_start(ctx: &Ctx, state: &AppState, caller: &Caller, enrolling: bool, e: &ApiError) -> Response {
     if matches!(e, ApiError::FlowExpired) {
         return start_over(ctx, e);
+    }
+    if matches!(e, ApiError::AccessCodeRequired) && enrolling {
+        return super::setup::access_code_render(ctx, e.status(), None);
     }
     let message = i18n::error(ctx.lang, e);
     match caller {
@@ -333,6 +350,17 @@ async fn settings_render(
     status: StatusCode,
     form_error: Option<String>,
 ) -> Response {
+    settings_render_with(ctx, state, session, status, form_error, super::setup::password_card(None, Vec::new())).await
+}
+
+async fn settings_render_with(
+    ctx: &Ctx,
+    state: &AppState,
+    session: &twostep_core::store::SessionView,
+    status: StatusCode,
+    form_error: Option<String>,
+    password: Value,
+) -> Response {
     let caller = Caller::Session(session.clone());
     let (unavailable, required, methods, remaining) = match me::overview(state, &caller).await {
         Ok(o) => {
@@ -372,10 +400,13 @@ async fn settings_render(
             .collect::<Vec<_>>(),
         Err(e) => return error_page(ctx, &ApiError::from(e)),
     };
+    let access_code_required =
+        state.store.account_by_id(session.account_id).await.map(|a| a.access_code_required).unwrap_or(false);
     ctx.page(
         status,
         "settings.html",
         context! {
+            access_code_required,
             me => me(session),
             unavailable,
             required,
@@ -384,8 +415,54 @@ async fn settings_render(
             recovery_codes_remaining => remaining.to_string(),
             sessions,
             form_error,
+            password,
         },
     )
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct PasswordForm {
+    csrf: String,
+    current_password: String,
+    new_password: String,
+    confirm: String,
+}
+
+impl super::ctx::CsrfForm for PasswordForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// "Change password" (SPEC §12): every other session ends.
+pub async fn change_password(ctx: Ctx, State(state): State<AppState>, Posted(form): Posted<PasswordForm>) -> Response {
+    let session = match signed_in(&ctx, &state).await {
+        Ok(session) => session,
+        Err(response) => return response,
+    };
+    if form.new_password != form.confirm {
+        let message = i18n::table(ctx.lang).get("passwords_differ").to_owned();
+        let card = super::setup::password_card(Some(message), Vec::new());
+        return settings_render_with(&ctx, &state, &session, StatusCode::UNPROCESSABLE_ENTITY, None, card).await;
+    }
+    let result = crate::service::users::change_own_password(
+        &state,
+        &session,
+        twostep_core::domain::Password::new(form.current_password),
+        twostep_core::domain::Password::new(form.new_password),
+        &ctx.meta,
+    )
+    .await;
+    match result {
+        Ok(()) => ctx.redirect("/settings/security", &[ctx.flash_cookie("password_changed", None)]),
+        Err(ApiError::StepUpRequired) => confirm_first(&ctx, ""),
+        Err(e) => {
+            let card =
+                super::setup::password_card(Some(i18n::error(ctx.lang, &e)), super::setup::weak_reasons(&ctx, &e));
+            settings_render_with(&ctx, &state, &session, e.status(), None, card).await
+        }
+    }
 }
 
 pub async fn settings_page(ctx: Ctx, State(state): State<AppState>) -> Response {
@@ -611,5 +688,34 @@ mod tests {
     fn the_download_link_is_a_percent_encoded_text_file() {
         let url = download_url("Codes for ana", &["abcde-fghjk".into(), "23456-789ab".into()]);
         assert_eq!(url, "data:text/plain;charset=utf-8,Codes%20for%20ana%0A%0Aabcde-fghjk%0A23456-789ab%0A");
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct AccessCodeForm {
+    csrf: String,
+    code: String,
+}
+
+impl super::ctx::CsrfForm for AccessCodeForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// The access code after an admin reset, for a user who signed in with the password
+/// alone (2SV optional for them): it lets them set up a method again (SPEC §12).
+pub async fn access_code(ctx: Ctx, State(state): State<AppState>, Posted(form): Posted<AccessCodeForm>) -> Response {
+    let session = match signed_in(&ctx, &state).await {
+        Ok(session) => session,
+        Err(response) => return response,
+    };
+    let Some(token) = ctx.session_token() else {
+        return ctx.redirect("/login", &[]);
+    };
+    match crate::service::users::present_access_code(&state, token, &form.code, &ctx.meta).await {
+        Ok(()) => ctx.redirect("/settings/security", &[ctx.flash_cookie("saved", None)]),
+        Err(e) => settings_render(&ctx, &state, &session, e.status(), Some(i18n::error(ctx.lang, &e))).await,
     }
 }

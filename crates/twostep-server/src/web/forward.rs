@@ -56,9 +56,16 @@ pub async fn forward(
             response.headers_mut().insert(HeaderName::from_static(name), value);
         }
     };
+    let (name, email) = match state.store.account_by_id(session.account_id).await {
+        Ok(account) => {
+            let name = if account.display_name.trim().is_empty() { account.username } else { account.display_name };
+            (name, account.email.unwrap_or_default())
+        }
+        Err(e) => return super::error_page(&ctx, &e.into()),
+    };
     set(&mut response, "remote-user", &session.username);
-    set(&mut response, "remote-name", &session.username);
-    set(&mut response, "remote-email", "");
+    set(&mut response, "remote-name", &name);
+    set(&mut response, "remote-email", &email);
     set(&mut response, "remote-org", &session.org_slug);
     set(&mut response, "remote-profile", session.profile_slug.as_deref().unwrap_or_default());
     set(&mut response, "remote-two-step", if session.two_step_verified { "verified" } else { "no" });

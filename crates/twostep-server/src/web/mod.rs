@@ -13,8 +13,10 @@ mod ctx;
 mod forward;
 mod i18n;
 mod oauth;
+mod setup;
 mod signin;
 mod templates;
+mod users;
 
 use crate::error::ApiError;
 use crate::service::auth;
@@ -38,6 +40,10 @@ pub fn routes() -> Router<AppState> {
         .route("/login/two-step/sms", post(signin::two_step_sms))
         .route("/logout", post(signin::logout))
         .route("/login/enroll", get(account::enroll_page))
+        .route("/login/enroll/access-code", post(setup::access_code_submit))
+        .route("/setup/{token}", get(setup::setup_page).post(setup::setup_submit))
+        .route("/settings/security/password", post(account::change_password))
+        .route("/settings/security/access-code", post(account::access_code))
         .route("/login/enroll/totp", post(account::totp_start::<ENROLL>))
         .route("/login/enroll/totp/confirm", post(account::totp_confirm::<ENROLL>))
         .route("/login/enroll/sms", get(account::sms_page::<ENROLL>).post(account::sms_start::<ENROLL>))
@@ -66,6 +72,15 @@ pub fn routes() -> Router<AppState> {
         .route("/oauth2/authorize", get(oauth::authorize))
         .route("/oauth2/authorize/resume", get(oauth::resume))
         .route("/oauth2/logout", get(oauth::logout).post(oauth::logout))
+        .route("/admin/users", get(users::list_page).post(users::create))
+        .route("/admin/users.csv", get(users::csv))
+        .route("/admin/users/{username}", get(users::user_page).post(users::edit))
+        .route("/admin/users/{username}/disable", post(users::disable))
+        .route("/admin/users/{username}/enable", post(users::enable))
+        .route("/admin/users/{username}/delete", post(users::delete))
+        .route("/admin/users/{username}/password-reset", post(users::password_reset))
+        .route("/admin/users/{username}/access-code", post(users::access_code))
+        .route("/admin/users/{username}/reset-two-step", post(users::reset_two_step))
         .route("/language", post(language))
         .route("/static/style.css", get(stylesheet))
         .route("/static/copy.js", get(script))

@@ -20,7 +20,7 @@ pub fn session_cookie(ctx: &Ctx, state: &AppState, token: &str) -> String {
     ctx.set_cookie(ctx::SESSION, token, state.config.session_ttl.as_secs() as i64)
 }
 
-fn flow_cookie(ctx: &Ctx, token: &str) -> String {
+pub fn flow_cookie(ctx: &Ctx, token: &str) -> String {
     ctx.set_cookie(ctx::FLOW, token, FLOW_TTL)
 }
 
@@ -125,7 +125,7 @@ pub async fn login_submit(ctx: Ctx, State(state): State<AppState>, Posted(form):
         Ok(LoginOutcome::TwoStepRequired { flow, .. }) => {
             ctx.redirect("/login/two-step", &[flow_cookie(&ctx, &flow.token)])
         }
-        Ok(LoginOutcome::EnrollmentRequired { flow }) => {
+        Ok(LoginOutcome::EnrollmentRequired { flow, .. }) => {
             ctx.redirect("/login/enroll", &[flow_cookie(&ctx, &flow.token)])
         }
         Err(e) => {

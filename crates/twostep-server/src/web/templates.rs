@@ -27,6 +27,11 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "admin.html",
     "admin_reset.html",
     "outbox.html",
+    "setup.html",
+    "access_code.html",
+    "admin_users.html",
+    "admin_user.html",
+    "admin_secret.html",
 ];
 
 static ENV: LazyLock<Result<Environment<'static>, Error>> = LazyLock::new(|| {
@@ -92,6 +97,15 @@ mod tests {
                 panic!("{addon}: {e:#}");
             }
         }
+    }
+
+    #[test]
+    fn the_account_pages_render() {
+        let reasons = vec!["It is one of the most common passwords."];
+        let html =
+            sample("setup.html", minijinja::context! { token => "t", username => "ana", error => "weak", reasons });
+        assert!(html.unwrap().contains("most common"));
+        sample("access_code.html", minijinja::context! { error => None::<String> }).unwrap();
     }
 
     #[test]

@@ -2,6 +2,8 @@
 
 mod support;
 
+mod accounts;
+mod email;
 mod forward;
 mod hardening;
 mod login;

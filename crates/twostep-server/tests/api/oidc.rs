@@ -46,6 +46,7 @@ oidc_tests!(
     bad_authorization_requests_are_refused_without_redirecting_to_unknown_addresses,
     a_secret_key_rotation_moves_the_signing_keys_too,
     tokens_are_refused_to_the_wrong_app_redirect_uri_or_key,
+    disabling_a_user_ends_their_apps_tokens_and_names_come_from_the_account,
 );
 
 const CALLBACK: &str = "https://app.example.com/callback";
@@ -655,4 +656,41 @@ async fn tokens_are_refused_to_the_wrong_app_redirect_uri_or_key(app: TestApp) {
     assert_eq!((status, body["error"].as_str()), (400, Some("unsupported_grant_type")));
     let r = app.http.post(app.url("/oauth2/token")).form(&[("grant_type", "authorization_code")]).send().await.unwrap();
     assert_eq!(r.status(), 401);
+}
+
+/// SPEC §12 and §13 together: the account's display name and email reach the apps, and
+/// disabling the user ends every token at once.
+async fn disabling_a_user_ends_their_apps_tokens_and_names_come_from_the_account(app: TestApp) {
+    let admin = app.acme(false).await;
+    let r = app
+        .call(
+            reqwest::Method::PATCH,
+            "/api/v1/admin/users/maria",
+            Some(&admin),
+            Some(json!({ "display_name": "Maria Silva", "email": "maria@acme.example" })),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let (client_id, secret) =
+        register(&app, &admin, json!({ "slug": "wiki", "name": "Wiki", "redirect_uris": [CALLBACK] })).await;
+    let secret = secret.unwrap();
+    let mut b = Browser::new(&app);
+    let url =
+        authorize_url(&client_id, "").replace("scope=openid%20profile%20twostep", "scope=openid%20profile%20email");
+    let back = sign_in(&mut b, &url, "maria", None).await;
+    let (status, tokens) = exchange(&app, &client_id, &secret, &query(&back)["code"]).await;
+    assert_eq!(status, 200, "{tokens}");
+    let claims = jwt_claims(tokens["id_token"].as_str().unwrap());
+    assert_eq!((claims["name"].as_str(), claims["email"].as_str()), (Some("Maria Silva"), Some("maria@acme.example")));
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(userinfo(&app, &access).await.1["email"], "maria@acme.example");
+    let r = app
+        .call(reqwest::Method::PATCH, "/api/v1/admin/users/maria", Some(&admin), Some(json!({ "disabled": true })))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(userinfo(&app, &access).await.0, 401);
+    let (status, body) =
+        token_request(&app, &client_id, &secret, &[("grant_type", "refresh_token"), ("refresh_token", &refresh)]).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
 }

@@ -38,6 +38,15 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/admin/apps"),
     ("delete", "/api/v1/admin/apps/{client_id}"),
     ("post", "/api/v1/admin/apps/{client_id}/secret"),
+    ("post", "/api/v1/me/password"),
+    ("post", "/api/v1/login/access-code"),
+    ("post", "/api/v1/setup/{token}"),
+    ("get", "/api/v1/admin/users"),
+    ("post", "/api/v1/admin/users"),
+    ("patch", "/api/v1/admin/users/{username}"),
+    ("delete", "/api/v1/admin/users/{username}"),
+    ("post", "/api/v1/admin/users/{username}/password-reset"),
+    ("post", "/api/v1/admin/users/{username}/access-code"),
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/metrics"),
@@ -59,7 +68,11 @@ async fn the_openapi_document_describes_every_route_and_every_route_answers(app:
     // Every documented route is really routed: no 404/405 from the router.
     for (path, item) in paths {
         for method in item.as_object().unwrap().keys() {
-            let concrete = path.replace("{id}", "1").replace("{slug}", "technician").replace("{username}", "maria");
+            let concrete = path
+                .replace("{id}", "1")
+                .replace("{slug}", "technician")
+                .replace("{username}", "maria")
+                .replace("{token}", "x");
             let r =
                 app.call(method.to_uppercase().parse().unwrap(), &concrete, None, Some(serde_json::json!({}))).await;
             assert!(r.status != 405, "{method} {path} is not routed");
@@ -98,6 +111,11 @@ async fn the_openapi_document_describes_every_route_and_every_route_answers(app:
         "sms_rate_limited",
         "sms_delivery_failed",
         "unavailable",
+        "weak_password",
+        "account_disabled",
+        "access_code_required",
+        "link_expired",
+        "conflict",
     ] {
         assert!(codes.contains(&code), "{code} not in ErrorCode");
     }

@@ -198,6 +198,13 @@ impl TestApp {
         r.body["session"]["token"].as_str().unwrap().to_owned()
     }
 
+    /// Signs in from the web client with a given password and expects a session.
+    pub async fn session_with(&self, username: &str, password: &str) -> String {
+        let r = self.login("acme", username, password, "web").await;
+        assert_eq!(r.body["status"], "authenticated", "{}", r.body);
+        r.body["session"]["token"].as_str().unwrap().to_owned()
+    }
+
     // Seeding, straight into the store.
 
     pub async fn org(&self, slug: &str) -> i64 {

@@ -4,6 +4,7 @@
 //! skipped otherwise. Screenshots go to `target/screenshots/`. The checks of `security`
 //! (cookies, CSRF, headers, language) need no browser and always run.
 
+mod accounts;
 mod security;
 mod support;
 
@@ -25,6 +26,11 @@ async fn enroll_totp(b: &mut Browser, app: &TestApp, username: &str) -> String {
     b.wait("#choose-totp").await;
     assert_eq!(b.path().await, "/login/enroll");
     b.screenshot("enroll-choose").await;
+    enroll_totp_after_choice(b, app).await
+}
+
+/// From the method choice of `/login/enroll` to the home page; returns the key.
+async fn enroll_totp_after_choice(b: &mut Browser, app: &TestApp) -> String {
     b.click("#choose-totp").await;
     let secret = secret_on_page(b).await;
     // The QR code is an image the Content-Security-Policy lets through (img-src data:).
