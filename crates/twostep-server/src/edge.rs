@@ -4,11 +4,12 @@
 //! every client makes goes through it.
 
 use crate::metrics::Metrics;
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{ConnectInfo, MatchedPath, Request};
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::Response;
 use pin_project_lite::pin_project;
 use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
@@ -19,20 +20,42 @@ use tower::{Layer, Service};
 pub struct EdgeLayer {
     metrics: Arc<Metrics>,
     hsts: bool,
+    trusted_proxies: Arc<Vec<IpAddr>>,
 }
 
 impl EdgeLayer {
     /// `hsts`: send `Strict-Transport-Security` (when `public_url` is https, SPEC §11.9).
-    pub fn new(metrics: Metrics, hsts: bool) -> Self {
-        Self { metrics: Arc::new(metrics), hsts }
+    /// `trusted_proxies`: whose `X-Request-Id` is kept (others get one of ours).
+    pub fn new(metrics: Metrics, hsts: bool, trusted_proxies: Vec<IpAddr>) -> Self {
+        Self { metrics: Arc::new(metrics), hsts, trusted_proxies: Arc::new(trusted_proxies) }
     }
 }
+
+/// The request's id: a trusted proxy's `X-Request-Id` when it is a sensible token,
+/// otherwise a new random one.
+fn request_id(request: &Request, trusted: &[IpAddr]) -> HeaderValue {
+    let from_proxy = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .is_some_and(|peer| trusted.contains(&peer.0.ip().to_canonical()));
+    if from_proxy
+        && let Some(id) = request.headers().get(REQUEST_ID)
+        && (1..=64).contains(&id.len())
+        && id.as_bytes().iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    {
+        return id.clone();
+    }
+    let id = format!("{:032x}", rand::random::<u128>());
+    HeaderValue::from_str(&id).unwrap_or(HeaderValue::from_static("0"))
+}
+
+const REQUEST_ID: &str = "x-request-id";
 
 impl<S> Layer<S> for EdgeLayer {
     type Service = Edge<S>;
 
     fn layer(&self, inner: S) -> Edge<S> {
-        Edge { inner, metrics: self.metrics.clone(), hsts: self.hsts }
+        Edge { inner, metrics: self.metrics.clone(), hsts: self.hsts, trusted_proxies: self.trusted_proxies.clone() }
     }
 }
 
@@ -41,6 +64,7 @@ pub struct Edge<S> {
     inner: S,
     metrics: Arc<Metrics>,
     hsts: bool,
+    trusted_proxies: Arc<Vec<IpAddr>>,
 }
 
 impl<S> Service<Request> for Edge<S>
@@ -55,11 +79,21 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request) -> Self::Future {
+    fn call(&mut self, mut request: Request) -> Self::Future {
         let route = request.extensions().get::<MatchedPath>().cloned();
         let method = request.method().clone();
+        let id = request_id(&request, &self.trusted_proxies);
+        request.headers_mut().insert(REQUEST_ID, id.clone());
+        // Every log line of the request carries its id.
+        let span = tracing::info_span!("request", id = id.to_str().unwrap_or_default());
+        let inner = {
+            let _entered = span.enter();
+            self.inner.call(request)
+        };
         EdgeFuture {
-            inner: self.inner.call(request),
+            inner,
+            span,
+            id,
             route,
             method,
             started: Instant::now(),
@@ -73,6 +107,8 @@ pin_project! {
     pub struct EdgeFuture<F> {
         #[pin]
         inner: F,
+        span: tracing::Span,
+        id: HeaderValue,
         route: Option<MatchedPath>,
         method: Method,
         started: Instant,
@@ -89,7 +125,11 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let mut response = ready!(this.inner.poll(cx))?;
+        let mut response = {
+            let _entered = this.span.enter();
+            ready!(this.inner.poll(cx))?
+        };
+        response.headers_mut().insert(REQUEST_ID, this.id.clone());
         security_headers(response.headers_mut());
         if *this.hsts {
             // Two years, the preload lists' minimum; subdomains are left to their owners.
@@ -98,7 +138,19 @@ where
                 .insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=63072000"));
         }
         let route = this.route.as_ref().map_or("unmatched", |r| r.as_str());
-        this.metrics.request(route, this.method, response.status().as_u16(), this.started.elapsed().as_secs_f64());
+        let elapsed = this.started.elapsed();
+        this.metrics.request(route, this.method, response.status().as_u16(), elapsed.as_secs_f64());
+        // The access log: the route template, never the path itself (it may hold a
+        // setup token), and no header or body.
+        tracing::info!(
+            target: "twostep::access",
+            method = %this.method,
+            route,
+            status = response.status().as_u16(),
+            duration_ms = elapsed.as_secs_f64() * 1000.0,
+            request_id = this.id.to_str().unwrap_or_default(),
+            "request"
+        );
         Poll::Ready(Ok(response))
     }
 }

@@ -50,6 +50,15 @@ impl Default for Metrics {
         let sms = Family::<Labels, Counter>::default();
         let email = Family::<Labels, Counter>::default();
         registry.register("emails", "Notification emails sent and failed", email.clone());
+        // Always 1: which build is running (set TWOSTEP_COMMIT when building to name it).
+        let build_info = Family::<Labels, prometheus_client::metrics::gauge::Gauge>::default();
+        build_info
+            .get_or_create(&vec![
+                ("version", env!("CARGO_PKG_VERSION").to_owned()),
+                ("commit", option_env!("TWOSTEP_COMMIT").unwrap_or("unknown").to_owned()),
+            ])
+            .set(1);
+        registry.register("build_info", "The running build: version and commit", build_info);
         registry.register("http_requests", "HTTP requests by route, method and status", requests.clone());
         registry.register("http_request_duration_seconds", "HTTP request latency by route", latency.clone());
         registry.register("sign_ins", "Sign-in outcomes", sign_ins.clone());
@@ -80,8 +89,9 @@ impl Metrics {
         self.sign_ins.get_or_create(&vec![("outcome", outcome.to_owned())]).inc();
     }
 
-    pub fn second_step(&self, outcome: &str) {
-        self.second_steps.get_or_create(&vec![("outcome", outcome.to_owned())]).inc();
+    /// A second-step check's outcome, by method (`totp`, `sms`, `recovery_code`).
+    pub fn second_step(&self, outcome: &str, method: &str) {
+        self.second_steps.get_or_create(&vec![("outcome", outcome.to_owned()), ("method", method.to_owned())]).inc();
     }
 
     pub fn sms(&self, outcome: &str) {

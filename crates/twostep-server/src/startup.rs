@@ -142,7 +142,7 @@ pub fn build_router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(api::BODY_LIMIT))
-        .layer(EdgeLayer::new(state.metrics.clone(), state.config.public_url_is_https()))
+        .layer(EdgeLayer::new(state.metrics.clone(), state.config.public_url_is_https(), state.trusted_proxies.clone()))
         .with_state(state)
 }
 

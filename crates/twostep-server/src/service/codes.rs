@@ -201,14 +201,14 @@ pub async fn second_step(
                 "two_step.code_accepted"
             };
             audit::record(state, ctx.meta, event(kind, method.as_str())).await;
-            state.metrics.second_step("accepted");
+            state.metrics.second_step("accepted", method.as_str());
             if recovery_codes_remaining.is_some() {
                 notify_account(state, account, Notice::RecoveryCodeUsed, ctx.meta).await;
             }
         }
         Checked::Wrong => {
             audit::record(state, ctx.meta, event("two_step.code_refused", method.as_str())).await;
-            state.metrics.second_step("refused");
+            state.metrics.second_step("refused", method.as_str());
             if let Some(until) = attempt.failed(now).await? {
                 // The hook for notifying the user of a lock: an audit event and a log
                 // line at warn level that an operator's alerting can follow.

@@ -30,6 +30,7 @@ mod behind_a_proxy {
         guesses_from_one_address_do_not_lock_the_owner_out,
         parallel_failures_from_one_address_get_at_most_100_password_checks,
         failed_sign_ins_leave_no_rows_behind_after_the_purge,
+        a_trusted_proxys_request_id_is_kept,
     );
 }
 
@@ -503,4 +504,12 @@ async fn the_global_hourly_limit_caps_every_organisation_together(app: TestApp) 
     let r = app.post(SMS, Some(&boss), json!({ "phone": "+351 914 567 890" })).await;
     assert_eq!((r.status, r.error_code()), (429, "sms_rate_limited"), "{}", r.text);
     assert_eq!(event_outcomes(&app, "sms.refused").await, ["global_hourly_limit"]);
+}
+
+/// Issue 19: the request id of a trusted proxy names the request end to end.
+async fn a_trusted_proxys_request_id_is_kept(app: TestApp) {
+    let r = app.http.get(app.url("/healthz")).header("x-request-id", "edge-7f3a.1").send().await.unwrap();
+    assert_eq!(r.headers()["x-request-id"], "edge-7f3a.1");
+    let odd = app.http.get(app.url("/healthz")).header("x-request-id", "no spaces allowed").send().await.unwrap();
+    assert_ne!(odd.headers()["x-request-id"], "no spaces allowed");
 }

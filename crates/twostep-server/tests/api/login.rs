@@ -17,6 +17,7 @@ both!(
     an_unused_session_ends_after_the_idle_timeout,
     password_failures_are_throttled_alike_for_known_and_unknown_users,
     operations_endpoints_answer,
+    every_answer_carries_a_request_id_and_the_metrics_name_the_build,
     every_sign_in_outcome_is_audited,
     last_use_is_written_in_batches_and_shown_in_the_session_list,
 );
@@ -222,4 +223,19 @@ async fn last_use_is_written_in_batches_and_shown_in_the_session_list(app: TestA
     assert_eq!(app.post("/api/v1/logout", Some(&token), json!({})).await.status, 204);
     assert_eq!(app.state.touches.flush(app.store.as_ref()).await.unwrap(), 1);
     assert_eq!(app.get("/api/v1/session", Some(&token)).await.status, 401);
+}
+
+/// Issue 19: an `x-request-id` on every answer (a client's own is not believed from an
+/// untrusted address), `twostep_build_info`, and second-step outcomes by method.
+async fn every_answer_carries_a_request_id_and_the_metrics_name_the_build(app: TestApp) {
+    app.acme(false).await;
+    let r = app.get("/healthz", None).await;
+    let id = r.header("x-request-id").unwrap().to_owned();
+    assert_eq!(id.len(), 32, "{id}");
+    assert!(id.chars().all(|c| c.is_ascii_hexdigit()));
+    let spoofed = app.http.get(app.url("/healthz")).header("x-request-id", "abc-123").send().await.unwrap();
+    assert_ne!(spoofed.headers()["x-request-id"], "abc-123", "127.0.0.1 is not a trusted proxy here");
+    assert_ne!(app.get("/healthz", None).await.header("x-request-id").unwrap(), id, "one per request");
+    let metrics = app.get("/metrics", None).await.text;
+    assert!(metrics.contains("twostep_build_info{version=\""), "{metrics}");
 }
