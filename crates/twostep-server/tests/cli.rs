@@ -117,7 +117,67 @@ both!(
     an_operator_manages_users,
     bad_input_gets_a_one_line_error_naming_the_problem,
     demo_mode_seeds_once_and_prints_the_passwords_once,
+    an_operator_registers_an_app_with_one_command_and_rotates_the_signing_keys,
 );
+
+/// SPEC §13: `twostep app create|list` and `twostep key rotate-signing`.
+async fn an_operator_registers_an_app_with_one_command_and_rotates_the_signing_keys(env: Env) {
+    ok(&env.run(&["org", "create", "acme", "--name", "Acme"]));
+    let out = ok(&env.run(&[
+        "app",
+        "create",
+        "--org",
+        "acme",
+        "wiki",
+        "--name",
+        "Team wiki",
+        "--redirect-uri",
+        "https://wiki.acme.example/callback",
+        "--redirect-uri",
+        "http://127.0.0.1:9999/callback",
+    ]));
+    let client_id = out.lines().find_map(|l| l.strip_prefix("client_id: ")).unwrap().to_owned();
+    assert!(client_id.starts_with("wiki-"), "{out}");
+    assert!(out.lines().any(|l| l.starts_with("client_secret: ")), "{out}");
+    let out = ok(&env.run(&[
+        "app",
+        "create",
+        "--org",
+        "acme",
+        "spa",
+        "--name",
+        "SPA",
+        "--redirect-uri",
+        "https://spa.acme.example/",
+        "--public",
+        "--no-two-step",
+    ]));
+    assert!(out.contains("public app: no secret"), "{out}");
+    let list = ok(&env.run(&["app", "list", "--org", "acme"]));
+    assert!(
+        list.contains(&client_id) && list.contains("confidential, 2SV") && list.contains("public, no 2SV"),
+        "{list}"
+    );
+    // Refused: a redirect URI that is not https, a taken name.
+    let bad =
+        env.run(&["app", "create", "--org", "acme", "x", "--name", "X", "--redirect-uri", "http://evil.example/"]);
+    one_line_error(&bad, "redirect URI");
+    let taken = env.run(&[
+        "app",
+        "create",
+        "--org",
+        "acme",
+        "wiki",
+        "--name",
+        "W",
+        "--redirect-uri",
+        "https://w.acme.example/",
+    ]);
+    one_line_error(&taken, "already exists");
+    // Signing keys: made on first use, rotated on demand.
+    let out = ok(&env.run(&["key", "rotate-signing"]));
+    assert!(out.contains("new signing keys: rs256-") && out.contains("es256-"), "{out}");
+}
 
 async fn an_operator_sets_up_an_organisation_and_its_user_signs_in(env: Env) {
     assert!(ok(&env.run(&["migrate"])).contains("up to date"));
