@@ -31,6 +31,8 @@ pub struct Organization {
     pub two_step_enabled: bool,
     pub mandatory_for_organization: bool,
     pub language: Language,
+    /// Days a user whom 2SV becomes mandatory for may still skip enrolling (SPEC §14).
+    pub enrollment_period_days: i64,
 }
 
 impl Organization {
@@ -91,6 +93,8 @@ pub struct Account {
     /// After an admin reset of a user who had methods: enrolling again needs an access
     /// code (SPEC §12).
     pub access_code_required: bool,
+    /// Until when enrolling may be skipped (SPEC §14, enrollment deadline).
+    pub enroll_by: Option<Timestamp>,
 }
 
 impl Account {
@@ -113,6 +117,7 @@ pub struct AccountReport {
     pub profile_mandatory: bool,
     pub methods: Vec<MethodKind>,
     pub last_two_step_at: Option<Timestamp>,
+    pub enroll_by: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone)]
@@ -437,6 +442,9 @@ pub trait Store: crate::oauth::OAuthStore + Send + Sync + 'static {
         revoke_at: Timestamp,
     ) -> StoreResult<()>;
 
+    /// The enrollment period of SPEC §14 (0 to 90 days).
+    async fn set_enrollment_period(&self, org_id: i64, days: i64) -> StoreResult<()>;
+
     // Accounts.
     async fn create_account(&self, account: NewAccount) -> StoreResult<i64>;
     async fn account_by_username(&self, org_id: i64, username_key: &str) -> StoreResult<Option<Account>>;
@@ -498,6 +506,9 @@ pub trait Store: crate::oauth::OAuthStore + Send + Sync + 'static {
     /// than the one recorded is ignored.
     async fn touch_sessions(&self, touches: &[(i64, Timestamp)]) -> StoreResult<()>;
     async fn mark_stepped_up(&self, session_id: i64, now: Timestamp) -> StoreResult<()>;
+    /// Ends the session at `at` (a session opened by skipping enrollment ends with the
+    /// deadline, SPEC §14).
+    async fn set_session_revoke_at(&self, session_id: i64, at: Timestamp) -> StoreResult<()>;
     async fn sessions_of_account(&self, account_id: i64, now: Timestamp) -> StoreResult<Vec<SessionView>>;
     async fn delete_session(&self, session_id: i64) -> StoreResult<bool>;
     async fn delete_sessions_of_account(&self, account_id: i64) -> StoreResult<u64>;

@@ -181,7 +181,8 @@ pub enum UserCommand {
     Create(UserCreate),
     /// List the accounts of an organisation.
     List {
-        #[arg(long)]
+        /// The organisation's slug.
+        #[arg(long, value_name = "SLUG")]
         org: String,
     },
     /// Disable an account: every session ends at once; sign-in answers account_disabled.
@@ -195,6 +196,8 @@ pub enum UserCommand {
     Passwd {
         #[command(flatten)]
         user: UserRef,
+        /// Read the new password from one line of standard input (otherwise one is
+        /// generated and printed).
         #[arg(long)]
         password_stdin: bool,
     },
@@ -202,6 +205,7 @@ pub enum UserCommand {
     SetProfile {
         #[command(flatten)]
         user: UserRef,
+        /// The slug of the new profile.
         profile: String,
     },
     /// Issue a setup link (the last one dies) and print it.
@@ -213,8 +217,10 @@ pub enum UserCommand {
 /// One account: `--org <slug> <username>`.
 #[derive(Debug, Args)]
 pub struct UserRef {
-    #[arg(long)]
+    /// The organisation's slug.
+    #[arg(long, value_name = "SLUG")]
     pub org: String,
+    /// The account's username (any case).
     pub username: String,
 }
 

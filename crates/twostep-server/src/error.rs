@@ -30,6 +30,9 @@ pub enum ApiError {
     InvalidCode { attempts_remaining: Option<i64> },
     #[error("you do not have access to this")]
     Forbidden,
+    /// `forbidden`, saying why.
+    #[error("{0}")]
+    ForbiddenBecause(&'static str),
     #[error("this app does not support 2-Step Verification yet; sign in from the web, or ask your administrator")]
     TwoStepUnsupportedClient,
     #[error("2-Step Verification is not available for this account")]
@@ -92,7 +95,7 @@ impl ApiError {
             Self::SessionRevoked => "session_revoked",
             Self::FlowExpired => "flow_expired",
             Self::InvalidCode { .. } => "invalid_code",
-            Self::Forbidden => "forbidden",
+            Self::Forbidden | Self::ForbiddenBecause(_) => "forbidden",
             Self::TwoStepUnsupportedClient => "two_step_unsupported_client",
             Self::TwoStepNotAvailable => "two_step_not_available",
             Self::StepUpRequired => "step_up_required",
@@ -125,9 +128,11 @@ impl ApiError {
             | Self::SessionRevoked
             | Self::FlowExpired
             | Self::InvalidCode { .. } => StatusCode::UNAUTHORIZED,
-            Self::Forbidden | Self::TwoStepUnsupportedClient | Self::TwoStepNotAvailable | Self::StepUpRequired => {
-                StatusCode::FORBIDDEN
-            }
+            Self::Forbidden
+            | Self::ForbiddenBecause(_)
+            | Self::TwoStepUnsupportedClient
+            | Self::TwoStepNotAvailable
+            | Self::StepUpRequired => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::AddonUnavailable
             | Self::AddonNotConnected

@@ -15,6 +15,7 @@ struct OrgRow {
     two_step_enabled: bool,
     mandatory_all: bool,
     language: String,
+    enrollment_period_days: i64,
 }
 
 impl From<OrgRow> for Organization {
@@ -27,6 +28,7 @@ impl From<OrgRow> for Organization {
             two_step_enabled: r.two_step_enabled,
             mandatory_for_organization: r.mandatory_all,
             language: Language::parse(&r.language).unwrap_or_default(),
+            enrollment_period_days: r.enrollment_period_days,
         }
     }
 }
@@ -68,6 +70,7 @@ struct AccountRow {
     display_name: String,
     disabled: bool,
     access_code_required: bool,
+    enroll_by: Option<i64>,
     p_id: Option<i64>,
     p_slug: Option<String>,
     p_name: Option<String>,
@@ -101,6 +104,7 @@ impl From<AccountRow> for Account {
             display_name: r.display_name,
             disabled: r.disabled,
             access_code_required: r.access_code_required,
+            enroll_by: r.enroll_by,
         }
     }
 }
@@ -200,6 +204,7 @@ struct ReportRow {
     profile_slug: Option<String>,
     profile_mandatory: bool,
     last_two_step_at: Option<i64>,
+    enroll_by: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -284,12 +289,33 @@ fn method_kind(s: &str) -> Result<MethodKind, sqlx::Error> {
 
 // Sessions of the users of mandatory profiles that did not pass 2SV.
 // $1 org, $2 revoke_at, $3 optional profile id.
-const REVOKE_UNVERIFIED: &str = "UPDATE sessions SET revoke_at = $2 \
+//
+// A user with an enrollment deadline (SPEC §14) keeps them until that deadline.
+const REVOKE_UNVERIFIED: &str = "UPDATE sessions SET revoke_at = (SELECT CASE WHEN a.enroll_by > $2 \
+       THEN a.enroll_by ELSE $2 END FROM accounts a WHERE a.id = sessions.account_id) \
      WHERE revoke_at IS NULL AND two_step_verified = FALSE AND account_id IN ( \
        SELECT a.id FROM accounts a JOIN profiles p ON p.id = a.profile_id \
        WHERE p.org_id = $1 AND p.mandatory = TRUE AND a.kind = 'user' \
          AND ($3 IS NULL OR p.id = $3)) \
      AND EXISTS (SELECT 1 FROM organizations o WHERE o.id = $1 AND o.two_step_enabled = TRUE)";
+
+// SPEC §14: users whom 2SV has just become mandatory for, who have no method yet, get
+// the organisation's enrollment period (when it has one). $1 org, $2 now, $3 optional
+// profile id.
+const START_ENROLLMENT_PERIOD: &str = "UPDATE accounts SET enroll_by = $2 + 86400 * \
+       (SELECT o.enrollment_period_days FROM organizations o WHERE o.id = $1) \
+     WHERE org_id = $1 AND kind = 'user' AND enroll_by IS NULL \
+       AND profile_id IN (SELECT p.id FROM profiles p WHERE p.org_id = $1 AND p.mandatory = TRUE \
+         AND ($3 IS NULL OR p.id = $3)) \
+       AND NOT EXISTS (SELECT 1 FROM methods m WHERE m.account_id = accounts.id) \
+       AND EXISTS (SELECT 1 FROM organizations o WHERE o.id = $1 AND o.two_step_enabled = TRUE \
+         AND o.enrollment_period_days > 0)";
+
+// Deadlines of users for whom 2SV is no longer mandatory. $1 org.
+const CLEAR_ENROLLMENT_PERIOD: &str = "UPDATE accounts SET enroll_by = NULL \
+     WHERE org_id = $1 AND enroll_by IS NOT NULL AND (profile_id IS NULL OR profile_id IN \
+       (SELECT p.id FROM profiles p WHERE p.org_id = $1 AND p.mandatory = FALSE) \
+       OR NOT EXISTS (SELECT 1 FROM organizations o WHERE o.id = $1 AND o.two_step_enabled = TRUE))";
 
 // Pending revocations of users whose profile is no longer mandatory. $1 org, $2 now.
 const CLEAR_REVOCATIONS: &str = "UPDATE sessions SET revoke_at = NULL \
@@ -311,7 +337,7 @@ impl Store for SqlStore {
         on!(self, |pool, sql| {
             let row: OrgRow =
                 sqlx::query_as(sql("INSERT INTO organizations (slug, name, language) VALUES ($1, $2, $3) \
-                 RETURNING id, slug, name, addon, two_step_enabled, mandatory_all, language"))
+                 RETURNING id, slug, name, addon, two_step_enabled, mandatory_all, language, enrollment_period_days"))
                 .bind(slug)
                 .bind(name)
                 .bind(language.as_str())
@@ -323,24 +349,26 @@ impl Store for SqlStore {
 
     async fn org_by_slug(&self, slug: &str) -> StoreResult<Option<Organization>> {
         on!(self, |pool, sql| {
-            let row: Option<OrgRow> =
-                sqlx::query_as(sql("SELECT id, slug, name, addon, two_step_enabled, mandatory_all, language \
-                 FROM organizations WHERE slug = $1"))
-                .bind(slug)
-                .fetch_optional(pool)
-                .await?;
+            let row: Option<OrgRow> = sqlx::query_as(sql(
+                "SELECT id, slug, name, addon, two_step_enabled, mandatory_all, language, enrollment_period_days \
+                 FROM organizations WHERE slug = $1",
+            ))
+            .bind(slug)
+            .fetch_optional(pool)
+            .await?;
             Ok(row.map(Into::into))
         })
     }
 
     async fn org_by_id(&self, id: i64) -> StoreResult<Organization> {
         on!(self, |pool, sql| {
-            let row: OrgRow =
-                sqlx::query_as(sql("SELECT id, slug, name, addon, two_step_enabled, mandatory_all, language \
-                 FROM organizations WHERE id = $1"))
-                .bind(id)
-                .fetch_one(pool)
-                .await?;
+            let row: OrgRow = sqlx::query_as(sql(
+                "SELECT id, slug, name, addon, two_step_enabled, mandatory_all, language, enrollment_period_days \
+                 FROM organizations WHERE id = $1",
+            ))
+            .bind(id)
+            .fetch_one(pool)
+            .await?;
             Ok(row.into())
         })
     }
@@ -371,6 +399,12 @@ impl Store for SqlStore {
                 .execute(&mut *tx)
                 .await?;
             if enabled {
+                sqlx::query(sql(START_ENROLLMENT_PERIOD))
+                    .bind(org_id)
+                    .bind(now)
+                    .bind(None::<i64>)
+                    .execute(&mut *tx)
+                    .await?;
                 sqlx::query(sql(REVOKE_UNVERIFIED))
                     .bind(org_id)
                     .bind(revoke_at)
@@ -379,6 +413,7 @@ impl Store for SqlStore {
                     .await?;
             } else {
                 sqlx::query(sql(CLEAR_REVOCATIONS)).bind(org_id).bind(now).execute(&mut *tx).await?;
+                sqlx::query(sql(CLEAR_ENROLLMENT_PERIOD)).bind(org_id).execute(&mut *tx).await?;
             }
             tx.commit().await?;
             Ok(())
@@ -471,6 +506,12 @@ impl Store for SqlStore {
                 }
             }
             if mandatory {
+                sqlx::query(sql(START_ENROLLMENT_PERIOD))
+                    .bind(org_id)
+                    .bind(now)
+                    .bind(profile_id)
+                    .execute(&mut *tx)
+                    .await?;
                 sqlx::query(sql(REVOKE_UNVERIFIED))
                     .bind(org_id)
                     .bind(revoke_at)
@@ -479,6 +520,7 @@ impl Store for SqlStore {
                     .await?;
             } else {
                 sqlx::query(sql(CLEAR_REVOCATIONS)).bind(org_id).bind(now).execute(&mut *tx).await?;
+                sqlx::query(sql(CLEAR_ENROLLMENT_PERIOD)).bind(org_id).execute(&mut *tx).await?;
             }
             tx.commit().await?;
             Ok(())
@@ -509,7 +551,38 @@ impl Store for SqlStore {
             .bind(a.created_at)
             .fetch_one(pool)
             .await?;
+            // Created under a mandatory profile: the enrollment period starts now (§14).
+            sqlx::query(sql("UPDATE accounts SET enroll_by = created_at + 86400 * (SELECT o.enrollment_period_days \
+                   FROM organizations o WHERE o.id = accounts.org_id) \
+                 WHERE id = $1 AND kind = 'user' AND EXISTS (SELECT 1 FROM profiles p WHERE p.id = accounts.profile_id \
+                   AND p.mandatory = TRUE) AND EXISTS (SELECT 1 FROM organizations o WHERE o.id = accounts.org_id \
+                   AND o.two_step_enabled = TRUE AND o.enrollment_period_days > 0)"))
+            .bind(id)
+            .execute(pool)
+            .await?;
             Ok(id)
+        })
+    }
+
+    async fn set_session_revoke_at(&self, session_id: i64, at: Timestamp) -> StoreResult<()> {
+        on!(self, |pool, sql| {
+            sqlx::query(sql("UPDATE sessions SET revoke_at = $2 WHERE id = $1"))
+                .bind(session_id)
+                .bind(at)
+                .execute(pool)
+                .await?;
+            Ok(())
+        })
+    }
+
+    async fn set_enrollment_period(&self, org_id: i64, days: i64) -> StoreResult<()> {
+        on!(self, |pool, sql| {
+            sqlx::query(sql("UPDATE organizations SET enrollment_period_days = $2 WHERE id = $1"))
+                .bind(org_id)
+                .bind(days)
+                .execute(pool)
+                .await?;
+            Ok(())
         })
     }
 
@@ -517,7 +590,7 @@ impl Store for SqlStore {
         on!(self, |pool, sql| {
             let row: Option<AccountRow> = sqlx::query_as(sql(
                 "SELECT a.id, a.org_id, a.username, a.kind, a.password_hash, a.phone_hint, a.locked_until, \
-                   a.email, a.display_name, a.disabled, a.access_code_required, \
+                   a.email, a.display_name, a.disabled, a.access_code_required, a.enroll_by, \
                    p.id AS p_id, p.slug AS p_slug, p.name AS p_name, p.admin AS p_admin, p.mandatory AS p_mandatory \
                  FROM accounts a LEFT JOIN profiles p ON p.id = a.profile_id \
                  WHERE a.org_id = $1 AND a.username_key = $2",
@@ -534,7 +607,7 @@ impl Store for SqlStore {
         on!(self, |pool, sql| {
             let row: AccountRow = sqlx::query_as(sql(
                 "SELECT a.id, a.org_id, a.username, a.kind, a.password_hash, a.phone_hint, a.locked_until, \
-                   a.email, a.display_name, a.disabled, a.access_code_required, \
+                   a.email, a.display_name, a.disabled, a.access_code_required, a.enroll_by, \
                    p.id AS p_id, p.slug AS p_slug, p.name AS p_name, p.admin AS p_admin, p.mandatory AS p_mandatory \
                  FROM accounts a LEFT JOIN profiles p ON p.id = a.profile_id WHERE a.id = $1",
             ))
@@ -548,7 +621,7 @@ impl Store for SqlStore {
     async fn account_report(&self, org_id: i64) -> StoreResult<Vec<AccountReport>> {
         on!(self, |pool, sql| {
             let rows: Vec<ReportRow> = sqlx::query_as(sql("SELECT a.id, a.username, a.kind, p.slug AS profile_slug, \
-                   COALESCE(p.mandatory, FALSE) AS profile_mandatory, a.last_two_step_at \
+                   COALESCE(p.mandatory, FALSE) AS profile_mandatory, a.last_two_step_at, a.enroll_by \
                  FROM accounts a LEFT JOIN profiles p ON p.id = a.profile_id \
                  WHERE a.org_id = $1 ORDER BY a.username_key"))
             .bind(org_id)
@@ -577,6 +650,7 @@ impl Store for SqlStore {
                     profile_mandatory: r.profile_mandatory,
                     methods: kinds,
                     last_two_step_at: r.last_two_step_at,
+                    enroll_by: r.enroll_by,
                 });
             }
             Ok(out)

@@ -125,6 +125,39 @@ pub async fn profile(
     Ok(Json(admin::set_profile_mandatory(&state, &admin, &slug, body.mandatory, &meta).await?))
 }
 
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct DaysBody {
+    /// 0 to 90.
+    days: i64,
+}
+
+#[utoipa::path(
+    put,
+    path = "/api/v1/admin/two-step/enrollment-period",
+    tag = "admin",
+    summary = "Days users whom 2SV becomes mandatory for may still skip enrolling (SPEC §14)",
+    request_body = DaysBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "State, with `enrollment_period_days`", body = crate::service::admin::TwoStepState),
+        (status = 400, description = "`invalid_request`: days outside 0..90, malformed JSON", body = crate::api::doc::ErrorBody),
+        (status = 401, description = "`session_invalid` or `session_revoked`", body = crate::api::doc::ErrorBody),
+        (status = 403, description = "`forbidden`, or `step_up_required` (a longer period): an administrator with a method must have passed 2SV in the last 15 minutes", body = crate::api::doc::ErrorBody),
+        (status = 409, description = "`addon_unavailable` or `addon_not_connected`", body = crate::api::doc::ErrorBody),
+        (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
+    )
+)]
+pub async fn enrollment_period(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    bearer: Bearer,
+    Json(body): Json<DaysBody>,
+) -> ApiResult<Json<TwoStepState>> {
+    let s = session(&state, bearer).await?;
+    let admin = Admin::check(&s)?;
+    Ok(Json(admin::set_enrollment_period(&state, &admin, body.days, &meta).await?))
+}
+
 #[utoipa::path(
     put,
     path = "/api/v1/admin/two-step/organization",

@@ -3,7 +3,7 @@
 use crate::api::doc::SessionDoc;
 use crate::api::{Bearer, Json, Meta};
 use crate::error::{ApiError, ApiResult};
-use crate::service::auth::{self, LoginInput, LoginOutcome};
+use crate::service::auth::{self, LoginInput};
 use crate::service::codes::CodeMethod;
 use crate::service::rfc3339;
 use crate::state::AppState;
@@ -50,20 +50,7 @@ pub async fn login(
         password: Password::new(body.password),
         client: body.client,
     };
-    Ok(Json(match auth::login(&state, input, &meta).await? {
-        LoginOutcome::Authenticated { session } => {
-            json!({ "status": "authenticated", "session": session, "two_step_verified": false })
-        }
-        LoginOutcome::TwoStepRequired { flow, methods } => {
-            json!({ "status": "two_step_required", "flow": flow, "methods": methods })
-        }
-        LoginOutcome::EnrollmentRequired { flow, access_code_required } => json!({
-            "status": "two_step_enrollment_required",
-            "flow": flow,
-            "methods_available": ["totp", "sms"],
-            "access_code_required": access_code_required,
-        }),
-    }))
+    Ok(Json(crate::api::users::login_json(auth::login(&state, input, &meta).await?)))
 }
 
 #[utoipa::path(
@@ -173,4 +160,29 @@ pub async fn session(State(state): State<AppState>, bearer: Bearer) -> ApiResult
         expires_at: rfc3339(s.expires_at),
         revoke_at: s.revoke_at.map(rfc3339),
     }))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/login/skip-enrollment",
+    tag = "sign-in",
+    summary = "Set up 2SV later: a session without 2SV until the enrollment deadline (enrollment flow token)",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "`authenticated`, `two_step_verified: false`, and `enroll_by`: the session ends then", body = serde_json::Value),
+        (status = 401, description = "`flow_expired`", body = crate::api::doc::ErrorBody),
+        (status = 403, description = "`forbidden`: the deadline has passed (or there is none): enroll now", body = crate::api::doc::ErrorBody),
+        (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
+    )
+)]
+pub async fn skip_enrollment(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    bearer: Bearer,
+) -> ApiResult<Json<Value>> {
+    let (session, enroll_by) = auth::skip_enrollment(&state, &bearer.flow()?, &meta).await?;
+    let enroll_by = rfc3339(enroll_by);
+    Ok(Json(
+        json!({ "status": "authenticated", "session": session, "two_step_verified": false, "enroll_by": enroll_by }),
+    ))
 }

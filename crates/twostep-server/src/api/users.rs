@@ -130,11 +130,14 @@ pub fn login_json(outcome: LoginOutcome) -> Value {
         LoginOutcome::TwoStepRequired { flow, methods } => {
             json!({ "status": "two_step_required", "flow": flow, "methods": methods })
         }
-        LoginOutcome::EnrollmentRequired { flow, access_code_required } => json!({
+        LoginOutcome::EnrollmentRequired { flow, access_code_required, enroll_by } => json!({
             "status": "two_step_enrollment_required",
             "flow": flow,
             "methods_available": ["totp", "sms"],
             "access_code_required": access_code_required,
+            // SPEC §14: until the deadline the user may skip (`POST /api/v1/login/skip-enrollment`).
+            "enroll_by": enroll_by.map(crate::service::rfc3339),
+            "can_skip": enroll_by.is_some(),
         }),
     }
 }

@@ -87,6 +87,8 @@ pub struct TwoStepState {
     pub enabled: bool,
     pub mandatory_for_organization: bool,
     pub profiles: Vec<ProfileState>,
+    /// Days users whom 2SV becomes mandatory for may still skip enrolling (SPEC §14).
+    pub enrollment_period_days: i64,
 }
 
 pub async fn state_of(state: &AppState, admin: &Admin<'_>) -> ApiResult<TwoStepState> {
@@ -111,7 +113,29 @@ pub async fn state_of(state: &AppState, admin: &Admin<'_>) -> ApiResult<TwoStepS
         // organisation-wide toggle.
         mandatory_for_organization: org.mandatory_for_organization,
         profiles,
+        enrollment_period_days: org.enrollment_period_days,
     })
+}
+
+/// `PUT /api/v1/admin/two-step/enrollment-period` (SPEC §14): 0 to 90 days. A longer
+/// period lets users go without 2SV longer, so it is a weakening change (§11.3).
+pub async fn set_enrollment_period(
+    state: &AppState,
+    admin: &Admin<'_>,
+    days: i64,
+    meta: &RequestMeta,
+) -> ApiResult<TwoStepState> {
+    if !(0..=90).contains(&days) {
+        return Err(ApiError::InvalidRequest("days must be between 0 and 90".into()));
+    }
+    let org = org(state, admin).await?;
+    require_connected(&org)?;
+    if days > org.enrollment_period_days {
+        admin.reconfirm(state, meta, "enrollment_period").await?;
+    }
+    state.store.set_enrollment_period(org.id, days).await?;
+    audit_policy(state, admin, meta, "policy.enrollment_period", &format!("{days}d")).await;
+    state_of(state, admin).await
 }
 
 async fn audit_policy(state: &AppState, admin: &Admin<'_>, meta: &RequestMeta, kind: &str, outcome: &str) {
@@ -236,6 +260,8 @@ pub struct UserRow {
     pub required: bool,
     pub methods: Vec<&'static str>,
     pub last_two_step_at: Option<String>,
+    /// Until when the user may still skip enrolling (SPEC §14), while that is ahead.
+    pub enroll_by: Option<String>,
 }
 
 pub async fn users(state: &AppState, admin: &Admin<'_>) -> ApiResult<Vec<UserRow>> {
@@ -251,13 +277,15 @@ pub async fn users(state: &AppState, admin: &Admin<'_>) -> ApiResult<Vec<UserRow
                 has_method: !r.methods.is_empty(),
             };
             let contact = r.kind == AccountKind::Contact;
+            let required = policy::mandatory(subject);
             UserRow {
                 username: r.username,
                 profile: r.profile_slug,
                 kind: r.kind.as_str(),
-                required: policy::mandatory(subject),
+                required,
                 methods: if contact { Vec::new() } else { r.methods.iter().map(|m| m.as_str()).collect() },
                 last_two_step_at: r.last_two_step_at.map(rfc3339),
+                enroll_by: r.enroll_by.filter(|by| *by > state.now() && required && r.methods.is_empty()).map(rfc3339),
             }
         })
         .collect())

@@ -47,9 +47,12 @@ pub enum LoginOutcome {
     },
     /// `access_code_required`: after an admin reset, an access code must unlock the flow
     /// before a method can be bound (SPEC §12).
+    ///
+    /// `enroll_by`: until then the user may skip enrolling (`can_skip`), SPEC §14.
     EnrollmentRequired {
         flow: Issued,
         access_code_required: bool,
+        enroll_by: Option<i64>,
     },
 }
 
@@ -239,7 +242,8 @@ pub async fn after_password(
         }
         SignInStep::EnrollmentRequired => {
             let flow = open_flow(state, account, client, FlowKind::Enrollment).await?;
-            LoginOutcome::EnrollmentRequired { flow, access_code_required: account.access_code_required }
+            let enroll_by = account.enroll_by.filter(|by| *by > state.now());
+            LoginOutcome::EnrollmentRequired { flow, access_code_required: account.access_code_required, enroll_by }
         }
     };
     let outcome_name = match &outcome {
@@ -375,4 +379,38 @@ pub async fn send_sign_in_sms(state: &AppState, flow_token: &str, meta: &Request
         meta,
     )
     .await
+}
+
+/// `POST /api/v1/login/skip-enrollment` (SPEC §14): before the enrollment deadline, a
+/// session without 2SV that ends at the deadline (never earlier through §3.7's grace).
+/// After it, 403 `forbidden`: enrollment is forced.
+pub async fn skip_enrollment(state: &AppState, flow_token: &str, meta: &RequestMeta) -> ApiResult<(Issued, i64)> {
+    let flow = flow_for(state, flow_token, FlowKind::Enrollment).await?;
+    let account = state.store.account_by_id(flow.account_id).await?;
+    let now = state.now();
+    let Some(enroll_by) = account.enroll_by.filter(|by| *by > now) else {
+        return Err(ApiError::ForbiddenBecause("the enrollment deadline has passed: set up 2-Step Verification now"));
+    };
+    if !state.store.consume_flow(flow.id).await? {
+        return Err(ApiError::FlowExpired);
+    }
+    let session = open_session(state, &account, &flow.client, None, meta).await?;
+    if let Some(view) = state.store.session_by_hash(&TokenHash::of(&session.token).0).await? {
+        state.store.set_session_revoke_at(view.id, enroll_by).await?;
+    }
+    audit::record(
+        state,
+        meta,
+        Event {
+            org_id: Some(account.org_id),
+            kind: "two_step.enrollment_skipped",
+            actor: Some(&account.username),
+            subject: Some(&account.username),
+            client: Some(&flow.client),
+            outcome: "skipped",
+        },
+    )
+    .await;
+    state.metrics.sign_in("enrollment_skipped");
+    Ok((session, enroll_by))
 }

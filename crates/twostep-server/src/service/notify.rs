@@ -197,6 +197,7 @@ mod tests {
             two_step_enabled: true,
             mandatory_for_organization: false,
             language,
+            enrollment_period_days: 0,
         }
     }
 
@@ -214,6 +215,7 @@ mod tests {
             display_name: "Maria".into(),
             disabled: false,
             access_code_required: false,
+            enroll_by: None,
         }
     }
 

@@ -59,18 +59,41 @@ pub async fn enroll_page(ctx: Ctx, State(state): State<AppState>) -> Response {
                 Ok(account) if account.access_code_required => {
                     super::setup::access_code_render(&ctx, StatusCode::OK, None)
                 }
-                Ok(_) => ctx.page(
-                    StatusCode::OK,
-                    "enroll.html",
-                    context! { base => base(ENROLL), form_error => None::<String> },
-                ),
+                Ok(account) => enroll_choice(&ctx, &state, account.enroll_by),
                 Err(e) => error_page(&ctx, &ApiError::from(e)),
             }
         }
-        Ok(_) => {
-            ctx.page(StatusCode::OK, "enroll.html", context! { base => base(ENROLL), form_error => None::<String> })
+        Ok(caller) => {
+            let enroll_by = match &caller {
+                Caller::Enrollment(flow) => {
+                    state.store.account_by_id(flow.account_id).await.ok().and_then(|a| a.enroll_by)
+                }
+                Caller::Session(_) => None,
+            };
+            enroll_choice(&ctx, &state, enroll_by)
         }
         Err(response) => response,
+    }
+}
+
+/// The choice of a method at sign-in, with "Set up later" until the enrollment deadline
+/// (SPEC §14).
+fn enroll_choice(ctx: &Ctx, state: &AppState, enroll_by: Option<i64>) -> Response {
+    let enroll_by = enroll_by.filter(|by| *by > state.now()).map(super::when);
+    ctx.page(StatusCode::OK, "enroll.html", context! { base => base(ENROLL), form_error => None::<String>, enroll_by })
+}
+
+/// "Set up later" (SPEC §14): a session without 2SV until the deadline.
+pub async fn skip(ctx: Ctx, State(state): State<AppState>, Posted(_): Posted<Plain>) -> Response {
+    let Some(token) = ctx.flow_token() else {
+        return start_over(&ctx, &ApiError::FlowExpired);
+    };
+    match crate::service::auth::skip_enrollment(&state, token, &ctx.meta).await {
+        Ok((session, _)) => {
+            ctx.redirect("/", &[session_cookie(&ctx, &state, &session.token), ctx.clear_cookie(ctx::FLOW)])
+        }
+        Err(ApiError::FlowExpired) => start_over(&ctx, &ApiError::FlowExpired),
+        Err(e) => error_page(&ctx, &e),
     }
 }
 

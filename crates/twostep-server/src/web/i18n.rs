@@ -193,6 +193,12 @@ const WORDS: &[(&str, &str, &str)] = &[
     ),
     ("app_no_two_step_short", "Not supported", "Não suportada"),
     ("continue_title", "Signed in", "Sessão iniciada"),
+    ("set_up_later", "Set up later", "Configurar mais tarde"),
+    (
+        "enroll_by_note",
+        "Your organisation asks you to set up 2-Step Verification by",
+        "A sua organização pede-lhe que configure a verificação em dois passos até",
+    ),
     ("continue_to_app", "Continue to the app", "Continuar para a aplicação"),
     ("sign_out", "Sign out", "Terminar sessão"),
     ("language", "Language", "Idioma"),

@@ -40,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .route("/login/two-step/sms", post(signin::two_step_sms))
         .route("/logout", post(signin::logout))
         .route("/login/enroll", get(account::enroll_page))
+        .route("/login/enroll/skip", post(account::skip))
         .route("/login/enroll/access-code", post(setup::access_code_submit))
         .route("/setup/{token}", get(setup::setup_page).post(setup::setup_submit))
         .route("/settings/security/password", post(account::change_password))

@@ -11,5 +11,6 @@ mod oidc;
 mod openapi;
 mod policy;
 mod properties;
+mod rollout;
 mod sms;
 mod totp;

@@ -31,6 +31,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/admin/two-step/disable"),
     ("put", "/api/v1/admin/two-step/profiles/{slug}"),
     ("put", "/api/v1/admin/two-step/organization"),
+    ("put", "/api/v1/admin/two-step/enrollment-period"),
+    ("post", "/api/v1/login/skip-enrollment"),
     ("get", "/api/v1/admin/two-step/users"),
     ("delete", "/api/v1/admin/users/{username}/two-step"),
     ("get", "/api/v1/admin/audit"),
