@@ -410,6 +410,11 @@ pub struct SealedRecord {
 pub trait Store: crate::oauth::OAuthStore + Send + Sync + 'static {
     async fn ping(&self) -> StoreResult<()>;
 
+    /// The connection pool now: `(open connections, idle ones)`, for the metrics.
+    fn pool_stats(&self) -> (u32, u32) {
+        (0, 0)
+    }
+
     // Organisations and profiles.
     async fn create_org(&self, slug: &str, name: &str, language: Language) -> StoreResult<Organization>;
     async fn org_by_slug(&self, slug: &str) -> StoreResult<Option<Organization>>;

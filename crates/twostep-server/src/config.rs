@@ -74,6 +74,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// The name authenticator apps show beside the account.
     pub issuer: String,
+    /// When set (e.g. "127.0.0.1:9100"), `/metrics` is served there only, not on `listen`.
+    pub metrics_listen: String,
     /// Addresses of reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<String>,
     pub server: ServerConfig,
@@ -105,6 +107,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             issuer: "Twostep".into(),
             trusted_proxies: Vec::new(),
+            metrics_listen: String::new(),
             server: ServerConfig::default(),
             forward_auth: ForwardAuthConfig::default(),
             database: DatabaseConfig::default(),

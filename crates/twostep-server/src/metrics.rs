@@ -5,6 +5,7 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use std::sync::Arc;
@@ -38,6 +39,16 @@ pub struct Metrics {
     second_steps: Family<Labels, Counter>,
     sms: Family<Labels, Counter>,
     email: Family<Labels, Counter>,
+    runtime: Family<Labels, Gauge<f64, std::sync::atomic::AtomicU64>>,
+}
+
+/// What the service is holding at the moment of a scrape.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Snapshot {
+    pub pool_open: u32,
+    pub pool_idle: u32,
+    /// Password hashes running or waiting.
+    pub hashing: usize,
 }
 
 impl Default for Metrics {
@@ -49,6 +60,13 @@ impl Default for Metrics {
         let second_steps = Family::<Labels, Counter>::default();
         let sms = Family::<Labels, Counter>::default();
         let email = Family::<Labels, Counter>::default();
+        let runtime = Family::<Labels, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
+        registry.register(
+            "runtime",
+            "What the service holds now: database connections (open, idle), password hashes \
+             (running or queued), and the process (resident bytes, CPU seconds, open files)",
+            runtime.clone(),
+        );
         registry.register("emails", "Notification emails sent and failed", email.clone());
         // Always 1: which build is running (set TWOSTEP_COMMIT when building to name it).
         let build_info = Family::<Labels, prometheus_client::metrics::gauge::Gauge>::default();
@@ -64,7 +82,7 @@ impl Default for Metrics {
         registry.register("sign_ins", "Sign-in outcomes", sign_ins.clone());
         registry.register("second_steps", "Second-step code checks", second_steps.clone());
         registry.register("sms", "Text messages sent, refused and failed", sms.clone());
-        Self { registry: Arc::new(registry), requests, latency, sign_ins, second_steps, sms, email }
+        Self { registry: Arc::new(registry), requests, latency, sign_ins, second_steps, sms, email, runtime }
     }
 }
 
@@ -102,6 +120,21 @@ impl Metrics {
         self.email.get_or_create(&vec![("outcome", outcome.to_owned())]).inc();
     }
 
+    /// Sets the gauges of what is held now (called at each scrape).
+    pub fn observe(&self, now: Snapshot) {
+        let set = |what: &str, value: f64| {
+            self.runtime.get_or_create(&vec![("what", what.to_owned())]).set(value);
+        };
+        set("db_connections_open", f64::from(now.pool_open));
+        set("db_connections_idle", f64::from(now.pool_idle));
+        set("password_hashes_in_flight", now.hashing as f64);
+        if let Some(process) = process_stats() {
+            set("process_resident_bytes", process.0);
+            set("process_cpu_seconds", process.1);
+            set("process_open_fds", process.2);
+        }
+    }
+
     pub fn render(&self) -> String {
         let mut out = String::new();
         if encode(&mut out, &self.registry).is_err() {
@@ -109,4 +142,20 @@ impl Metrics {
         }
         out
     }
+}
+
+/// Resident memory (bytes), CPU time (seconds) and open file descriptors of this process,
+/// from `/proc` (Linux); `None` elsewhere.
+fn process_stats() -> Option<(f64, f64, f64)> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces) in parentheses.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line; here 11 and 12 (0-based after ')').
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    // rss (field 24) is in pages.
+    let pages: f64 = fields.get(21)?.parse().ok()?;
+    // Linux reports CPU time in USER_HZ, 100 per second on every supported architecture.
+    let fds = std::fs::read_dir("/proc/self/fd").map(|d| d.count() as f64).unwrap_or(0.0);
+    Some((pages * 4096.0, ticks / 100.0, fds))
 }

@@ -75,6 +75,7 @@ pub fn build_state(config: Config, parts: Parts) -> anyhow::Result<AppState> {
         outbox,
         hash_permits: Semaphore::new(cores),
         hash_queue: Semaphore::new(cores + config.server.password_queue),
+        hash_queue_capacity: cores + config.server.password_queue,
         trusted_proxies,
         touches: Touches::default(),
         config,
@@ -175,6 +176,8 @@ async fn method_not_allowed() -> Response {
 /// A bound, not yet serving, application.
 pub struct App {
     listener: TcpListener,
+    /// `metrics_listen`: the internal address that serves `/metrics` alone.
+    metrics: Option<TcpListener>,
     router: Router,
     pub state: AppState,
 }
@@ -186,11 +189,26 @@ impl App {
         let listener =
             TcpListener::bind(&listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
         let router = build_router(state.clone());
-        Ok(Self { listener, router, state })
+        let metrics_listen = state.config.metrics_listen.trim().to_owned();
+        let metrics = if metrics_listen.is_empty() {
+            None
+        } else {
+            Some(
+                TcpListener::bind(&metrics_listen)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cannot listen on {metrics_listen} (metrics_listen): {e}"))?,
+            )
+        };
+        Ok(Self { listener, metrics, router, state })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// The bound address of `metrics_listen`, when it is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     /// Serves until `shutdown` resolves, then finishes the requests in flight and writes
@@ -198,7 +216,27 @@ impl App {
     pub async fn serve(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let flusher = tokio::spawn(flush_touches(self.state.clone(), stopped.clone()));
-        let purger = tokio::spawn(purge_every(self.state.clone(), stopped));
+        let purger = tokio::spawn(purge_every(self.state.clone(), stopped.clone()));
+        if let Some(listener) = self.metrics {
+            let state = self.state.clone();
+            let internal: Router = Router::new()
+                .route(
+                    "/metrics",
+                    axum::routing::get(|axum::extract::State(state): axum::extract::State<AppState>| async move {
+                        crate::api::ops::render_metrics(&state)
+                    }),
+                )
+                .with_state(state);
+            let mut stopped = stopped;
+            tokio::spawn(async move {
+                let serving = axum::serve(listener, internal).with_graceful_shutdown(async move {
+                    let _ = stopped.changed().await;
+                });
+                if let Err(e) = serving.await {
+                    tracing::warn!(error = %e, "the metrics listener stopped");
+                }
+            });
+        }
         let served = serve_connections(self.listener, self.router, &self.state.config.server, shutdown).await;
         let _ = stop.send(true);
         let _ = flusher.await;

@@ -35,6 +35,8 @@ pub struct Inner {
     pub hash_permits: Semaphore,
     /// Places for jobs running or waiting for `hash_permits`: cores + `server.password_queue`.
     pub hash_queue: Semaphore,
+    /// Its size, to tell how many places are taken.
+    pub hash_queue_capacity: usize,
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// `last_seen_at` moments waiting to be written (see [`Touches`]).
     pub touches: Touches,

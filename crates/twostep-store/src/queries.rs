@@ -326,6 +326,13 @@ const CLEAR_REVOCATIONS: &str = "UPDATE sessions SET revoke_at = NULL \
 
 #[async_trait::async_trait]
 impl Store for SqlStore {
+    fn pool_stats(&self) -> (u32, u32) {
+        match &self.pool {
+            crate::Pool::Sqlite(p) => (p.size(), p.num_idle() as u32),
+            crate::Pool::Postgres(p) => (p.size(), p.num_idle() as u32),
+        }
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         on!(self, |pool, sql| {
             sqlx::query(sql("SELECT 1")).execute(pool).await?;

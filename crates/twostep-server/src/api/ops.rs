@@ -46,7 +46,19 @@ pub async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiEr
         (status = 200, description = "OpenMetrics text", body = String),
     )
 )]
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+pub async fn metrics(State(state): State<AppState>) -> axum::response::Response {
+    // With `metrics_listen` set, the metrics live only on that (internal) address.
+    if !state.config.metrics_listen.trim().is_empty() {
+        return ApiError::NotFound("page".into()).into_response();
+    }
+    render_metrics(&state).into_response()
+}
+
+/// The metrics text, with the gauges of what is held now.
+pub fn render_metrics(state: &AppState) -> impl IntoResponse + use<> {
+    let (pool_open, pool_idle) = state.store.pool_stats();
+    let hashing = state.hash_queue_capacity.saturating_sub(state.hash_queue.available_permits());
+    state.metrics.observe(crate::metrics::Snapshot { pool_open, pool_idle, hashing });
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],

@@ -39,6 +39,25 @@ mod small_hashing_queue {
     both_with!(super::small_hashing_queue; a_full_hashing_queue_answers_unavailable_with_retry_after);
 }
 
+mod internal_metrics {
+    use super::*;
+    both_with!(super::internal_metrics; metrics_listen_moves_the_metrics_to_an_internal_address);
+}
+
+fn internal_metrics(config: &mut Config) {
+    config.metrics_listen = "127.0.0.1:0".into();
+}
+
+/// Issue 19: with `metrics_listen`, `/metrics` is served there and nowhere else.
+async fn metrics_listen_moves_the_metrics_to_an_internal_address(app: TestApp) {
+    let internal = app.metrics_base.clone().expect("the metrics listener");
+    let r = app.http.get(format!("{internal}/metrics")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("twostep_build_info"));
+    let public = app.get("/metrics", None).await;
+    assert_eq!((public.status, public.error_code()), (404, "not_found"));
+}
+
 mod two_texts_an_hour {
     use super::*;
     both_with!(super::two_texts_an_hour; the_global_hourly_limit_caps_every_organisation_together);

@@ -238,4 +238,7 @@ async fn every_answer_carries_a_request_id_and_the_metrics_name_the_build(app: T
     assert_ne!(app.get("/healthz", None).await.header("x-request-id").unwrap(), id, "one per request");
     let metrics = app.get("/metrics", None).await.text;
     assert!(metrics.contains("twostep_build_info{version=\""), "{metrics}");
+    for gauge in ["db_connections_open", "db_connections_idle", "password_hashes_in_flight", "process_resident_bytes"] {
+        assert!(metrics.contains(&format!("twostep_runtime{{what=\"{gauge}\"}}")), "{gauge}: {metrics}");
+    }
 }

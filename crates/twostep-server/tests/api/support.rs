@@ -67,6 +67,8 @@ pub const PASSWORD: &str = "correct horse battery";
 
 pub struct TestApp {
     pub base: String,
+    /// `http://…` of `metrics_listen`, when the configuration sets it.
+    pub metrics_base: Option<String>,
     pub http: reqwest::Client,
     pub store: Arc<SqlStore>,
     pub clock: Arc<ManualClock>,
@@ -109,6 +111,7 @@ impl TestApp {
         };
         let app = App::bind(config, parts).await.unwrap();
         let addr = app.local_addr().unwrap();
+        let metrics_base = app.metrics_addr().map(|a| format!("http://{a}"));
         let state = app.state.clone();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(app.serve(async move {
@@ -116,6 +119,7 @@ impl TestApp {
         }));
         Some(Self {
             base: format!("http://{addr}"),
+            metrics_base,
             http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
             store,
             clock,
