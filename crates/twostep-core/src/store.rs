@@ -33,6 +33,18 @@ pub struct Organization {
     pub language: Language,
     /// Days a user whom 2SV becomes mandatory for may still skip enrolling (SPEC §14).
     pub enrollment_period_days: i64,
+    /// Days a second step is remembered on a device (SPEC §14); 0: off.
+    pub remember_device_days: i64,
+}
+
+/// A device whose second step is remembered (SPEC §14).
+#[derive(Debug, Clone)]
+pub struct RememberedDevice {
+    pub id: i64,
+    pub user_agent: Option<String>,
+    pub created_at: Timestamp,
+    pub last_used_at: Timestamp,
+    pub expires_at: Timestamp,
 }
 
 impl Organization {
@@ -367,6 +379,8 @@ pub struct Purged {
     pub sessions: u64,
     /// Setup links and access codes used or expired (SPEC §12).
     pub links_and_codes: u64,
+    /// Expired authorization requests of apps (§13) and remembered devices (§14).
+    pub requests_and_devices: u64,
 }
 
 impl Purged {
@@ -377,6 +391,7 @@ impl Purged {
             + self.rate_counters
             + self.sessions
             + self.links_and_codes
+            + self.requests_and_devices
     }
 }
 
@@ -449,6 +464,27 @@ pub trait Store: crate::oauth::OAuthStore + Send + Sync + 'static {
 
     /// The enrollment period of SPEC §14 (0 to 90 days).
     async fn set_enrollment_period(&self, org_id: i64, days: i64) -> StoreResult<()>;
+    /// How long a second step is remembered on a device (SPEC §14); lowering it (or 0)
+    /// forgets every device of the organisation in the same transaction.
+    async fn set_remember_device_days(&self, org_id: i64, days: i64) -> StoreResult<()>;
+
+    // Remembered devices (SPEC §14). Password changes, 2SV resets and method removals
+    // forget an account's devices in their own transactions.
+    async fn remember_device(
+        &self,
+        account_id: i64,
+        token_hash: &[u8],
+        user_agent: Option<&str>,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> StoreResult<()>;
+    /// The account's live device with this token, noted as used now.
+    async fn use_device(&self, account_id: i64, token_hash: &[u8], now: Timestamp) -> StoreResult<bool>;
+    async fn devices(&self, account_id: i64, now: Timestamp) -> StoreResult<Vec<RememberedDevice>>;
+    async fn forget_device(&self, account_id: i64, id: i64) -> StoreResult<bool>;
+    async fn forget_devices(&self, account_id: i64) -> StoreResult<()>;
+    /// Live remembered devices per account of an organisation.
+    async fn device_counts(&self, org_id: i64, now: Timestamp) -> StoreResult<Vec<(i64, i64)>>;
 
     // Accounts.
     async fn create_account(&self, account: NewAccount) -> StoreResult<i64>;

@@ -27,7 +27,7 @@ enum Third {
     IdleBefore,
 }
 
-const SWEEPS: [Sweep; 7] = [
+const SWEEPS: [Sweep; 9] = [
     Sweep {
         sqlite: "DELETE FROM flows WHERE id IN (SELECT id FROM flows WHERE expires_at <= ?1 LIMIT ?2)",
         postgres: "DELETE FROM flows WHERE id IN \
@@ -78,6 +78,19 @@ const SWEEPS: [Sweep; 7] = [
            WHERE expires_at <= $1 OR used_at IS NOT NULL LIMIT $2 FOR UPDATE SKIP LOCKED)",
         third: Third::None,
     },
+    Sweep {
+        sqlite: "DELETE FROM oauth_requests WHERE id IN (SELECT id FROM oauth_requests WHERE expires_at <= ?1 LIMIT ?2)",
+        postgres: "DELETE FROM oauth_requests WHERE id IN \
+           (SELECT id FROM oauth_requests WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
+        third: Third::None,
+    },
+    Sweep {
+        sqlite: "DELETE FROM remembered_devices WHERE id IN \
+           (SELECT id FROM remembered_devices WHERE expires_at <= ?1 LIMIT ?2)",
+        postgres: "DELETE FROM remembered_devices WHERE id IN \
+           (SELECT id FROM remembered_devices WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
+        third: Third::None,
+    },
 ];
 
 /// One batch of each table; see [`twostep_core::store::Store::purge`].
@@ -88,7 +101,7 @@ pub(crate) async fn purge(
     counters_before: Timestamp,
     batch: i64,
 ) -> StoreResult<Purged> {
-    let mut removed = [0u64; 7];
+    let mut removed = [0u64; 9];
     for (sweep, n) in SWEEPS.iter().zip(removed.iter_mut()) {
         let third = match sweep.third {
             Third::None => None,
@@ -115,6 +128,14 @@ pub(crate) async fn purge(
         };
         *n = result.map_err(map_err)?;
     }
-    let [flows, sms_challenges, pending_methods, rate_counters, sessions, links, codes] = removed;
-    Ok(Purged { flows, sms_challenges, pending_methods, rate_counters, sessions, links_and_codes: links + codes })
+    let [flows, sms_challenges, pending_methods, rate_counters, sessions, links, codes, requests, devices] = removed;
+    Ok(Purged {
+        flows,
+        sms_challenges,
+        pending_methods,
+        rate_counters,
+        sessions,
+        links_and_codes: links + codes,
+        requests_and_devices: requests + devices,
+    })
 }

@@ -16,6 +16,7 @@ struct OrgRow {
     mandatory_all: bool,
     language: String,
     enrollment_period_days: i64,
+    remember_device_days: i64,
 }
 
 impl From<OrgRow> for Organization {
@@ -29,6 +30,7 @@ impl From<OrgRow> for Organization {
             mandatory_for_organization: r.mandatory_all,
             language: Language::parse(&r.language).unwrap_or_default(),
             enrollment_period_days: r.enrollment_period_days,
+            remember_device_days: r.remember_device_days,
         }
     }
 }
@@ -344,7 +346,7 @@ impl Store for SqlStore {
         on!(self, |pool, sql| {
             let row: OrgRow =
                 sqlx::query_as(sql("INSERT INTO organizations (slug, name, language) VALUES ($1, $2, $3) \
-                 RETURNING id, slug, name, addon, two_step_enabled, mandatory_all, language, enrollment_period_days"))
+                 RETURNING id, slug, name, addon, two_step_enabled, mandatory_all, language, enrollment_period_days, remember_device_days"))
                 .bind(slug)
                 .bind(name)
                 .bind(language.as_str())
@@ -357,7 +359,7 @@ impl Store for SqlStore {
     async fn org_by_slug(&self, slug: &str) -> StoreResult<Option<Organization>> {
         on!(self, |pool, sql| {
             let row: Option<OrgRow> = sqlx::query_as(sql(
-                "SELECT id, slug, name, addon, two_step_enabled, mandatory_all, language, enrollment_period_days \
+                "SELECT id, slug, name, addon, two_step_enabled, mandatory_all, language, enrollment_period_days, remember_device_days \
                  FROM organizations WHERE slug = $1",
             ))
             .bind(slug)
@@ -370,7 +372,7 @@ impl Store for SqlStore {
     async fn org_by_id(&self, id: i64) -> StoreResult<Organization> {
         on!(self, |pool, sql| {
             let row: OrgRow = sqlx::query_as(sql(
-                "SELECT id, slug, name, addon, two_step_enabled, mandatory_all, language, enrollment_period_days \
+                "SELECT id, slug, name, addon, two_step_enabled, mandatory_all, language, enrollment_period_days, remember_device_days \
                  FROM organizations WHERE id = $1",
             ))
             .bind(id)
@@ -571,6 +573,123 @@ impl Store for SqlStore {
         })
     }
 
+    async fn set_remember_device_days(&self, org_id: i64, days: i64) -> StoreResult<()> {
+        on!(self, |pool, sql| {
+            let mut tx = pool.begin().await?;
+            let old: i64 = sqlx::query_scalar(sql("SELECT remember_device_days FROM organizations WHERE id = $1"))
+                .bind(org_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            sqlx::query(sql("UPDATE organizations SET remember_device_days = $2 WHERE id = $1"))
+                .bind(org_id)
+                .bind(days)
+                .execute(&mut *tx)
+                .await?;
+            if days < old {
+                sqlx::query(sql("DELETE FROM remembered_devices WHERE account_id IN \
+                     (SELECT id FROM accounts WHERE org_id = $1)"))
+                .bind(org_id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    async fn remember_device(
+        &self,
+        account_id: i64,
+        token_hash: &[u8],
+        user_agent: Option<&str>,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> StoreResult<()> {
+        on!(self, |pool, sql| {
+            sqlx::query(sql("INSERT INTO remembered_devices (account_id, token_hash, user_agent, created_at, \
+                 last_used_at, expires_at) VALUES ($1, $2, $3, $4, $4, $5)"))
+            .bind(account_id)
+            .bind(token_hash)
+            .bind(user_agent)
+            .bind(now)
+            .bind(expires_at)
+            .execute(pool)
+            .await?;
+            Ok(())
+        })
+    }
+
+    async fn use_device(&self, account_id: i64, token_hash: &[u8], now: Timestamp) -> StoreResult<bool> {
+        on!(self, |pool, sql| {
+            let done = sqlx::query(sql("UPDATE remembered_devices SET last_used_at = $3 \
+                 WHERE account_id = $1 AND token_hash = $2 AND expires_at > $3"))
+            .bind(account_id)
+            .bind(token_hash)
+            .bind(now)
+            .execute(pool)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    async fn devices(&self, account_id: i64, now: Timestamp) -> StoreResult<Vec<RememberedDevice>> {
+        on!(self, |pool, sql| {
+            let rows: Vec<(i64, Option<String>, i64, i64, i64)> = sqlx::query_as(sql(
+                "SELECT id, user_agent, created_at, last_used_at, expires_at FROM remembered_devices \
+                 WHERE account_id = $1 AND expires_at > $2 ORDER BY last_used_at DESC, id DESC",
+            ))
+            .bind(account_id)
+            .bind(now)
+            .fetch_all(pool)
+            .await?;
+            Ok(rows
+                .into_iter()
+                .map(|(id, user_agent, created_at, last_used_at, expires_at)| RememberedDevice {
+                    id,
+                    user_agent,
+                    created_at,
+                    last_used_at,
+                    expires_at,
+                })
+                .collect())
+        })
+    }
+
+    async fn forget_device(&self, account_id: i64, id: i64) -> StoreResult<bool> {
+        on!(self, |pool, sql| {
+            let done = sqlx::query(sql("DELETE FROM remembered_devices WHERE account_id = $1 AND id = $2"))
+                .bind(account_id)
+                .bind(id)
+                .execute(pool)
+                .await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    async fn forget_devices(&self, account_id: i64) -> StoreResult<()> {
+        on!(self, |pool, sql| {
+            sqlx::query(sql("DELETE FROM remembered_devices WHERE account_id = $1"))
+                .bind(account_id)
+                .execute(pool)
+                .await?;
+            Ok(())
+        })
+    }
+
+    async fn device_counts(&self, org_id: i64, now: Timestamp) -> StoreResult<Vec<(i64, i64)>> {
+        on!(self, |pool, sql| {
+            let rows: Vec<(i64, i64)> = sqlx::query_as(sql(
+                "SELECT d.account_id, COUNT(*) FROM remembered_devices d JOIN accounts a ON a.id = d.account_id \
+                 WHERE a.org_id = $1 AND d.expires_at > $2 GROUP BY d.account_id",
+            ))
+            .bind(org_id)
+            .bind(now)
+            .fetch_all(pool)
+            .await?;
+            Ok(rows)
+        })
+    }
+
     async fn set_session_revoke_at(&self, session_id: i64, at: Timestamp) -> StoreResult<()> {
         on!(self, |pool, sql| {
             sqlx::query(sql("UPDATE sessions SET revoke_at = $2 WHERE id = $1"))
@@ -738,6 +857,8 @@ impl Store for SqlStore {
             for statement in [
                 "DELETE FROM flows WHERE account_id = $1",
                 "DELETE FROM setup_links WHERE account_id = $1 AND used_at IS NULL",
+                // SPEC §14: a new password forgets the remembered devices.
+                "DELETE FROM remembered_devices WHERE account_id = $1",
             ] {
                 sqlx::query(sql(statement)).bind(account_id).execute(&mut *tx).await?;
             }
@@ -1293,6 +1414,11 @@ impl Store for SqlStore {
                 .bind(kind.as_str())
                 .execute(&mut *tx)
                 .await?;
+            // SPEC §14: removing a method forgets the remembered devices.
+            sqlx::query(sql("DELETE FROM remembered_devices WHERE account_id = $1"))
+                .bind(account_id)
+                .execute(&mut *tx)
+                .await?;
             sqlx::query(sql("DELETE FROM recovery_codes WHERE account_id = $1 \
                  AND NOT EXISTS (SELECT 1 FROM methods WHERE account_id = $1)"))
             .bind(account_id)
@@ -1365,6 +1491,7 @@ impl Store for SqlStore {
             let mut tx = pool.begin().await?;
             for statement in [
                 "DELETE FROM methods WHERE account_id = $1",
+                "DELETE FROM remembered_devices WHERE account_id = $1",
                 "DELETE FROM pending_methods WHERE account_id = $1",
                 "DELETE FROM recovery_codes WHERE account_id = $1",
                 "DELETE FROM sms_challenges WHERE account_id = $1",

@@ -133,6 +133,33 @@ pub struct DaysBody {
 
 #[utoipa::path(
     put,
+    path = "/api/v1/admin/two-step/remember-device",
+    tag = "admin",
+    summary = "Days a passed second step is remembered on a device (SPEC §14); 0 turns it off",
+    request_body = DaysBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "State, with `remember_device_days`", body = crate::service::admin::TwoStepState),
+        (status = 400, description = "`invalid_request`: days outside 0..90, malformed JSON", body = crate::api::doc::ErrorBody),
+        (status = 401, description = "`session_invalid` or `session_revoked`", body = crate::api::doc::ErrorBody),
+        (status = 403, description = "`forbidden`, or `step_up_required` (a longer time): an administrator with a method must have passed 2SV in the last 15 minutes", body = crate::api::doc::ErrorBody),
+        (status = 409, description = "`addon_unavailable` or `addon_not_connected`", body = crate::api::doc::ErrorBody),
+        (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
+    )
+)]
+pub async fn remember_device(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    bearer: Bearer,
+    Json(body): Json<DaysBody>,
+) -> ApiResult<Json<TwoStepState>> {
+    let s = session(&state, bearer).await?;
+    let admin = Admin::check(&s)?;
+    Ok(Json(admin::set_remember_device(&state, &admin, body.days, &meta).await?))
+}
+
+#[utoipa::path(
+    put,
     path = "/api/v1/admin/two-step/enrollment-period",
     tag = "admin",
     summary = "Days users whom 2SV becomes mandatory for may still skip enrolling (SPEC §14)",

@@ -20,6 +20,9 @@ pub struct LoginBody {
     username: String,
     password: String,
     client: String,
+    /// A remembered device's token (SPEC §14): skips the second step for its account.
+    #[serde(default)]
+    device_token: Option<String>,
 }
 
 #[utoipa::path(
@@ -49,6 +52,7 @@ pub async fn login(
         username: body.username,
         password: Password::new(body.password),
         client: body.client,
+        device_token: body.device_token,
     };
     Ok(Json(crate::api::users::login_json(auth::login(&state, input, &meta).await?)))
 }
@@ -77,6 +81,10 @@ pub async fn send_sms(State(state): State<AppState>, Meta(meta): Meta, bearer: B
 pub struct VerifyBody {
     method: String,
     code: String,
+    /// Remember this device (SPEC §14), when the organisation allows it: the answer
+    /// carries a `device_token`.
+    #[serde(default)]
+    remember_device: bool,
 }
 
 /// Parses `"totp" | "sms" | "recovery_code"`.
@@ -110,10 +118,13 @@ pub async fn verify(
 ) -> ApiResult<Json<Value>> {
     let token = bearer.flow()?;
     let method = code_method(&body.method)?;
-    let verified = auth::verify(&state, &token, method, &body.code, &meta).await?;
+    let verified = auth::verify(&state, &token, method, &body.code, body.remember_device, &meta).await?;
     let mut out = json!({ "status": "authenticated", "session": verified.session, "two_step_verified": true });
     if let Some(n) = verified.recovery_codes_remaining {
         out["recovery_codes_remaining"] = json!(n);
+    }
+    if body.remember_device {
+        out["device_token"] = json!(verified.device_token);
     }
     Ok(Json(out))
 }

@@ -344,3 +344,62 @@ pub async fn end_session(
     auth::logout(&state, &target, &meta).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/me/devices",
+    tag = "me",
+    summary = "Own remembered devices (SPEC §14)",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "`{\"devices\":[{\"id\",\"user_agent\",\"created_at\",\"last_used_at\",\"expires_at\"}]}`", body = Value),
+        (status = 401, description = "`session_invalid` or `session_revoked`", body = crate::api::doc::ErrorBody),
+        (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
+    )
+)]
+pub async fn devices(State(state): State<AppState>, bearer: Bearer) -> ApiResult<Json<Value>> {
+    let session = auth::authenticate(&state, &bearer.session()?).await?;
+    let devices: Vec<Value> = state
+        .store
+        .devices(session.account_id, state.now())
+        .await?
+        .into_iter()
+        .map(|d| {
+            json!({
+                "id": d.id,
+                "user_agent": d.user_agent,
+                "created_at": rfc3339(d.created_at),
+                "last_used_at": rfc3339(d.last_used_at),
+                "expires_at": rfc3339(d.expires_at),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "devices": devices })))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/api/v1/me/devices/{id}",
+    tag = "me",
+    summary = "Forget a remembered device",
+    params(("id" = i64, Path, description = "The device's id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Forgotten: its next sign-in asks for a second step"),
+        (status = 400, description = "`invalid_request`: not a number", body = crate::api::doc::ErrorBody),
+        (status = 401, description = "`session_invalid` or `session_revoked`", body = crate::api::doc::ErrorBody),
+        (status = 404, description = "`not_found`", body = crate::api::doc::ErrorBody),
+        (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
+    )
+)]
+pub async fn forget_device(
+    State(state): State<AppState>,
+    bearer: Bearer,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    let session = auth::authenticate(&state, &bearer.session()?).await?;
+    if !state.store.forget_device(session.account_id, id).await? {
+        return Err(ApiError::NotFound("device".into()));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

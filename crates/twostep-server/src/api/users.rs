@@ -127,6 +127,12 @@ pub fn login_json(outcome: LoginOutcome) -> Value {
         LoginOutcome::Authenticated { session } => {
             json!({ "status": "authenticated", "session": session, "two_step_verified": false })
         }
+        LoginOutcome::Remembered { session } => json!({
+            "status": "authenticated",
+            "session": session,
+            "two_step_verified": true,
+            "two_step_via": "remembered_device",
+        }),
         LoginOutcome::TwoStepRequired { flow, methods } => {
             json!({ "status": "two_step_required", "flow": flow, "methods": methods })
         }

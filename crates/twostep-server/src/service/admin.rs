@@ -89,6 +89,8 @@ pub struct TwoStepState {
     pub profiles: Vec<ProfileState>,
     /// Days users whom 2SV becomes mandatory for may still skip enrolling (SPEC §14).
     pub enrollment_period_days: i64,
+    /// Days a passed second step is remembered on a device (SPEC §14); 0: off.
+    pub remember_device_days: i64,
 }
 
 pub async fn state_of(state: &AppState, admin: &Admin<'_>) -> ApiResult<TwoStepState> {
@@ -114,7 +116,30 @@ pub async fn state_of(state: &AppState, admin: &Admin<'_>) -> ApiResult<TwoStepS
         mandatory_for_organization: org.mandatory_for_organization,
         profiles,
         enrollment_period_days: org.enrollment_period_days,
+        remember_device_days: org.remember_device_days,
     })
+}
+
+/// `PUT /api/v1/admin/two-step/remember-device` (SPEC §14): 0 (off) to 90 days. A
+/// longer time asks for fewer second steps, so it is a weakening change (§11.3); a
+/// shorter one (or off) forgets every remembered device of the organisation.
+pub async fn set_remember_device(
+    state: &AppState,
+    admin: &Admin<'_>,
+    days: i64,
+    meta: &RequestMeta,
+) -> ApiResult<TwoStepState> {
+    if !(0..=90).contains(&days) {
+        return Err(ApiError::InvalidRequest("days must be between 0 and 90".into()));
+    }
+    let org = org(state, admin).await?;
+    require_connected(&org)?;
+    if days > org.remember_device_days {
+        admin.reconfirm(state, meta, "remember_device").await?;
+    }
+    state.store.set_remember_device_days(org.id, days).await?;
+    audit_policy(state, admin, meta, "policy.remember_device", &format!("{days}d")).await;
+    state_of(state, admin).await
 }
 
 /// `PUT /api/v1/admin/two-step/enrollment-period` (SPEC §14): 0 to 90 days. A longer
@@ -262,11 +287,14 @@ pub struct UserRow {
     pub last_two_step_at: Option<String>,
     /// Until when the user may still skip enrolling (SPEC §14), while that is ahead.
     pub enroll_by: Option<String>,
+    /// Devices whose second step is remembered (SPEC §14).
+    pub remembered_devices: i64,
 }
 
 pub async fn users(state: &AppState, admin: &Admin<'_>) -> ApiResult<Vec<UserRow>> {
     let org = org(state, admin).await?;
     let rows = state.store.account_report(org.id).await?;
+    let devices = state.store.device_counts(org.id, state.now()).await?;
     Ok(rows
         .into_iter()
         .map(|r| {
@@ -286,6 +314,7 @@ pub async fn users(state: &AppState, admin: &Admin<'_>) -> ApiResult<Vec<UserRow
                 methods: if contact { Vec::new() } else { r.methods.iter().map(|m| m.as_str()).collect() },
                 last_two_step_at: r.last_two_step_at.map(rfc3339),
                 enroll_by: r.enroll_by.filter(|by| *by > state.now() && required && r.methods.is_empty()).map(rfc3339),
+                remembered_devices: devices.iter().find(|(id, _)| *id == r.account_id).map_or(0, |(_, n)| *n),
             }
         })
         .collect())

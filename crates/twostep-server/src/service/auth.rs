@@ -19,6 +19,8 @@ pub struct LoginInput {
     pub username: String,
     pub password: Password,
     pub client: String,
+    /// A remembered device's token (SPEC §14): skips the second step for its account.
+    pub device_token: Option<String>,
 }
 
 /// A token handed out once, with when it stops working.
@@ -39,6 +41,11 @@ pub struct MethodOffer {
 #[derive(Debug)]
 pub enum LoginOutcome {
     Authenticated {
+        session: Issued,
+    },
+    /// The second step was skipped for a remembered device (SPEC §14): the session counts
+    /// as verified (`"two_step_via":"remembered_device"`).
+    Remembered {
         session: Issued,
     },
     TwoStepRequired {
@@ -190,7 +197,7 @@ pub async fn login(state: &AppState, input: LoginInput, meta: &RequestMeta) -> A
         state.metrics.sign_in("account_disabled");
         return Err(ApiError::AccountDisabled);
     }
-    after_password(state, org, account, client, client_supports, meta).await
+    after_password(state, org, account, client, client_supports, meta, input.device_token.as_deref()).await
 }
 
 /// What follows a correct password (SPEC §4): a session, a second step or enrollment.
@@ -202,6 +209,7 @@ pub async fn after_password(
     client: &str,
     client_supports: bool,
     meta: &RequestMeta,
+    device_token: Option<&str>,
 ) -> ApiResult<LoginOutcome> {
     let has_method = !state.store.methods(account.id).await?.is_empty();
     let subject = Subject { org, account, has_method };
@@ -235,6 +243,10 @@ pub async fn after_password(
             state.metrics.sign_in("two_step_unsupported_client");
             return Err(ApiError::TwoStepUnsupportedClient);
         }
+        SignInStep::TwoStepRequired if remembered(state, &subject, device_token).await? => {
+            let session = open_session(state, account, client, Some("remembered_device"), meta).await?;
+            LoginOutcome::Remembered { session }
+        }
         SignInStep::TwoStepRequired => {
             let flow = open_flow(state, account, client, FlowKind::TwoStep).await?;
             let methods = method_offers(state, account.id).await?;
@@ -248,6 +260,7 @@ pub async fn after_password(
     };
     let outcome_name = match &outcome {
         LoginOutcome::Authenticated { .. } => "authenticated",
+        LoginOutcome::Remembered { .. } => "authenticated_remembered_device",
         LoginOutcome::TwoStepRequired { .. } => "two_step_required",
         LoginOutcome::EnrollmentRequired { .. } => "two_step_enrollment_required",
     };
@@ -271,6 +284,41 @@ pub async fn flow_for(state: &AppState, token: &str, kind: FlowKind) -> ApiResul
 pub struct Verified {
     pub session: Issued,
     pub recovery_codes_remaining: Option<i64>,
+    /// When asked for and allowed (SPEC §14): the token that remembers this device.
+    pub device_token: Option<String>,
+}
+
+/// Whether `device_token` is a live remembered device of this account, while the
+/// organisation remembers devices (SPEC §14). The password has been checked already.
+async fn remembered(state: &AppState, subject: &Subject, device_token: Option<&str>) -> ApiResult<bool> {
+    let Some(token) = device_token.filter(|t| !t.is_empty() && t.len() <= 512) else { return Ok(false) };
+    if subject.org.remember_device_days <= 0 {
+        return Ok(false);
+    }
+    Ok(state.store.use_device(subject.account.id, &TokenHash::of(token).0, state.now()).await?)
+}
+
+/// Remembers the device a second step was just passed on, for the organisation's number
+/// of days; `None` when the organisation does not remember devices.
+async fn remember_device(state: &AppState, account: &Account, meta: &RequestMeta) -> ApiResult<Option<String>> {
+    let org = state.store.org_by_id(account.org_id).await?;
+    if org.remember_device_days <= 0 {
+        return Ok(None);
+    }
+    let token = Token::generate();
+    let now = state.now();
+    let user_agent: Option<String> = meta.user_agent.as_ref().map(|ua| ua.chars().take(200).collect());
+    state
+        .store
+        .remember_device(
+            account.id,
+            &token.hash().0,
+            user_agent.as_deref(),
+            now,
+            now + org.remember_device_days * 86_400,
+        )
+        .await?;
+    Ok(Some(token.expose().to_owned()))
 }
 
 /// `POST /api/v1/login/verify`.
@@ -279,6 +327,7 @@ pub async fn verify(
     flow_token: &str,
     method: CodeMethod,
     code: &str,
+    remember: bool,
     meta: &RequestMeta,
 ) -> ApiResult<Verified> {
     let flow = flow_for(state, flow_token, FlowKind::TwoStep).await?;
@@ -292,7 +341,8 @@ pub async fn verify(
             }
             let session = open_session(state, &account, &flow.client, Some(method.as_str()), meta).await?;
             state.metrics.sign_in("authenticated_two_step");
-            Ok(Verified { session, recovery_codes_remaining })
+            let device_token = if remember { remember_device(state, &account, meta).await? } else { None };
+            Ok(Verified { session, recovery_codes_remaining, device_token })
         }
         Checked::Wrong => {
             let failures =

@@ -198,6 +198,7 @@ mod tests {
             mandatory_for_organization: false,
             language,
             enrollment_period_days: 0,
+            remember_device_days: 0,
         }
     }
 

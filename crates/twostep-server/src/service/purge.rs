@@ -25,6 +25,7 @@ pub async fn run(state: &AppState) -> ApiResult<Purged> {
         total.rate_counters += pass.rate_counters;
         total.sessions += pass.sessions;
         total.links_and_codes += pass.links_and_codes;
+        total.requests_and_devices += pass.requests_and_devices;
         // Links and codes are two sweeps summed: a sum at the batch size may take one
         // pass more than needed, never one less.
         let full = [
@@ -34,6 +35,7 @@ pub async fn run(state: &AppState) -> ApiResult<Purged> {
             pass.rate_counters,
             pass.sessions,
             pass.links_and_codes,
+            pass.requests_and_devices,
         ]
         .into_iter()
         .any(|n| n >= BATCH as u64);

@@ -635,5 +635,5 @@ pub async fn complete_setup(
     crate::service::notify::send(state, &org, &account, crate::service::notify::Notice::PasswordChanged, meta).await;
     let client_supports = state.clients.supports_two_step(client).ok_or(ApiError::UnknownClient)?;
     let account = state.store.account_by_id(account.id).await?;
-    auth::after_password(state, org, account, client, client_supports, meta).await
+    auth::after_password(state, org, account, client, client_supports, meta, None).await
 }

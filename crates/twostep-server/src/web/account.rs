@@ -425,6 +425,20 @@ async fn settings_render_with(
     };
     let access_code_required =
         state.store.account_by_id(session.account_id).await.map(|a| a.access_code_required).unwrap_or(false);
+    let devices = match state.store.devices(session.account_id, state.now()).await {
+        Ok(list) => list
+            .iter()
+            .map(|d| {
+                context! {
+                    id => d.id,
+                    user_agent => &d.user_agent,
+                    last_used_at => when(d.last_used_at),
+                    expires_at => when(d.expires_at),
+                }
+            })
+            .collect::<Vec<_>>(),
+        Err(e) => return error_page(ctx, &ApiError::from(e)),
+    };
     ctx.page(
         status,
         "settings.html",
@@ -437,6 +451,7 @@ async fn settings_render_with(
             any_method,
             recovery_codes_remaining => remaining.to_string(),
             sessions,
+            devices,
             form_error,
             password,
         },
@@ -740,5 +755,22 @@ pub async fn access_code(ctx: Ctx, State(state): State<AppState>, Posted(form): 
     match crate::service::users::present_access_code(&state, token, &form.code, &ctx.meta).await {
         Ok(()) => ctx.redirect("/settings/security", &[ctx.flash_cookie("saved", None)]),
         Err(e) => settings_render(&ctx, &state, &session, e.status(), Some(i18n::error(ctx.lang, &e))).await,
+    }
+}
+
+/// "Forget" on a remembered device (SPEC §14): its next sign-in asks for a second step.
+pub async fn forget_device(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Posted(_): Posted<Plain>,
+) -> Response {
+    let session = match signed_in(&ctx, &state).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    match state.store.forget_device(session.account_id, id).await {
+        Ok(_) => ctx.redirect("/settings/security", &[ctx.flash_cookie("device_forgotten", None)]),
+        Err(e) => error_page(&ctx, &ApiError::from(e)),
     }
 }

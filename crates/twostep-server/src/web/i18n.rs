@@ -194,6 +194,20 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("app_no_two_step_short", "Not supported", "Não suportada"),
     ("continue_title", "Signed in", "Sessão iniciada"),
     ("set_up_later", "Set up later", "Configurar mais tarde"),
+    ("devices_section", "Remembered devices", "Dispositivos memorizados"),
+    ("device", "Device", "Dispositivo"),
+    ("device_until", "Remembered until", "Memorizado até"),
+    ("device_forget", "Forget", "Esquecer"),
+    (
+        "flash_device_forgotten",
+        "That device will be asked for a code again.",
+        "Esse dispositivo voltará a pedir um código.",
+    ),
+    (
+        "remember_device",
+        "Don't ask again on this device for {n} days",
+        "Não voltar a pedir neste dispositivo durante {n} dias",
+    ),
     (
         "enroll_by_note",
         "Your organisation asks you to set up 2-Step Verification by",

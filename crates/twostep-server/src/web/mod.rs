@@ -57,6 +57,7 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/security/{kind}/disable", post(account::disable))
         .route("/settings/security/recovery-codes", post(account::recovery_codes))
         .route("/settings/security/sessions/{id}/end", post(account::end_session))
+        .route("/settings/security/devices/{id}/forget", post(account::forget_device))
         .route("/settings/security/confirm", get(account::step_up_page).post(account::step_up_submit))
         .route("/settings/security/confirm/sms", post(account::step_up_sms))
         .route("/admin/security", get(admin::page))

@@ -97,7 +97,7 @@ pub async fn setup_submit(
 /// Where a browser goes once its password was accepted.
 pub fn after_password(ctx: &Ctx, state: &AppState, outcome: LoginOutcome) -> Response {
     match outcome {
-        LoginOutcome::Authenticated { session } => {
+        LoginOutcome::Authenticated { session } | LoginOutcome::Remembered { session } => {
             ctx.redirect("/", &[session_cookie(ctx, state, &session.token), ctx.clear_cookie(ctx::FLOW)])
         }
         LoginOutcome::TwoStepRequired { flow, .. } => ctx.redirect("/login/two-step", &[flow_cookie(ctx, &flow.token)]),

@@ -13,6 +13,9 @@ use serde::Deserialize;
 use twostep_core::domain::Password;
 use twostep_core::flow::{FLOW_TTL, FlowKind};
 
+/// The cookie that keeps a remembered device's token (SPEC §14).
+pub const DEVICE: &str = "twostep_device";
+
 /// The web pages sign in as this client (SPEC §2).
 const CLIENT: &str = "web";
 
@@ -117,9 +120,11 @@ pub async fn login_submit(ctx: Ctx, State(state): State<AppState>, Posted(form):
         username: form.username.clone(),
         password: Password::new(form.password),
         client: CLIENT.into(),
+        // SPEC §14: this browser's remembered device, if any.
+        device_token: ctx.cookie(DEVICE).map(str::to_owned),
     };
     match auth::login(&state, input, &ctx.meta).await {
-        Ok(LoginOutcome::Authenticated { session }) => {
+        Ok(LoginOutcome::Authenticated { session } | LoginOutcome::Remembered { session }) => {
             ctx.redirect("/", &[session_cookie(&ctx, &state, &session.token), ctx.clear_cookie(ctx::FLOW)])
         }
         Ok(LoginOutcome::TwoStepRequired { flow, .. }) => {
@@ -171,26 +176,30 @@ pub struct MethodQuery {
     pub then: Option<String>,
 }
 
-fn two_step_render(ctx: &Ctx, status: StatusCode, page: CodePage<'_>) -> Response {
-    ctx.page(status, "two_step.html", page.context(ctx))
+/// `remember_days`: the organisation remembers devices that long (SPEC §14); 0: off.
+fn two_step_render(ctx: &Ctx, status: StatusCode, page: CodePage<'_>, remember_days: i64) -> Response {
+    ctx.page(status, "two_step.html", context! { remember_days, ..page.context(ctx) })
 }
 
 /// The live two-step flow of this browser and what its user can offer.
-async fn flow_offers(ctx: &Ctx, state: &AppState) -> Result<Vec<MethodOffer>, Response> {
+/// …and how long its organisation remembers devices.
+async fn flow_offers(ctx: &Ctx, state: &AppState) -> Result<(Vec<MethodOffer>, i64), Response> {
     let Some(token) = ctx.flow_token() else {
         return Err(start_over(ctx, &ApiError::FlowExpired));
     };
     let flow = auth::flow_for(state, token, FlowKind::TwoStep).await.map_err(|e| start_over(ctx, &e))?;
-    auth::method_offers(state, flow.account_id).await.map_err(|e| error_page(ctx, &e))
+    let org = state.store.org_by_id(flow.org_id).await.map_err(|e| error_page(ctx, &e.into()))?;
+    let offers = auth::method_offers(state, flow.account_id).await.map_err(|e| error_page(ctx, &e))?;
+    Ok((offers, org.remember_device_days))
 }
 
 pub async fn two_step_page(ctx: Ctx, State(state): State<AppState>, Query(q): Query<MethodQuery>) -> Response {
-    let offers = match flow_offers(&ctx, &state).await {
-        Ok(offers) => offers,
+    let (offers, remember_days) = match flow_offers(&ctx, &state).await {
+        Ok(found) => found,
         Err(response) => return response,
     };
     let page = CodePage { offers: &offers, chosen: q.method.as_deref(), error: None, form_error: None };
-    two_step_render(&ctx, StatusCode::OK, page)
+    two_step_render(&ctx, StatusCode::OK, page, remember_days)
 }
 
 #[derive(Deserialize, Default)]
@@ -200,6 +209,8 @@ pub struct CodeForm {
     pub method: String,
     pub code: String,
     pub then: String,
+    /// "Remember this device" (SPEC §14).
+    pub remember_device: Option<String>,
 }
 
 impl CsrfForm for CodeForm {
@@ -213,7 +224,7 @@ pub async fn two_step_submit(ctx: Ctx, State(state): State<AppState>, Posted(for
         return start_over(&ctx, &ApiError::FlowExpired);
     };
     let result = match crate::api::login::code_method(&form.method) {
-        Ok(method) => auth::verify(&state, token, method, &form.code, &ctx.meta).await,
+        Ok(method) => auth::verify(&state, token, method, &form.code, form.remember_device.is_some(), &ctx.meta).await,
         Err(e) => Err(e),
     };
     let e = match result {
@@ -222,6 +233,10 @@ pub async fn two_step_submit(ctx: Ctx, State(state): State<AppState>, Posted(for
             if let Some(n) = verified.recovery_codes_remaining {
                 cookies.push(ctx.flash_cookie("recovery_used", Some(n)));
             }
+            // The server decides how long it is remembered; the cookie only carries it.
+            if let Some(device) = &verified.device_token {
+                cookies.push(ctx.set_cookie(DEVICE, device, 90 * 86_400));
+            }
             return ctx.redirect("/", &cookies);
         }
         Err(e) => e,
@@ -229,15 +244,15 @@ pub async fn two_step_submit(ctx: Ctx, State(state): State<AppState>, Posted(for
     if matches!(e, ApiError::FlowExpired | ApiError::InvalidCode { attempts_remaining: Some(0) }) {
         return start_over(&ctx, &e);
     }
-    let offers = match flow_offers(&ctx, &state).await {
-        Ok(offers) => offers,
+    let (offers, remember_days) = match flow_offers(&ctx, &state).await {
+        Ok(found) => found,
         Err(response) => return response,
     };
     let message = i18n::error(ctx.lang, &e);
     let (error, form_error) =
         if matches!(e, ApiError::InvalidCode { .. }) { (Some(message), None) } else { (None, Some(message)) };
     let page = CodePage { offers: &offers, chosen: Some(&form.method), error, form_error };
-    two_step_render(&ctx, e.status(), page)
+    two_step_render(&ctx, e.status(), page, remember_days)
 }
 
 /// "Send code": a text message to the enrolled number, for this flow.
@@ -249,13 +264,13 @@ pub async fn two_step_sms(ctx: Ctx, State(state): State<AppState>, Posted(_): Po
         Ok(()) => ctx.redirect("/login/two-step?method=sms", &[ctx.flash_cookie("sms_sent", None)]),
         Err(e @ ApiError::FlowExpired) => start_over(&ctx, &e),
         Err(e) => {
-            let offers = match flow_offers(&ctx, &state).await {
-                Ok(offers) => offers,
+            let (offers, remember_days) = match flow_offers(&ctx, &state).await {
+                Ok(found) => found,
                 Err(response) => return response,
             };
             let message = i18n::error(ctx.lang, &e);
             let page = CodePage { offers: &offers, chosen: Some("sms"), error: None, form_error: Some(message) };
-            two_step_render(&ctx, e.status(), page)
+            two_step_render(&ctx, e.status(), page, remember_days)
         }
     }
 }

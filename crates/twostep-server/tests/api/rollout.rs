@@ -10,6 +10,8 @@ both_with!(super::long_sessions;
     an_enrollment_period_lets_users_set_up_later_until_the_deadline,
     without_a_period_enrollment_is_at_the_next_sign_in,
     a_user_created_under_a_mandatory_profile_gets_the_period_and_optional_clears_it,
+    a_remembered_device_skips_the_second_step_but_never_the_password,
+    remembered_devices_are_forgotten_when_the_setting_is_lowered_on_reset_and_at_expiry,
 );
 
 fn long_sessions(config: &mut Config) {
@@ -109,4 +111,97 @@ async fn a_user_created_under_a_mandatory_profile_gets_the_period_and_optional_c
         report_row(&app, &admin, "maria").await["enroll_by"],
         twostep_server::service::rfc3339(now + 3 * DAY).as_str()
     );
+}
+
+/// Signs maria in with her authenticator, asking to remember the device; the answer.
+async fn verify_remembering(app: &TestApp, secret: &[u8], remember: bool) -> Value {
+    let r = app.login("acme", "maria", PASSWORD, "web").await;
+    assert_eq!(r.body["status"], "two_step_required", "{}", r.text);
+    let flow = r.body["flow"]["token"].as_str().unwrap().to_owned();
+    let code = app.next_code(secret);
+    let body = json!({ "method": "totp", "code": code, "remember_device": remember });
+    let v = app.post("/api/v1/login/verify", Some(&flow), body).await;
+    assert_eq!(v.status, 200, "{}", v.text);
+    v.body
+}
+
+async fn login_with_device(app: &TestApp, password: &str, device: &str) -> crate::support::Response {
+    let body = json!({ "organization": "acme", "username": "maria", "password": password, "client": "web", "device_token": device });
+    app.post("/api/v1/login", None, body).await
+}
+
+/// SPEC §14, remember this device.
+async fn a_remembered_device_skips_the_second_step_but_never_the_password(app: TestApp) {
+    let admin = app.acme(true).await;
+    let maria = app.session("acme", "maria").await;
+    let (secret, _) = app.enroll_totp(&maria).await;
+    // Off by default: no token.
+    assert!(verify_remembering(&app, &secret, true).await["device_token"].is_null());
+    let r = app.put("/api/v1/admin/two-step/remember-device", Some(&admin), json!({ "days": 30 })).await;
+    assert_eq!((r.status, &r.body["remember_device_days"]), (200, &json!(30)), "{}", r.text);
+    let v = verify_remembering(&app, &secret, true).await;
+    let device = v["device_token"].as_str().expect("a device token").to_owned();
+    assert!(verify_remembering(&app, &secret, false).await.get("device_token").is_none());
+
+    let r = login_with_device(&app, PASSWORD, &device).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!((&r.body["status"], &r.body["two_step_verified"]), (&json!("authenticated"), &json!(true)));
+    assert_eq!(r.body["two_step_via"], "remembered_device");
+    let session = r.body["session"]["token"].as_str().unwrap().to_owned();
+    assert_eq!(app.get("/api/v1/session", Some(&session)).await.body["two_step_verified"], true);
+    // The password is still checked, and the token is bound to its account.
+    let r = login_with_device(&app, "wrong password", &device).await;
+    assert_eq!((r.status, r.error_code()), (401, "invalid_credentials"));
+    let r = login_with_device(&app, PASSWORD, "not-a-device").await;
+    assert_eq!(r.body["status"], "two_step_required");
+
+    // Listed, counted, and forgotten on request.
+    let devices = app.get("/api/v1/me/devices", Some(&session)).await.body["devices"].clone();
+    assert_eq!(devices.as_array().unwrap().len(), 1, "{devices}");
+    assert_eq!(report_row(&app, &admin, "maria").await["remembered_devices"], 1);
+    let id = devices[0]["id"].as_i64().unwrap();
+    assert_eq!(app.delete(&format!("/api/v1/me/devices/{id}"), Some(&session)).await.status, 204);
+    assert_eq!(app.delete(&format!("/api/v1/me/devices/{id}"), Some(&session)).await.status, 404);
+    assert_eq!(login_with_device(&app, PASSWORD, &device).await.body["status"], "two_step_required");
+    for days in [-1, 91] {
+        let r = app.put("/api/v1/admin/two-step/remember-device", Some(&admin), json!({ "days": days })).await;
+        assert_eq!((r.status, r.error_code()), (400, "invalid_request"));
+    }
+}
+
+async fn remembered_devices_are_forgotten_when_the_setting_is_lowered_on_reset_and_at_expiry(app: TestApp) {
+    let admin = app.acme(true).await;
+    let maria = app.session("acme", "maria").await;
+    let (secret, _) = app.enroll_totp(&maria).await;
+    app.put("/api/v1/admin/two-step/remember-device", Some(&admin), json!({ "days": 30 })).await;
+    let remember = |secret: Vec<u8>| {
+        let app = &app;
+        async move { verify_remembering(app, &secret, true).await["device_token"].as_str().unwrap().to_owned() }
+    };
+    // Lowered: forgotten.
+    let device = remember(secret.clone()).await;
+    app.put("/api/v1/admin/two-step/remember-device", Some(&admin), json!({ "days": 7 })).await;
+    assert_eq!(login_with_device(&app, PASSWORD, &device).await.body["status"], "two_step_required");
+    // Expired after its 7 days.
+    let device = remember(secret.clone()).await;
+    app.clock.advance(7 * DAY + 1);
+    assert_eq!(login_with_device(&app, PASSWORD, &device).await.body["status"], "two_step_required");
+    let purged = twostep_server::service::purge::run(&app.state).await.unwrap();
+    assert!(purged.requests_and_devices >= 1, "the expired device row is purged: {purged:?}");
+    // An admin reset of the user's 2SV forgets them too.
+    let device = remember(secret.clone()).await;
+    assert_eq!(report_row(&app, &admin, "maria").await["remembered_devices"], 1);
+    let admin = app.session("acme", "boss").await;
+    assert_eq!(app.delete("/api/v1/admin/users/maria/two-step", Some(&admin)).await.status, 204);
+    assert_eq!(report_row(&app, &admin, "maria").await["remembered_devices"], 0);
+    // The device no longer vouches for anything: without a method maria signs in with
+    // her password alone, and nothing says a second step was passed.
+    let r = login_with_device(&app, PASSWORD, &device).await;
+    assert_eq!(
+        (&r.body["status"], &r.body["two_step_verified"]),
+        (&json!("authenticated"), &json!(false)),
+        "{}",
+        r.text
+    );
+    assert!(r.body.get("two_step_via").is_none());
 }

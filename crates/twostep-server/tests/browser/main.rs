@@ -354,3 +354,41 @@ async fn an_app_registered_on_the_apps_card_signs_a_user_in_through_the_pages() 
     assert_eq!(claims.auth_context_ref().map(|a| a.as_str()), Some("urn:twostep:acr:2sv"));
     b.close().await;
 }
+
+/// SPEC §14: "Don't ask again on this device", then forgotten from the settings page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remembered_browser_skips_the_code_until_the_device_is_forgotten() {
+    let Some(mut b) = browser("remember").await else { return };
+    let app = TestApp::spawn().await;
+    app.seed().await;
+    app.technicians_mandatory().await;
+    let org = app.store.org_by_slug(support::ORG).await.unwrap().unwrap();
+    app.store.set_remember_device_days(org.id, 30).await.unwrap();
+    let key = app.enroll_totp_by_api("ana").await;
+
+    b.sign_in(&app, "ana").await;
+    b.wait("#remember-device").await;
+    b.fill("#code", &app.code(&key)).await;
+    b.click("#remember-device").await;
+    b.screenshot("remember-checkbox").await;
+    b.click("#verify").await;
+    b.wait("#signed-in-as").await;
+    b.sign_out().await;
+    // Next time, the password is enough on this browser.
+    b.sign_in(&app, "ana").await;
+    b.wait("#signed-in-as").await;
+    assert_eq!(b.path().await, "/");
+    b.click("#to-settings").await;
+    b.wait("#devices").await;
+    b.screenshot("remembered-devices").await;
+    let forget = b.attr("#devices form button", "id").await.unwrap();
+    b.click(&format!("#{forget}")).await;
+    b.wait("#flash").await;
+    assert_eq!(b.count("#devices").await, 0);
+    b.sign_out().await;
+    app.next_step();
+    b.sign_in(&app, "ana").await;
+    b.wait("#code").await;
+    assert_eq!(b.path().await, "/login/two-step", "forgotten: the code is asked again");
+    b.close().await;
+}
