@@ -155,7 +155,7 @@ pub async fn remember_device(
 ) -> ApiResult<Json<TwoStepState>> {
     let s = session(&state, bearer).await?;
     let admin = Admin::check(&s)?;
-    Ok(Json(admin::set_remember_device(&state, &admin, body.days, &meta).await?))
+    Ok(Json(admin::set_days(&state, &admin, admin::DaySetting::RememberDevice, body.days, &meta).await?))
 }
 
 #[utoipa::path(
@@ -182,7 +182,7 @@ pub async fn enrollment_period(
 ) -> ApiResult<Json<TwoStepState>> {
     let s = session(&state, bearer).await?;
     let admin = Admin::check(&s)?;
-    Ok(Json(admin::set_enrollment_period(&state, &admin, body.days, &meta).await?))
+    Ok(Json(admin::set_days(&state, &admin, admin::DaySetting::EnrollmentPeriod, body.days, &meta).await?))
 }
 
 #[utoipa::path(

@@ -120,33 +120,39 @@ pub async fn state_of(state: &AppState, admin: &Admin<'_>) -> ApiResult<TwoStepS
     })
 }
 
-/// `PUT /api/v1/admin/two-step/remember-device` (SPEC §14): 0 (off) to 90 days. A
-/// longer time asks for fewer second steps, so it is a weakening change (§11.3); a
-/// shorter one (or off) forgets every remembered device of the organisation.
-pub async fn set_remember_device(
-    state: &AppState,
-    admin: &Admin<'_>,
-    days: i64,
-    meta: &RequestMeta,
-) -> ApiResult<TwoStepState> {
-    if !(0..=90).contains(&days) {
-        return Err(ApiError::InvalidRequest("days must be between 0 and 90".into()));
-    }
-    let org = org(state, admin).await?;
-    require_connected(&org)?;
-    if days > org.remember_device_days {
-        admin.reconfirm(state, meta, "remember_device").await?;
-    }
-    state.store.set_remember_device_days(org.id, days).await?;
-    audit_policy(state, admin, meta, "policy.remember_device", &format!("{days}d")).await;
-    state_of(state, admin).await
+/// The rollout settings of SPEC §14, each a number of days from 0 to 90.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DaySetting {
+    /// `PUT …/remember-device`: how long a passed second step is remembered on a device;
+    /// a shorter time (or 0, off) forgets every remembered device of the organisation.
+    RememberDevice,
+    /// `PUT …/enrollment-period`: how long users whom 2SV becomes mandatory for may still
+    /// skip enrolling.
+    EnrollmentPeriod,
 }
 
-/// `PUT /api/v1/admin/two-step/enrollment-period` (SPEC §14): 0 to 90 days. A longer
-/// period lets users go without 2SV longer, so it is a weakening change (§11.3).
-pub async fn set_enrollment_period(
+impl DaySetting {
+    fn name(self) -> &'static str {
+        match self {
+            Self::RememberDevice => "remember_device",
+            Self::EnrollmentPeriod => "enrollment_period",
+        }
+    }
+
+    fn current(self, org: &Organization) -> i64 {
+        match self {
+            Self::RememberDevice => org.remember_device_days,
+            Self::EnrollmentPeriod => org.enrollment_period_days,
+        }
+    }
+}
+
+/// Sets one of SPEC §14's settings. A longer time means fewer second steps or a longer
+/// wait for 2SV, so raising one is a weakening change: the admin re-confirms (§11.3).
+pub async fn set_days(
     state: &AppState,
     admin: &Admin<'_>,
+    setting: DaySetting,
     days: i64,
     meta: &RequestMeta,
 ) -> ApiResult<TwoStepState> {
@@ -155,11 +161,14 @@ pub async fn set_enrollment_period(
     }
     let org = org(state, admin).await?;
     require_connected(&org)?;
-    if days > org.enrollment_period_days {
-        admin.reconfirm(state, meta, "enrollment_period").await?;
+    if days > setting.current(&org) {
+        admin.reconfirm(state, meta, setting.name()).await?;
     }
-    state.store.set_enrollment_period(org.id, days).await?;
-    audit_policy(state, admin, meta, "policy.enrollment_period", &format!("{days}d")).await;
+    match setting {
+        DaySetting::RememberDevice => state.store.set_remember_device_days(org.id, days).await?,
+        DaySetting::EnrollmentPeriod => state.store.set_enrollment_period(org.id, days).await?,
+    }
+    audit_policy(state, admin, meta, &format!("policy.{}", setting.name()), &format!("{days}d")).await;
     state_of(state, admin).await
 }
 

@@ -251,6 +251,9 @@ async fn administrators_re_confirm_before_weakening_protection(app: TestApp) {
         ("PUT", "/api/v1/admin/two-step/profiles/technician", json!({ "mandatory": false })),
         ("PUT", "/api/v1/admin/two-step/organization", json!({ "mandatory": false })),
         ("DELETE", "/api/v1/admin/users/maria/two-step", Value::Null),
+        // SPEC §14's settings, raised: fewer second steps, a longer wait for 2SV.
+        ("PUT", "/api/v1/admin/two-step/remember-device", json!({ "days": 30 })),
+        ("PUT", "/api/v1/admin/two-step/enrollment-period", json!({ "days": 7 })),
     ];
     let send = |method: &'static str, path: &'static str, body: Value| {
         let app = &app;
@@ -267,7 +270,7 @@ async fn administrators_re_confirm_before_weakening_protection(app: TestApp) {
         let r = send(method, path, body).await;
         assert_eq!((r.status, r.error_code()), (403, "step_up_required"), "{method} {path}: {}", r.text);
     }
-    assert_eq!(event_outcomes(&app, "admin.step_up_required").await.len(), 4);
+    assert_eq!(event_outcomes(&app, "admin.step_up_required").await.len(), 6);
     let state = app.get("/api/v1/admin/two-step", Some(&admin)).await.body;
     assert_eq!((state["enabled"].as_bool(), state["profiles"][1]["mandatory"].as_bool()), (Some(true), Some(true)));
     // Strengthening needs nothing more.
