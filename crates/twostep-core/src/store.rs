@@ -127,7 +127,10 @@ pub struct AccountReport {
     pub kind: AccountKind,
     pub profile_slug: Option<String>,
     pub profile_mandatory: bool,
+    /// The kinds of method enabled, each once.
     pub methods: Vec<MethodKind>,
+    /// Every enabled method by kind and name (SPEC §14).
+    pub named_methods: Vec<(MethodKind, String)>,
     pub last_two_step_at: Option<Timestamp>,
     pub enroll_by: Option<Timestamp>,
 }
@@ -241,14 +244,60 @@ pub struct AccountSummary {
     pub last_two_step_at: Option<Timestamp>,
 }
 
-/// An enabled method. `sealed` is the TOTP secret or the phone number, encrypted.
+/// An enabled method. `sealed` is the TOTP secret or the phone number, encrypted (empty,
+/// with an empty `key_id`, for a WebAuthn key, whose `credential` is public data).
 #[derive(Debug, Clone)]
 pub struct Method {
+    pub id: i64,
     pub kind: MethodKind,
+    pub name: String,
     pub sealed: Vec<u8>,
     pub key_id: String,
     pub phone_hint: Option<String>,
     pub enabled_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
+    /// A WebAuthn key: the credential as JSON (public key, counter, backup flags).
+    pub credential: Option<String>,
+}
+
+/// A security key or passkey being enabled (SPEC §14).
+#[derive(Debug, Clone)]
+pub struct NewKey {
+    pub account_id: i64,
+    pub name: String,
+    pub credential_id: Vec<u8>,
+    pub credential: String,
+    pub at: Timestamp,
+    /// Hashes of new recovery codes, when this is the first method.
+    pub recovery_hashes: Option<Vec<Vec<u8>>>,
+}
+
+/// The server-side state of a WebAuthn ceremony: bound to its owner, single use.
+#[derive(Debug, Clone)]
+pub struct Ceremony {
+    pub id: String,
+    pub account_id: i64,
+    pub owner: EnrollmentOwner,
+    pub purpose: CeremonyPurpose,
+    /// The name a key being registered will have.
+    pub name: Option<String>,
+    pub state: String,
+    pub expires_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CeremonyPurpose {
+    Register,
+    Authenticate,
+}
+
+impl CeremonyPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Register => "register",
+            Self::Authenticate => "authenticate",
+        }
+    }
 }
 
 /// Who began an enrollment: only that session or flow may see or confirm it (SPEC §11.2).
@@ -274,6 +323,8 @@ pub struct Pending {
     pub account_id: i64,
     pub owner: EnrollmentOwner,
     pub kind: MethodKind,
+    /// The name the method will have (SPEC §14); a default by kind when `None`.
+    pub name: Option<String>,
     pub sealed: Vec<u8>,
     pub key_id: String,
     pub phone_hint: Option<String>,
@@ -581,8 +632,33 @@ pub trait Store: crate::oauth::OAuthStore + Send + Sync + 'static {
     /// account's last method stays (checked and removed under one lock on the account, so
     /// two concurrent removals cannot both pass the check — SPEC §11.6).
     async fn disable_method(&self, account_id: i64, kind: MethodKind, keep_last: bool) -> StoreResult<Removal>;
-    /// Claims a TOTP time step: true only if it is later than every step accepted before.
-    async fn claim_totp_step(&self, account_id: i64, step: i64, now: Timestamp) -> StoreResult<bool>;
+    /// Removes one method by id, under the same rules as [`Store::disable_method`]; the
+    /// removed method is returned.
+    async fn remove_method(
+        &self,
+        account_id: i64,
+        method_id: i64,
+        keep_last: bool,
+    ) -> StoreResult<(Removal, Option<Method>)>;
+    /// Claims a TOTP time step of one TOTP method: true only if it is later than every
+    /// step that method accepted before. Marks the method used.
+    async fn claim_totp_step(&self, method_id: i64, step: i64, now: Timestamp) -> StoreResult<bool>;
+    /// Marks a method used (SMS, WebAuthn) and, for a WebAuthn key, stores its updated
+    /// credential (signature counter, backup state).
+    async fn method_used(&self, method_id: i64, credential: Option<&str>, now: Timestamp) -> StoreResult<()>;
+    /// Enables a WebAuthn key; `None` when its credential id is already registered.
+    async fn enable_key(&self, key: NewKey) -> StoreResult<Option<i64>>;
+    /// Keeps a WebAuthn ceremony's state until it is taken or expires.
+    async fn put_ceremony(&self, ceremony: Ceremony) -> StoreResult<()>;
+    /// Takes (and deletes) a live ceremony of `owner` for `purpose`: never another's, and
+    /// only once.
+    async fn take_ceremony(
+        &self,
+        id: &str,
+        owner: EnrollmentOwner,
+        purpose: CeremonyPurpose,
+        now: Timestamp,
+    ) -> StoreResult<Option<Ceremony>>;
 
     // Recovery codes.
     async fn replace_recovery_codes(&self, account_id: i64, hashes: Vec<Vec<u8>>) -> StoreResult<()>;

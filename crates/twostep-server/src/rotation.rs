@@ -46,6 +46,10 @@ pub fn associated_data(record: &SealedRecord) -> Vec<u8> {
     match record.slot {
         SealedSlot::Method(MethodKind::Totp) | SealedSlot::Pending(MethodKind::Totp) => totp_aad(record.account_id),
         SealedSlot::Method(MethodKind::Sms) | SealedSlot::Pending(MethodKind::Sms) => phone_aad(record.account_id),
+        // A key's credential is public data and never sealed: no record names it.
+        SealedSlot::Method(MethodKind::Webauthn) | SealedSlot::Pending(MethodKind::Webauthn) => {
+            b"webauthn:unsealed".to_vec()
+        }
         SealedSlot::AccountPhone => format!("account-phone:{}:{}", record.org_id, record.username_key).into_bytes(),
     }
 }

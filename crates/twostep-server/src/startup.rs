@@ -78,6 +78,7 @@ pub fn build_state(config: Config, parts: Parts) -> anyhow::Result<AppState> {
         hash_queue_capacity: cores + config.server.password_queue,
         trusted_proxies,
         touches: Touches::default(),
+        webauthn: crate::service::webauthn::relying_party(&config.public_url, &config.issuer),
         config,
     }))
 }
@@ -93,6 +94,7 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(login::login))
         .routes(routes!(login::send_sms))
         .routes(routes!(login::verify))
+        .routes(routes!(login::webauthn))
         .routes(routes!(login::skip_enrollment))
         .routes(routes!(login::logout))
         .routes(routes!(login::session))
@@ -104,6 +106,10 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(me::recovery_codes))
         .routes(routes!(me::step_up))
         .routes(routes!(me::step_up_sms))
+        .routes(routes!(me::step_up_webauthn))
+        .routes(routes!(me::start_webauthn))
+        .routes(routes!(me::confirm_webauthn))
+        .routes(routes!(me::delete_method))
         .routes(routes!(me::sessions))
         .routes(routes!(me::end_session))
         .routes(routes!(admin::two_step))

@@ -40,6 +40,9 @@ pub struct Inner {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// `last_seen_at` moments waiting to be written (see [`Touches`]).
     pub touches: Touches,
+    /// The WebAuthn relying party of `public_url` (SPEC §14); `None` when `public_url`
+    /// names an IP address, which WebAuthn does not accept as a relying party id.
+    pub webauthn: Option<webauthn_rs::Webauthn>,
 }
 
 impl AppState {

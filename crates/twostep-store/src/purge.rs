@@ -27,7 +27,7 @@ enum Third {
     IdleBefore,
 }
 
-const SWEEPS: [Sweep; 9] = [
+const SWEEPS: [Sweep; 10] = [
     Sweep {
         sqlite: "DELETE FROM flows WHERE id IN (SELECT id FROM flows WHERE expires_at <= ?1 LIMIT ?2)",
         postgres: "DELETE FROM flows WHERE id IN \
@@ -91,6 +91,13 @@ const SWEEPS: [Sweep; 9] = [
            (SELECT id FROM remembered_devices WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
         third: Third::None,
     },
+    Sweep {
+        sqlite: "DELETE FROM webauthn_ceremonies WHERE id IN \
+           (SELECT id FROM webauthn_ceremonies WHERE expires_at <= ?1 LIMIT ?2)",
+        postgres: "DELETE FROM webauthn_ceremonies WHERE id IN \
+           (SELECT id FROM webauthn_ceremonies WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
+        third: Third::None,
+    },
 ];
 
 /// One batch of each table; see [`twostep_core::store::Store::purge`].
@@ -101,7 +108,7 @@ pub(crate) async fn purge(
     counters_before: Timestamp,
     batch: i64,
 ) -> StoreResult<Purged> {
-    let mut removed = [0u64; 9];
+    let mut removed = [0u64; 10];
     for (sweep, n) in SWEEPS.iter().zip(removed.iter_mut()) {
         let third = match sweep.third {
             Third::None => None,
@@ -128,11 +135,13 @@ pub(crate) async fn purge(
         };
         *n = result.map_err(map_err)?;
     }
-    let [flows, sms_challenges, pending_methods, rate_counters, sessions, links, codes, requests, devices] = removed;
+    let [flows, sms_challenges, pending_methods, rate_counters, sessions, links, codes, requests, devices, ceremonies] =
+        removed;
     Ok(Purged {
         flows,
         sms_challenges,
-        pending_methods,
+        // A WebAuthn ceremony is an enrollment or a second step under way.
+        pending_methods: pending_methods + ceremonies,
         rate_counters,
         sessions,
         links_and_codes: links + codes,

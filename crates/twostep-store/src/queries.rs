@@ -180,11 +180,43 @@ struct FlowRow {
 
 #[derive(sqlx::FromRow)]
 struct MethodRow {
+    id: i64,
     kind: String,
-    sealed: Vec<u8>,
-    key_id: String,
+    name: String,
+    sealed: Option<Vec<u8>>,
+    key_id: Option<String>,
     phone_hint: Option<String>,
     enabled_at: i64,
+    last_used_at: Option<i64>,
+    credential: Option<String>,
+}
+
+impl TryFrom<MethodRow> for Method {
+    type Error = sqlx::Error;
+
+    fn try_from(r: MethodRow) -> Result<Self, sqlx::Error> {
+        Ok(Method {
+            id: r.id,
+            kind: method_kind(&r.kind)?,
+            name: r.name,
+            sealed: r.sealed.unwrap_or_default(),
+            key_id: r.key_id.unwrap_or_default(),
+            phone_hint: r.phone_hint,
+            enabled_at: r.enabled_at,
+            last_used_at: r.last_used_at,
+            credential: r.credential,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct CeremonyRow {
+    id: String,
+    account_id: i64,
+    purpose: String,
+    name: Option<String>,
+    state: String,
+    expires_at: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -192,6 +224,7 @@ struct PendingRow {
     account_id: i64,
     owner: String,
     kind: String,
+    name: Option<String>,
     sealed: Vec<u8>,
     key_id: String,
     phone_hint: Option<String>,
@@ -275,7 +308,7 @@ struct SealedRow {
 // needs to skip past one.
 const SEALED_NOT_UNDER: &str = "SELECT source, account_id, kind, org_id, username_key, sealed, key_id FROM ( \
        SELECT 'method' AS source, m.account_id, m.kind, a.org_id, a.username_key, m.sealed, m.key_id \
-         FROM methods m JOIN accounts a ON a.id = m.account_id WHERE m.key_id <> $1 \
+         FROM methods m JOIN accounts a ON a.id = m.account_id WHERE m.sealed IS NOT NULL AND m.key_id <> $1 \
        UNION ALL \
        SELECT 'pending' AS source, p.account_id, p.kind, a.org_id, a.username_key, p.sealed, p.key_id \
          FROM pending_methods p JOIN accounts a ON a.id = p.account_id WHERE p.key_id <> $1 \
@@ -284,6 +317,56 @@ const SEALED_NOT_UNDER: &str = "SELECT source, account_id, kind, org_id, usernam
          a.phone_sealed AS sealed, a.phone_key_id AS key_id \
          FROM accounts a WHERE a.phone_sealed IS NOT NULL AND (a.phone_key_id IS NULL OR a.phone_key_id <> $1) \
      ) AS sealed ORDER BY source, account_id, kind LIMIT $2";
+
+// Statements shared by several transactions, written once. Macros rather than functions:
+// they run on either backend's transaction inside `on!`.
+
+/// A write to the account row first: PostgreSQL locks the row and SQLite takes the write
+/// lock, so a concurrent removal waits here and then sees this one's result before it
+/// counts (SPEC §11.6).
+macro_rules! lock_account {
+    ($tx:expr, $sql:ident, $account_id:expr) => {
+        sqlx::query($sql("UPDATE accounts SET second_step_locks = second_step_locks WHERE id = $1"))
+            .bind($account_id)
+            .execute(&mut *$tx)
+            .await?
+    };
+}
+
+/// After a method is removed: remembered devices are forgotten (SPEC §14) and the
+/// recovery codes go with the last method.
+macro_rules! after_removal {
+    ($tx:expr, $sql:ident, $account_id:expr) => {
+        sqlx::query($sql("DELETE FROM remembered_devices WHERE account_id = $1"))
+            .bind($account_id)
+            .execute(&mut *$tx)
+            .await?;
+        sqlx::query($sql(
+            "DELETE FROM recovery_codes WHERE account_id = $1 \
+             AND NOT EXISTS (SELECT 1 FROM methods WHERE account_id = $1)",
+        ))
+        .bind($account_id)
+        .execute(&mut *$tx)
+        .await?;
+    };
+}
+
+/// Replaces an account's recovery codes with these hashes.
+macro_rules! store_recovery_codes {
+    ($tx:expr, $sql:ident, $account_id:expr, $hashes:expr) => {
+        sqlx::query($sql("DELETE FROM recovery_codes WHERE account_id = $1"))
+            .bind($account_id)
+            .execute(&mut *$tx)
+            .await?;
+        for hash in $hashes {
+            sqlx::query($sql("INSERT INTO recovery_codes (account_id, code_hash) VALUES ($1, $2)"))
+                .bind($account_id)
+                .bind(hash)
+                .execute(&mut *$tx)
+                .await?;
+        }
+    };
+}
 
 fn method_kind(s: &str) -> Result<MethodKind, sqlx::Error> {
     MethodKind::parse(s).ok_or_else(|| sqlx::Error::Decode(format!("unknown method kind {s:?}").into()))
@@ -753,9 +836,9 @@ impl Store for SqlStore {
             .bind(org_id)
             .fetch_all(pool)
             .await?;
-            let methods: Vec<(i64, String)> = sqlx::query_as(sql(
-                "SELECT m.account_id, m.kind FROM methods m JOIN accounts a ON a.id = m.account_id \
-                 WHERE a.org_id = $1 ORDER BY m.kind",
+            let methods: Vec<(i64, String, String)> = sqlx::query_as(sql(
+                "SELECT m.account_id, m.kind, m.name FROM methods m JOIN accounts a ON a.id = m.account_id \
+                 WHERE a.org_id = $1 ORDER BY m.kind, m.id",
             ))
             .bind(org_id)
             .fetch_all(pool)
@@ -763,9 +846,14 @@ impl Store for SqlStore {
             let mut out = Vec::with_capacity(rows.len());
             for r in rows {
                 let mut kinds = Vec::new();
-                for (account_id, kind) in &methods {
+                let mut named = Vec::new();
+                for (account_id, kind, name) in &methods {
                     if *account_id == r.id {
-                        kinds.push(method_kind(kind)?);
+                        let kind = method_kind(kind)?;
+                        if !kinds.contains(&kind) {
+                            kinds.push(kind);
+                        }
+                        named.push((kind, name.clone()));
                     }
                 }
                 out.push(AccountReport {
@@ -775,6 +863,7 @@ impl Store for SqlStore {
                     profile_slug: r.profile_slug,
                     profile_mandatory: r.profile_mandatory,
                     methods: kinds,
+                    named_methods: named,
                     last_two_step_at: r.last_two_step_at,
                     enroll_by: r.enroll_by,
                 });
@@ -890,11 +979,12 @@ impl Store for SqlStore {
                 .await?;
             let mut out = Vec::with_capacity(rows.len());
             for r in rows {
-                let kinds: Vec<String> =
-                    sqlx::query_scalar(sql("SELECT kind FROM methods WHERE account_id = $1 ORDER BY kind DESC"))
-                        .bind(r.id)
-                        .fetch_all(pool)
-                        .await?;
+                let kinds: Vec<String> = sqlx::query_scalar(sql(
+                    "SELECT DISTINCT kind FROM methods WHERE account_id = $1 ORDER BY kind DESC",
+                ))
+                .bind(r.id)
+                .fetch_all(pool)
+                .await?;
                 out.push(AccountSummary {
                     account_id: r.id,
                     username: r.username,
@@ -1255,22 +1345,13 @@ impl Store for SqlStore {
     async fn methods(&self, account_id: i64) -> StoreResult<Vec<Method>> {
         on!(self, |pool, sql| {
             let rows: Vec<MethodRow> = sqlx::query_as(sql(
-                "SELECT kind, sealed, key_id, phone_hint, enabled_at FROM methods WHERE account_id = $1 ORDER BY kind DESC",
+                "SELECT id, kind, name, sealed, key_id, phone_hint, enabled_at, last_used_at, credential \
+                 FROM methods WHERE account_id = $1 ORDER BY kind DESC, id",
             ))
             .bind(account_id)
             .fetch_all(pool)
             .await?;
-            rows.into_iter()
-                .map(|r| {
-                    Ok(Method {
-                        kind: method_kind(&r.kind)?,
-                        sealed: r.sealed,
-                        key_id: r.key_id,
-                        phone_hint: r.phone_hint,
-                        enabled_at: r.enabled_at,
-                    })
-                })
-                .collect()
+            rows.into_iter().map(Method::try_from).collect()
         })
     }
 
@@ -1279,11 +1360,11 @@ impl Store for SqlStore {
         // replaces it (and the older owner then finds nothing to confirm).
         on!(self, |pool, sql| {
             sqlx::query(sql(
-                "INSERT INTO pending_methods (account_id, kind, sealed, key_id, phone_hint, expires_at, owner) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                "INSERT INTO pending_methods (account_id, kind, sealed, key_id, phone_hint, expires_at, owner, name) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
                  ON CONFLICT (account_id, kind) DO UPDATE SET sealed = excluded.sealed, \
                    key_id = excluded.key_id, phone_hint = excluded.phone_hint, expires_at = excluded.expires_at, \
-                   owner = excluded.owner, last_sms_at = NULL",
+                   owner = excluded.owner, last_sms_at = NULL, name = excluded.name",
             ))
             .bind(p.account_id)
             .bind(p.kind.as_str())
@@ -1292,6 +1373,7 @@ impl Store for SqlStore {
             .bind(&p.phone_hint)
             .bind(p.expires_at)
             .bind(p.owner.key())
+            .bind(&p.name)
             .execute(pool)
             .await?;
             Ok(())
@@ -1307,7 +1389,7 @@ impl Store for SqlStore {
     ) -> StoreResult<Option<Pending>> {
         on!(self, |pool, sql| {
             let row: Option<PendingRow> = sqlx::query_as(sql(
-                "SELECT account_id, owner, kind, sealed, key_id, phone_hint, expires_at FROM pending_methods \
+                "SELECT account_id, owner, kind, name, sealed, key_id, phone_hint, expires_at FROM pending_methods \
                  WHERE account_id = $1 AND kind = $2 AND expires_at > $3 AND owner = $4",
             ))
             .bind(account_id)
@@ -1322,6 +1404,7 @@ impl Store for SqlStore {
                         account_id: r.account_id,
                         owner,
                         kind: method_kind(&r.kind)?,
+                        name: r.name,
                         sealed: r.sealed,
                         key_id: r.key_id,
                         phone_hint: r.phone_hint,
@@ -1351,14 +1434,21 @@ impl Store for SqlStore {
             if claimed.rows_affected() != 1 {
                 return Ok(false);
             }
+            // One phone per account: a confirmed number replaces the old one. Authenticator
+            // apps and keys add up (SPEC §14).
+            if p.kind == MethodKind::Sms {
+                sqlx::query(sql("DELETE FROM methods WHERE account_id = $1 AND kind = 'sms'"))
+                    .bind(p.account_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             sqlx::query(sql(
-                "INSERT INTO methods (account_id, kind, sealed, key_id, phone_hint, enabled_at, last_step) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) \
-                 ON CONFLICT (account_id, kind) DO UPDATE SET sealed = excluded.sealed, key_id = excluded.key_id, \
-                   phone_hint = excluded.phone_hint, enabled_at = excluded.enabled_at, last_step = excluded.last_step",
+                "INSERT INTO methods (account_id, kind, name, sealed, key_id, phone_hint, enabled_at, last_step) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             ))
             .bind(p.account_id)
             .bind(p.kind.as_str())
+            .bind(p.name.clone().unwrap_or_else(|| p.kind.default_name().to_owned()))
             .bind(&p.sealed)
             .bind(&p.key_id)
             .bind(&p.phone_hint)
@@ -1367,17 +1457,7 @@ impl Store for SqlStore {
             .execute(&mut *tx)
             .await?;
             if let Some(hashes) = &e.recovery_hashes {
-                sqlx::query(sql("DELETE FROM recovery_codes WHERE account_id = $1"))
-                    .bind(p.account_id)
-                    .execute(&mut *tx)
-                    .await?;
-                for hash in hashes {
-                    sqlx::query(sql("INSERT INTO recovery_codes (account_id, code_hash) VALUES ($1, $2)"))
-                        .bind(p.account_id)
-                        .bind(hash)
-                        .execute(&mut *tx)
-                        .await?;
-                }
+                store_recovery_codes!(tx, sql, p.account_id, hashes);
             }
             sqlx::query(sql("UPDATE accounts SET last_two_step_at = $2 WHERE id = $1"))
                 .bind(p.account_id)
@@ -1392,13 +1472,7 @@ impl Store for SqlStore {
     async fn disable_method(&self, account_id: i64, kind: MethodKind, keep_last: bool) -> StoreResult<Removal> {
         on!(self, |pool, sql| {
             let mut tx = pool.begin().await?;
-            // A write to the account row first: PostgreSQL locks the row and SQLite takes
-            // the write lock, so a concurrent removal waits here and then sees this one's
-            // result before it counts (SPEC §11.6).
-            sqlx::query(sql("UPDATE accounts SET second_step_locks = second_step_locks WHERE id = $1"))
-                .bind(account_id)
-                .execute(&mut *tx)
-                .await?;
+            lock_account!(tx, sql, account_id);
             let kinds: Vec<String> = sqlx::query_scalar(sql("SELECT kind FROM methods WHERE account_id = $1"))
                 .bind(account_id)
                 .fetch_all(&mut *tx)
@@ -1406,7 +1480,7 @@ impl Store for SqlStore {
             if !kinds.iter().any(|k| k == kind.as_str()) {
                 return Ok(Removal::NotFound);
             }
-            if keep_last && kinds.len() == 1 {
+            if keep_last && kinds.iter().all(|k| k == kind.as_str()) {
                 return Ok(Removal::LastMethod);
             }
             sqlx::query(sql("DELETE FROM methods WHERE account_id = $1 AND kind = $2"))
@@ -1414,47 +1488,158 @@ impl Store for SqlStore {
                 .bind(kind.as_str())
                 .execute(&mut *tx)
                 .await?;
-            // SPEC §14: removing a method forgets the remembered devices.
-            sqlx::query(sql("DELETE FROM remembered_devices WHERE account_id = $1"))
-                .bind(account_id)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(sql("DELETE FROM recovery_codes WHERE account_id = $1 \
-                 AND NOT EXISTS (SELECT 1 FROM methods WHERE account_id = $1)"))
-            .bind(account_id)
-            .execute(&mut *tx)
-            .await?;
+            after_removal!(tx, sql, account_id);
             tx.commit().await?;
             Ok(Removal::Removed)
         })
     }
 
-    async fn claim_totp_step(&self, account_id: i64, step: i64, _now: Timestamp) -> StoreResult<bool> {
+    async fn claim_totp_step(&self, method_id: i64, step: i64, now: Timestamp) -> StoreResult<bool> {
         on!(self, |pool, sql| {
-            let done = sqlx::query(sql("UPDATE methods SET last_step = $2 WHERE account_id = $1 AND kind = 'totp' \
-                 AND (last_step IS NULL OR last_step < $2)"))
-            .bind(account_id)
+            let done = sqlx::query(sql("UPDATE methods SET last_step = $2, last_used_at = $3 \
+                 WHERE id = $1 AND kind = 'totp' AND (last_step IS NULL OR last_step < $2)"))
+            .bind(method_id)
             .bind(step)
+            .bind(now)
             .execute(pool)
             .await?;
             Ok(done.rows_affected() == 1)
         })
     }
 
-    async fn replace_recovery_codes(&self, account_id: i64, hashes: Vec<Vec<u8>>) -> StoreResult<()> {
+    async fn method_used(&self, method_id: i64, credential: Option<&str>, now: Timestamp) -> StoreResult<()> {
+        on!(self, |pool, sql| {
+            sqlx::query(sql(
+                "UPDATE methods SET last_used_at = $2, credential = COALESCE($3, credential) WHERE id = $1",
+            ))
+            .bind(method_id)
+            .bind(now)
+            .bind(credential)
+            .execute(pool)
+            .await?;
+            Ok(())
+        })
+    }
+
+    async fn remove_method(
+        &self,
+        account_id: i64,
+        method_id: i64,
+        keep_last: bool,
+    ) -> StoreResult<(Removal, Option<Method>)> {
         on!(self, |pool, sql| {
             let mut tx = pool.begin().await?;
-            sqlx::query(sql("DELETE FROM recovery_codes WHERE account_id = $1"))
+            lock_account!(tx, sql, account_id);
+            let rows: Vec<MethodRow> = sqlx::query_as(sql(
+                "SELECT id, kind, name, sealed, key_id, phone_hint, enabled_at, last_used_at, credential \
+                 FROM methods WHERE account_id = $1 ORDER BY kind DESC, id",
+            ))
+            .bind(account_id)
+            .fetch_all(&mut *tx)
+            .await?;
+            let count = rows.len();
+            let Some(row) = rows.into_iter().find(|r| r.id == method_id) else {
+                return Ok((Removal::NotFound, None));
+            };
+            if keep_last && count == 1 {
+                return Ok((Removal::LastMethod, None));
+            }
+            sqlx::query(sql("DELETE FROM methods WHERE id = $1 AND account_id = $2"))
+                .bind(method_id)
                 .bind(account_id)
                 .execute(&mut *tx)
                 .await?;
-            for hash in &hashes {
-                sqlx::query(sql("INSERT INTO recovery_codes (account_id, code_hash) VALUES ($1, $2)"))
-                    .bind(account_id)
-                    .bind(hash)
-                    .execute(&mut *tx)
-                    .await?;
+            after_removal!(tx, sql, account_id);
+            tx.commit().await?;
+            Ok((Removal::Removed, Some(Method::try_from(row)?)))
+        })
+    }
+
+    async fn enable_key(&self, k: NewKey) -> StoreResult<Option<i64>> {
+        on!(self, |pool, sql| {
+            let mut tx = pool.begin().await?;
+            let taken: Option<i64> = sqlx::query_scalar(sql("SELECT id FROM methods WHERE credential_id = $1"))
+                .bind(&k.credential_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if taken.is_some() {
+                return Ok(None);
             }
+            let id: i64 = sqlx::query_scalar(sql(
+                "INSERT INTO methods (account_id, kind, name, credential_id, credential, enabled_at) \
+                 VALUES ($1, 'webauthn', $2, $3, $4, $5) RETURNING id",
+            ))
+            .bind(k.account_id)
+            .bind(&k.name)
+            .bind(&k.credential_id)
+            .bind(&k.credential)
+            .bind(k.at)
+            .fetch_one(&mut *tx)
+            .await?;
+            if let Some(hashes) = &k.recovery_hashes {
+                store_recovery_codes!(tx, sql, k.account_id, hashes);
+            }
+            sqlx::query(sql("UPDATE accounts SET last_two_step_at = $2 WHERE id = $1"))
+                .bind(k.account_id)
+                .bind(k.at)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(Some(id))
+        })
+    }
+
+    async fn put_ceremony(&self, c: Ceremony) -> StoreResult<()> {
+        on!(self, |pool, sql| {
+            sqlx::query(sql(
+                "INSERT INTO webauthn_ceremonies (id, account_id, owner, purpose, name, state, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            ))
+            .bind(&c.id)
+            .bind(c.account_id)
+            .bind(c.owner.key())
+            .bind(c.purpose.as_str())
+            .bind(&c.name)
+            .bind(&c.state)
+            .bind(c.expires_at)
+            .execute(pool)
+            .await?;
+            Ok(())
+        })
+    }
+
+    async fn take_ceremony(
+        &self,
+        id: &str,
+        owner: EnrollmentOwner,
+        purpose: CeremonyPurpose,
+        now: Timestamp,
+    ) -> StoreResult<Option<Ceremony>> {
+        on!(self, |pool, sql| {
+            let row: Option<CeremonyRow> =
+                sqlx::query_as(sql("DELETE FROM webauthn_ceremonies WHERE id = $1 AND owner = $2 AND purpose = $3 \
+                 RETURNING id, account_id, purpose, name, state, expires_at"))
+                .bind(id)
+                .bind(owner.key())
+                .bind(purpose.as_str())
+                .fetch_optional(pool)
+                .await?;
+            Ok(row.filter(|r| r.expires_at > now && r.purpose == purpose.as_str()).map(|r| Ceremony {
+                id: r.id,
+                account_id: r.account_id,
+                owner,
+                purpose,
+                name: r.name,
+                state: r.state,
+                expires_at: r.expires_at,
+            }))
+        })
+    }
+
+    async fn replace_recovery_codes(&self, account_id: i64, hashes: Vec<Vec<u8>>) -> StoreResult<()> {
+        on!(self, |pool, sql| {
+            let mut tx = pool.begin().await?;
+            store_recovery_codes!(tx, sql, account_id, &hashes);
             tx.commit().await?;
             Ok(())
         })
@@ -1493,6 +1678,7 @@ impl Store for SqlStore {
                 "DELETE FROM methods WHERE account_id = $1",
                 "DELETE FROM remembered_devices WHERE account_id = $1",
                 "DELETE FROM pending_methods WHERE account_id = $1",
+                "DELETE FROM webauthn_ceremonies WHERE account_id = $1",
                 "DELETE FROM recovery_codes WHERE account_id = $1",
                 "DELETE FROM sms_challenges WHERE account_id = $1",
                 "DELETE FROM flows WHERE account_id = $1",
@@ -1802,7 +1988,7 @@ impl Store for SqlStore {
     async fn sealed_counts(&self) -> StoreResult<Vec<(Option<String>, i64)>> {
         on!(self, |pool, sql| {
             let rows: Vec<(Option<String>, i64)> = sqlx::query_as(sql("SELECT key_id, COUNT(*) FROM ( \
-                   SELECT key_id FROM methods \
+                   SELECT key_id FROM methods WHERE sealed IS NOT NULL \
                    UNION ALL SELECT key_id FROM pending_methods \
                    UNION ALL SELECT phone_key_id AS key_id FROM accounts WHERE phone_sealed IS NOT NULL \
                    UNION ALL SELECT key_id FROM signing_keys \

@@ -90,6 +90,7 @@ async fn enable_totp(store: &SqlStore, account_id: i64, codes: Option<Vec<Vec<u8
         account_id,
         owner: OWNER,
         kind: MethodKind::Totp,
+        name: None,
         sealed: vec![1, 2, 3],
         key_id: "k".into(),
         phone_hint: None,
@@ -180,6 +181,8 @@ async fn making_a_profile_mandatory_revokes_unverified_sessions_only(store: Arc<
 async fn concurrent_totp_claims_of_one_step_succeed_once(store: Arc<SqlStore>) {
     let (_, _, id) = org_with_user(&store).await;
     assert!(enable_totp(&store, id, None).await);
+    // Steps are claimed per authenticator app (SPEC §14: a user may have several).
+    let id = store.methods(id).await.unwrap()[0].id;
     let tasks: Vec<_> = (0..12)
         .map(|_| {
             let store = store.clone();
@@ -263,6 +266,7 @@ async fn enabling_a_pending_method_issues_recovery_codes_once(store: Arc<SqlStor
         account_id: id,
         owner: OWNER,
         kind: MethodKind::Totp,
+        name: None,
         sealed: vec![9; 40],
         key_id: "k".into(),
         phone_hint: None,
@@ -387,6 +391,7 @@ async fn sealed_everywhere(store: &SqlStore) -> (i64, i64) {
         account_id: boss,
         owner: OWNER,
         kind: MethodKind::Totp,
+        name: None,
         sealed: vec![4, 4],
         key_id: "new".into(),
         phone_hint: None,
@@ -454,6 +459,7 @@ async fn a_reseal_applies_only_to_the_bytes_that_were_read(store: Arc<SqlStore>)
             account_id: maria,
             owner: OWNER,
             kind: MethodKind::Sms,
+            name: None,
             sealed: vec![6, 6],
             key_id: "new".into(),
             phone_hint: None,
@@ -516,6 +522,7 @@ async fn a_pending_method_re_encrypted_meanwhile_still_enables_once(store: Arc<S
         account_id: maria,
         owner: OWNER,
         kind: MethodKind::Totp,
+        name: None,
         sealed: vec![1, 1],
         key_id: "old".into(),
         phone_hint: None,

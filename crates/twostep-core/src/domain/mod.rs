@@ -75,6 +75,8 @@ impl AddonState {
 pub enum MethodKind {
     Totp,
     Sms,
+    /// A security key or passkey (WebAuthn, SPEC §14).
+    Webauthn,
 }
 
 impl MethodKind {
@@ -82,6 +84,16 @@ impl MethodKind {
         match self {
             Self::Totp => "totp",
             Self::Sms => "sms",
+            Self::Webauthn => "webauthn",
+        }
+    }
+
+    /// The name a method gets when its owner gives none (SPEC §14).
+    pub fn default_name(self) -> &'static str {
+        match self {
+            Self::Totp => "Authenticator app",
+            Self::Sms => "Phone",
+            Self::Webauthn => "Security key",
         }
     }
 
@@ -89,6 +101,7 @@ impl MethodKind {
         match s {
             "totp" => Some(Self::Totp),
             "sms" => Some(Self::Sms),
+            "webauthn" => Some(Self::Webauthn),
             _ => None,
         }
     }

@@ -4,7 +4,7 @@ use crate::api::doc::SessionDoc;
 use crate::api::{Bearer, Json, Meta};
 use crate::error::{ApiError, ApiResult};
 use crate::service::auth::{self, LoginInput};
-use crate::service::codes::CodeMethod;
+use crate::service::codes::{CodeMethod, Proof};
 use crate::service::rfc3339;
 use crate::state::AppState;
 use axum::extract::State;
@@ -77,21 +77,72 @@ pub async fn send_sms(State(state): State<AppState>, Meta(meta): Meta, bearer: B
     Ok((StatusCode::ACCEPTED, Json(json!({ "sent": true, "resend_after": crate::service::sms::RESEND_AFTER }))))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/login/webauthn",
+    tag = "sign-in",
+    summary = "Options for the second step with a security key or passkey (flow token)",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "`challenge_id` and `options` (`PublicKeyCredentialRequestOptions` as JSON) for `navigator.credentials.get`; answer at `POST /api/v1/login/verify` with `method` `webauthn`", body = crate::service::webauthn::Begun),
+        (status = 400, description = "`invalid_request`: the account has no key", body = crate::api::doc::ErrorBody),
+        (status = 401, description = "`flow_expired`", body = crate::api::doc::ErrorBody),
+        (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
+    )
+)]
+pub async fn webauthn(
+    State(state): State<AppState>,
+    bearer: Bearer,
+) -> ApiResult<Json<crate::service::webauthn::Begun>> {
+    Ok(Json(crate::service::webauthn::begin_sign_in(&state, &bearer.flow()?).await?))
+}
+
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct VerifyBody {
+    /// `totp`, `sms`, `recovery_code` or `webauthn`.
     method: String,
-    code: String,
+    /// For the code methods.
+    #[serde(default)]
+    code: Option<String>,
+    /// For `webauthn`: the id from `POST /api/v1/login/webauthn`.
+    #[serde(default)]
+    challenge_id: Option<String>,
+    /// For `webauthn`: the `PublicKeyCredential` from `navigator.credentials.get`, as JSON.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    credential: Option<Value>,
     /// Remember this device (SPEC §14), when the organisation allows it: the answer
     /// carries a `device_token`.
     #[serde(default)]
     remember_device: bool,
 }
 
-/// Parses `"totp" | "sms" | "recovery_code"`.
+/// Parses `"totp" | "sms" | "recovery_code" | "webauthn"`.
 pub fn code_method(method: &str) -> ApiResult<CodeMethod> {
     serde_json::from_value(Value::String(method.to_owned())).map_err(|_| {
-        ApiError::InvalidRequest(format!("method must be \"totp\", \"sms\" or \"recovery_code\", not {method:?}"))
+        ApiError::InvalidRequest(format!(
+            "method must be \"totp\", \"sms\", \"recovery_code\" or \"webauthn\", not {method:?}"
+        ))
     })
+}
+
+/// What a second step offers: a code, or for `webauthn` a challenge id and credential.
+pub fn proof<'a>(
+    method: &str,
+    code: Option<&'a str>,
+    challenge_id: Option<&'a str>,
+    credential: Option<&'a Value>,
+) -> ApiResult<Proof<'a>> {
+    match code_method(method)? {
+        CodeMethod::Webauthn => match (challenge_id, credential) {
+            (Some(challenge_id), Some(credential)) => Ok(Proof::Key { challenge_id, credential }),
+            _ => Err(ApiError::InvalidRequest("method webauthn needs challenge_id and credential".into())),
+        },
+        method => match code {
+            Some(code) => Ok(Proof::Code(method, code)),
+            None => Err(ApiError::InvalidRequest(format!("method {} needs a code", method.as_str()))),
+        },
+    }
 }
 
 #[utoipa::path(
@@ -117,8 +168,8 @@ pub async fn verify(
     Json(body): Json<VerifyBody>,
 ) -> ApiResult<Json<Value>> {
     let token = bearer.flow()?;
-    let method = code_method(&body.method)?;
-    let verified = auth::verify(&state, &token, method, &body.code, body.remember_device, &meta).await?;
+    let proof = proof(&body.method, body.code.as_deref(), body.challenge_id.as_deref(), body.credential.as_ref())?;
+    let verified = auth::verify(&state, &token, proof, body.remember_device, &meta).await?;
     let mut out = json!({ "status": "authenticated", "session": verified.session, "two_step_verified": true });
     if let Some(n) = verified.recovery_codes_remaining {
         out["recovery_codes_remaining"] = json!(n);

@@ -1,11 +1,12 @@
 //! The user's own methods and sessions: `/api/v1/me/…`.
 
-use crate::api::login::code_method;
+use crate::api::login::proof;
 use crate::api::{Bearer, Json, Meta, Path};
 use crate::error::{ApiError, ApiResult};
 use crate::service::auth;
 use crate::service::me::{self, Caller};
 use crate::service::rfc3339;
+use crate::service::webauthn::{self, Begun};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -41,7 +42,8 @@ pub async fn overview(State(state): State<AppState>, bearer: Bearer) -> ApiResul
     post,
     path = "/api/v1/me/two-step/totp",
     tag = "me",
-    summary = "Start authenticator-app enrollment",
+    summary = "Start authenticator-app enrollment (another app may be added: each has a name)",
+    request_body(content = NameBody, description = "Optional: `{\"name\"}`"),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A fresh secret, its otpauth URI and QR codes (pending for 10 minutes)", body = crate::service::me::TotpEnrollment),
@@ -55,9 +57,18 @@ pub async fn start_totp(
     State(state): State<AppState>,
     Meta(meta): Meta,
     bearer: Bearer,
+    Json(body): Json<NameBody>,
 ) -> ApiResult<Json<me::TotpEnrollment>> {
     let caller = caller(&state, bearer).await?;
-    Ok(Json(me::start_totp(&state, &caller, &meta).await?))
+    Ok(Json(me::start_totp(&state, &caller, body.name.as_deref(), &meta).await?))
+}
+
+/// An optional name for a method being added (SPEC §14); the body may be empty.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct NameBody {
+    /// At most 64 characters; "Authenticator app", "Phone" or "Security key" if absent.
+    #[serde(default)]
+    name: Option<String>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -116,6 +127,9 @@ pub async fn delete_totp(State(state): State<AppState>, Meta(meta): Meta, bearer
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct PhoneBody {
     phone: String,
+    /// Optional (SPEC §14): the method's name.
+    #[serde(default)]
+    name: Option<String>,
 }
 
 #[utoipa::path(
@@ -144,7 +158,7 @@ pub async fn start_sms(
     Json(body): Json<PhoneBody>,
 ) -> ApiResult<impl IntoResponse> {
     let caller = caller(&state, bearer).await?;
-    Ok((StatusCode::ACCEPTED, Json(me::start_sms(&state, &caller, &body.phone, &meta).await?)))
+    Ok((StatusCode::ACCEPTED, Json(me::start_sms(&state, &caller, &body.phone, body.name.as_deref(), &meta).await?)))
 }
 
 #[utoipa::path(
@@ -217,8 +231,18 @@ pub async fn recovery_codes(State(state): State<AppState>, Meta(meta): Meta, bea
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct StepUpBody {
+    /// `totp`, `sms`, `recovery_code` or `webauthn`.
     method: String,
-    code: String,
+    /// For the code methods.
+    #[serde(default)]
+    code: Option<String>,
+    /// For `webauthn`: the id from `POST /api/v1/me/two-step/verify/webauthn`.
+    #[serde(default)]
+    challenge_id: Option<String>,
+    /// For `webauthn`: the `PublicKeyCredential` as JSON.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    credential: Option<Value>,
 }
 
 #[utoipa::path(
@@ -246,8 +270,8 @@ pub async fn step_up(
     Json(body): Json<StepUpBody>,
 ) -> ApiResult<Json<Value>> {
     let caller = caller(&state, bearer).await?;
-    let method = code_method(&body.method)?;
-    let remaining = me::step_up(&state, &caller, method, &body.code, &meta).await?;
+    let proof = proof(&body.method, body.code.as_deref(), body.challenge_id.as_deref(), body.credential.as_ref())?;
+    let remaining = me::step_up(&state, &caller, proof, &meta).await?;
     let mut out = json!({ "verified": true, "valid_for": twostep_core::flow::STEP_UP_WINDOW });
     if let Some(n) = remaining {
         out["recovery_codes_remaining"] = json!(n);
@@ -402,4 +426,125 @@ pub async fn forget_device(
         return Err(ApiError::NotFound("device".into()));
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/me/two-step/webauthn",
+    tag = "me",
+    summary = "Start registering a security key or passkey",
+    request_body(content = NameBody, description = "Optional: `{\"name\"}`"),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "`challenge_id` and `options` (`PublicKeyCredentialCreationOptions` as JSON) for `navigator.credentials.create`; valid 5 minutes, once", body = crate::service::webauthn::Begun),
+        (status = 400, description = "`invalid_request`: a name over 64 characters or a malformed body", body = crate::api::doc::ErrorBody),
+        (status = 401, description = "`session_invalid`, `session_revoked` (or an expired enrollment flow)", body = crate::api::doc::ErrorBody),
+        (status = 403, description = "`two_step_not_available`, or `step_up_required`: the account already has a method and the session did not pass 2SV in the last 15 minutes", body = crate::api::doc::ErrorBody),
+        (status = 409, description = "`two_step_disabled`: 2SV is not enabled for the organization", body = crate::api::doc::ErrorBody),
+        (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
+    )
+)]
+pub async fn start_webauthn(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    bearer: Bearer,
+    Json(body): Json<NameBody>,
+) -> ApiResult<Json<Begun>> {
+    let caller = caller(&state, bearer).await?;
+    Ok(Json(webauthn::begin_registration(&state, &caller, body.name.as_deref(), &meta).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct KeyBody {
+    challenge_id: String,
+    /// Overrides the name given at the start.
+    #[serde(default)]
+    name: Option<String>,
+    /// The `PublicKeyCredential` from `navigator.credentials.create`, as JSON.
+    #[schema(value_type = Object)]
+    credential: Value,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/me/two-step/webauthn/confirm",
+    tag = "me",
+    summary = "Enable the security key or passkey that answered the challenge",
+    request_body = KeyBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "As the authenticator confirmation", body = crate::service::me::Confirmed),
+        (status = 400, description = "`invalid_request`: an unknown, used or expired `challenge_id` (or another session's), or a malformed credential", body = crate::api::doc::ErrorBody),
+        (status = 401, description = "`invalid_code`: the credential does not verify (origin, relying party, signature)", body = crate::api::doc::ErrorBody),
+        (status = 403, description = "`two_step_not_available` (contacts)", body = crate::api::doc::ErrorBody),
+        (status = 409, description = "`conflict`: the key is already registered; `two_step_disabled`", body = crate::api::doc::ErrorBody),
+        (status = 423, description = "`two_step_locked`", body = crate::api::doc::ErrorBody),
+        (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
+    )
+)]
+pub async fn confirm_webauthn(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    bearer: Bearer,
+    Json(body): Json<KeyBody>,
+) -> ApiResult<Json<me::Confirmed>> {
+    let caller = caller(&state, bearer).await?;
+    let confirmed = webauthn::confirm_registration(
+        &state,
+        &caller,
+        &body.challenge_id,
+        body.name.as_deref(),
+        &body.credential,
+        &meta,
+    )
+    .await?;
+    Ok(Json(confirmed))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/api/v1/me/two-step/methods/{id}",
+    tag = "me",
+    summary = "Remove one method by id",
+    params(("id" = i64, Path, description = "The method's id, from `GET /api/v1/me/two-step`")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Removed; remembered devices are forgotten"),
+        (status = 400, description = "`invalid_request`: not a number", body = crate::api::doc::ErrorBody),
+        (status = 401, description = "`session_invalid`, `session_revoked`", body = crate::api::doc::ErrorBody),
+        (status = 403, description = "`step_up_required` or `two_step_not_available`", body = crate::api::doc::ErrorBody),
+        (status = 404, description = "`not_found`: no such method of this user", body = crate::api::doc::ErrorBody),
+        (status = 409, description = "`method_required` or `two_step_disabled`", body = crate::api::doc::ErrorBody),
+        (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
+    )
+)]
+pub async fn delete_method(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    bearer: Bearer,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    let caller = caller(&state, bearer).await?;
+    me::remove(&state, &caller, id, &meta).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/me/two-step/verify/webauthn",
+    tag = "me",
+    summary = "Options to confirm it is you with a security key or passkey",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "`challenge_id` and `options` (`PublicKeyCredentialRequestOptions`); answer at `POST /api/v1/me/two-step/verify` with `method` `webauthn`", body = crate::service::webauthn::Begun),
+        (status = 400, description = "`invalid_request`: no key", body = crate::api::doc::ErrorBody),
+        (status = 401, description = "`session_invalid`, `session_revoked`", body = crate::api::doc::ErrorBody),
+        (status = 403, description = "`two_step_not_available` (contacts)", body = crate::api::doc::ErrorBody),
+        (status = 409, description = "`two_step_disabled`: 2SV is not enabled for the organization", body = crate::api::doc::ErrorBody),
+        (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
+    )
+)]
+pub async fn step_up_webauthn(State(state): State<AppState>, bearer: Bearer) -> ApiResult<Json<Begun>> {
+    let caller = caller(&state, bearer).await?;
+    Ok(Json(webauthn::begin_step_up(&state, &caller).await?))
 }

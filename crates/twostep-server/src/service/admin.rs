@@ -287,12 +287,22 @@ pub async fn set_organization_mandatory(
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct NamedMethod {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserRow {
     pub username: String,
     pub profile: Option<String>,
     pub kind: &'static str,
     pub required: bool,
+    /// The kinds of method enabled, each once.
     pub methods: Vec<&'static str>,
+    /// Every method by type and name (SPEC §14).
+    pub method_names: Vec<NamedMethod>,
     pub last_two_step_at: Option<String>,
     /// Until when the user may still skip enrolling (SPEC §14), while that is ahead.
     pub enroll_by: Option<String>,
@@ -321,6 +331,11 @@ pub async fn users(state: &AppState, admin: &Admin<'_>) -> ApiResult<Vec<UserRow
                 kind: r.kind.as_str(),
                 required,
                 methods: if contact { Vec::new() } else { r.methods.iter().map(|m| m.as_str()).collect() },
+                method_names: if contact {
+                    Vec::new()
+                } else {
+                    r.named_methods.into_iter().map(|(kind, name)| NamedMethod { kind: kind.as_str(), name }).collect()
+                },
                 last_two_step_at: r.last_two_step_at.map(rfc3339),
                 enroll_by: r.enroll_by.filter(|by| *by > state.now() && required && r.methods.is_empty()).map(rfc3339),
                 remembered_devices: devices.iter().find(|(id, _)| *id == r.account_id).map_or(0, |(_, n)| *n),

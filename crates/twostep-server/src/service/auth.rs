@@ -3,7 +3,7 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::service::audit::{self, Event};
-use crate::service::codes::{self, Checked, CodeContext, CodeMethod};
+use crate::service::codes::{self, Checked, CodeContext, Proof};
 use crate::service::{RequestMeta, Subject, blocking, throttle};
 use crate::state::AppState;
 use serde::Serialize;
@@ -118,13 +118,13 @@ async fn open_flow(state: &AppState, account: &Account, client: &str, kind: Flow
 
 /// What a user can offer at the second step: their methods, then recovery codes.
 pub async fn method_offers(state: &AppState, account_id: i64) -> ApiResult<Vec<MethodOffer>> {
-    let mut offers: Vec<MethodOffer> = state
-        .store
-        .methods(account_id)
-        .await?
-        .into_iter()
-        .map(|m| MethodOffer { kind: m.kind.as_str(), phone_hint: m.phone_hint })
-        .collect();
+    // One offer per kind: several authenticator apps or keys are one choice (SPEC §14).
+    let mut offers: Vec<MethodOffer> = Vec::new();
+    for m in state.store.methods(account_id).await? {
+        if !offers.iter().any(|o| o.kind == m.kind.as_str()) {
+            offers.push(MethodOffer { kind: m.kind.as_str(), phone_hint: m.phone_hint });
+        }
+    }
     offers.sort_by_key(|o| o.kind != MethodKind::Totp.as_str());
     if state.store.recovery_codes_remaining(account_id).await? > 0 {
         offers.push(MethodOffer { kind: "recovery_code", phone_hint: None });
@@ -325,21 +325,20 @@ async fn remember_device(state: &AppState, account: &Account, meta: &RequestMeta
 pub async fn verify(
     state: &AppState,
     flow_token: &str,
-    method: CodeMethod,
-    code: &str,
+    proof: Proof<'_>,
     remember: bool,
     meta: &RequestMeta,
 ) -> ApiResult<Verified> {
     let flow = flow_for(state, flow_token, FlowKind::TwoStep).await?;
     let account = state.store.account_by_id(flow.account_id).await?;
     let ctx = CodeContext { account: &account, client: Some(&flow.client), binding: SmsBinding::Flow(flow.id), meta };
-    match codes::second_step(state, &ctx, method, code).await? {
-        Checked::Accepted { recovery_codes_remaining } => {
+    match codes::second_step(state, &ctx, proof).await? {
+        Checked::Accepted { recovery_codes_remaining, factor } => {
             // Only the caller that consumes the flow gets a session.
             if !state.store.consume_flow(flow.id).await? {
                 return Err(ApiError::FlowExpired);
             }
-            let session = open_session(state, &account, &flow.client, Some(method.as_str()), meta).await?;
+            let session = open_session(state, &account, &flow.client, Some(factor), meta).await?;
             state.metrics.sign_in("authenticated_two_step");
             let device_token = if remember { remember_device(state, &account, meta).await? } else { None };
             Ok(Verified { session, recovery_codes_remaining, device_token })

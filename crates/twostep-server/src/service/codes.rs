@@ -17,6 +17,8 @@ pub enum CodeMethod {
     Totp,
     Sms,
     RecoveryCode,
+    /// Not a code: a security key's assertion (see [`Proof::Key`]).
+    Webauthn,
 }
 
 impl CodeMethod {
@@ -25,13 +27,40 @@ impl CodeMethod {
             Self::Totp => "totp",
             Self::Sms => "sms",
             Self::RecoveryCode => "recovery_code",
+            Self::Webauthn => "webauthn",
+        }
+    }
+}
+
+/// What is offered at a second step.
+#[derive(Debug, Clone, Copy)]
+pub enum Proof<'a> {
+    Code(CodeMethod, &'a str),
+    /// A WebAuthn assertion answering the challenge `challenge_id` (SPEC §14).
+    Key {
+        challenge_id: &'a str,
+        credential: &'a serde_json::Value,
+    },
+}
+
+impl Proof<'_> {
+    /// The method's name in metrics and audit rows.
+    pub fn method(&self) -> &'static str {
+        match self {
+            Self::Code(method, _) => method.as_str(),
+            Self::Key { .. } => "webauthn",
         }
     }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Checked {
-    Accepted { recovery_codes_remaining: Option<i64> },
+    /// `factor` names the second factor for the session (`totp`, `sms`, `recovery_code`,
+    /// `hwk` or `swk`), which becomes an app's `amr`.
+    Accepted {
+        recovery_codes_remaining: Option<i64>,
+        factor: &'static str,
+    },
     Wrong,
 }
 
@@ -48,23 +77,37 @@ pub fn totp_aad(account_id: i64) -> Vec<u8> {
     format!("totp:{account_id}").into_bytes()
 }
 
-/// Checks `code` without touching the lockout counters.
-async fn check(state: &AppState, ctx: &CodeContext<'_>, method: CodeMethod, code: &str) -> ApiResult<Checked> {
+/// Checks what was offered without touching the lockout counters.
+async fn check(state: &AppState, ctx: &CodeContext<'_>, proof: Proof<'_>) -> ApiResult<Checked> {
     let account = ctx.account;
     let now = state.now();
+    let (method, code) = match proof {
+        Proof::Code(method, code) => (method, code),
+        Proof::Key { challenge_id, credential } => {
+            return crate::service::webauthn::check_assertion(state, ctx, challenge_id, credential).await;
+        }
+    };
     match method {
+        // A key answers with an assertion, never a code.
+        CodeMethod::Webauthn => Ok(Checked::Wrong),
         CodeMethod::Totp => {
             let Ok(code) = OtpCode::parse(code) else { return Ok(Checked::Wrong) };
             let methods = state.store.methods(account.id).await?;
-            let Some(m) = methods.iter().find(|m| m.kind == MethodKind::Totp) else {
+            // Several authenticator apps (SPEC §14): the code is checked against each; the
+            // one it matches claims the time step.
+            let mut matched = None;
+            for m in methods.iter().filter(|m| m.kind == MethodKind::Totp) {
+                let secret = state.keyring.open(&m.key_id, &m.sealed, &totp_aad(account.id))?;
+                if let Some(step) = totp::matching_step(&secret, code.expose(), now) {
+                    matched = Some((m.id, step));
+                    break;
+                }
+            }
+            let Some((method_id, step)) = matched else {
                 return Ok(Checked::Wrong);
             };
-            let secret = state.keyring.open(&m.key_id, &m.sealed, &totp_aad(account.id))?;
-            let Some(step) = totp::matching_step(&secret, code.expose(), now) else {
-                return Ok(Checked::Wrong);
-            };
-            if state.store.claim_totp_step(account.id, step, now).await? {
-                Ok(Checked::Accepted { recovery_codes_remaining: None })
+            if state.store.claim_totp_step(method_id, step, now).await? {
+                Ok(Checked::Accepted { recovery_codes_remaining: None, factor: "totp" })
             } else {
                 // RFC 6238 §5.2: a code is accepted once; a second use is refused and noted.
                 audit::record(
@@ -90,15 +133,20 @@ async fn check(state: &AppState, ctx: &CodeContext<'_>, method: CodeMethod, code
             let hash = recovery::hash(account.id, code);
             if state.store.claim_recovery_code(account.id, &hash, now).await? {
                 let remaining = state.store.recovery_codes_remaining(account.id).await?;
-                Ok(Checked::Accepted { recovery_codes_remaining: Some(remaining) })
+                Ok(Checked::Accepted { recovery_codes_remaining: Some(remaining), factor: "recovery_code" })
             } else {
                 Ok(Checked::Wrong)
             }
         }
         CodeMethod::Sms => {
             let Ok(code) = OtpCode::parse(code) else { return Ok(Checked::Wrong) };
-            let accepted = sms::check_code(state, account.id, ctx.binding, &code).await?;
-            Ok(if accepted { Checked::Accepted { recovery_codes_remaining: None } } else { Checked::Wrong })
+            if !sms::check_code(state, account.id, ctx.binding, &code).await? {
+                return Ok(Checked::Wrong);
+            }
+            if let Some(phone) = state.store.methods(account.id).await?.iter().find(|m| m.kind == MethodKind::Sms) {
+                state.store.method_used(phone.id, None, now).await?;
+            }
+            Ok(Checked::Accepted { recovery_codes_remaining: None, factor: "sms" })
         }
     }
 }
@@ -156,12 +204,8 @@ impl Drop for Attempt {
 }
 
 /// Checks a second-step code under the per-account lockout (SPEC §4).
-pub async fn second_step(
-    state: &AppState,
-    ctx: &CodeContext<'_>,
-    method: CodeMethod,
-    code: &str,
-) -> ApiResult<Checked> {
+pub async fn second_step(state: &AppState, ctx: &CodeContext<'_>, proof: Proof<'_>) -> ApiResult<Checked> {
+    let method = proof.method();
     let account = ctx.account;
     let now = state.now();
     let attempt = match Attempt::reserve(state, account.id).await? {
@@ -183,7 +227,7 @@ pub async fn second_step(
             return Err(ApiError::TwoStepLocked { retry_after });
         }
     };
-    let checked = check(state, ctx, method, code).await?;
+    let checked = check(state, ctx, proof).await?;
     let event = |kind, outcome| Event {
         org_id: Some(account.org_id),
         kind,
@@ -193,22 +237,22 @@ pub async fn second_step(
         outcome,
     };
     match checked {
-        Checked::Accepted { recovery_codes_remaining } => {
+        Checked::Accepted { recovery_codes_remaining, .. } => {
             attempt.passed(now).await?;
             let kind = if recovery_codes_remaining.is_some() {
                 "two_step.recovery_code_used"
             } else {
                 "two_step.code_accepted"
             };
-            audit::record(state, ctx.meta, event(kind, method.as_str())).await;
-            state.metrics.second_step("accepted", method.as_str());
+            audit::record(state, ctx.meta, event(kind, method)).await;
+            state.metrics.second_step("accepted", method);
             if recovery_codes_remaining.is_some() {
                 notify_account(state, account, Notice::RecoveryCodeUsed, ctx.meta).await;
             }
         }
         Checked::Wrong => {
-            audit::record(state, ctx.meta, event("two_step.code_refused", method.as_str())).await;
-            state.metrics.second_step("refused", method.as_str());
+            audit::record(state, ctx.meta, event("two_step.code_refused", method)).await;
+            state.metrics.second_step("refused", method);
             if let Some(until) = attempt.failed(now).await? {
                 // The hook for notifying the user of a lock: an audit event and a log
                 // line at warn level that an operator's alerting can follow.

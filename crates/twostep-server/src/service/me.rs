@@ -4,7 +4,7 @@
 use crate::error::{ApiError, ApiResult};
 use crate::service::audit::{self, Event};
 use crate::service::auth::{self, Issued};
-use crate::service::codes::{self, Attempt, Checked, CodeContext, CodeMethod, totp_aad};
+use crate::service::codes::{self, Attempt, Checked, CodeContext, Proof, totp_aad};
 use crate::service::notify::Notice;
 use crate::service::sms::{self, phone_aad};
 use crate::service::{RequestMeta, Subject, rfc3339};
@@ -14,7 +14,7 @@ use twostep_core::credential::{recovery, totp};
 use twostep_core::crypto::TokenHash;
 use twostep_core::domain::{AccountKind, MethodKind, OtpCode};
 use twostep_core::flow::{self, FlowKind};
-use twostep_core::store::{EnableMethod, EnrollmentOwner, Flow, Pending, Removal, SessionView, SmsBinding};
+use twostep_core::store::{EnableMethod, EnrollmentOwner, Flow, Method, Pending, Removal, SessionView, SmsBinding};
 
 /// Who is managing their methods.
 pub enum Caller {
@@ -47,7 +47,7 @@ impl Caller {
     }
 
     /// A session whose last second step is recent enough for a sensitive change.
-    fn require_step_up(&self, now: i64) -> ApiResult<&SessionView> {
+    pub(crate) fn require_step_up(&self, now: i64) -> ApiResult<&SessionView> {
         match self {
             Self::Session(s) if flow::stepped_up(s.last_two_step_at, now) => Ok(s),
             _ => Err(ApiError::StepUpRequired),
@@ -74,7 +74,7 @@ pub async fn caller(state: &AppState, token: &str) -> ApiResult<Caller> {
 
 /// Loads the caller's account and applies the gates every endpoint shares: contacts
 /// never (403), and only while 2SV is enabled for the organisation (409).
-async fn subject(state: &AppState, caller: &Caller) -> ApiResult<Subject> {
+pub(crate) async fn subject(state: &AppState, caller: &Caller) -> ApiResult<Subject> {
     let subject = Subject::load(state, caller.account_id()).await?;
     if subject.account.kind == AccountKind::Contact {
         return Err(ApiError::TwoStepNotAvailable);
@@ -95,11 +95,30 @@ async fn subject(state: &AppState, caller: &Caller) -> ApiResult<Subject> {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MethodInfo {
+    /// For `DELETE /api/v1/me/two-step/methods/{id}` (SPEC §14).
+    pub id: i64,
     #[serde(rename = "type")]
     pub kind: &'static str,
+    pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phone_hint: Option<String>,
     pub enabled_at: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+}
+
+impl From<Method> for MethodInfo {
+    fn from(m: Method) -> Self {
+        Self {
+            id: m.id,
+            kind: m.kind.as_str(),
+            name: m.name,
+            phone_hint: m.phone_hint,
+            enabled_at: rfc3339(m.enabled_at),
+            created_at: rfc3339(m.enabled_at),
+            last_used_at: m.last_used_at.map(rfc3339),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -113,13 +132,7 @@ pub struct Overview {
 pub async fn overview(state: &AppState, caller: &Caller) -> ApiResult<Overview> {
     let subject = subject(state, caller).await?;
     let id = subject.account.id;
-    let methods = state
-        .store
-        .methods(id)
-        .await?
-        .into_iter()
-        .map(|m| MethodInfo { kind: m.kind.as_str(), phone_hint: m.phone_hint, enabled_at: rfc3339(m.enabled_at) })
-        .collect();
+    let methods = state.store.methods(id).await?.into_iter().map(MethodInfo::from).collect();
     Ok(Overview {
         available: true,
         required: subject.mandatory(),
@@ -140,7 +153,7 @@ pub struct TotpEnrollment {
 /// Binding a factor is a sensitive change (SPEC §11.1): once the account has a method,
 /// adding another or replacing one needs a session that passed 2SV within 15 minutes.
 /// Checked before anything is stored or sent; a refusal is audited.
-async fn guard_binding(
+pub(crate) async fn guard_binding(
     state: &AppState,
     caller: &Caller,
     subject: &Subject,
@@ -187,7 +200,13 @@ async fn guard_binding(
     Ok(())
 }
 
-pub async fn start_totp(state: &AppState, caller: &Caller, meta: &RequestMeta) -> ApiResult<TotpEnrollment> {
+pub async fn start_totp(
+    state: &AppState,
+    caller: &Caller,
+    name: Option<&str>,
+    meta: &RequestMeta,
+) -> ApiResult<TotpEnrollment> {
+    let name = method_name(name, MethodKind::Totp)?;
     let subject = subject(state, caller).await?;
     guard_binding(state, caller, &subject, MethodKind::Totp, meta).await?;
     let account = &subject.account;
@@ -199,6 +218,7 @@ pub async fn start_totp(state: &AppState, caller: &Caller, meta: &RequestMeta) -
             account_id: account.id,
             owner: caller.owner(),
             kind: MethodKind::Totp,
+            name,
             sealed: state.key.seal(&secret, &totp_aad(account.id))?,
             key_id: state.key.id().to_owned(),
             phone_hint: None,
@@ -226,7 +246,14 @@ pub struct SmsSent {
 }
 
 /// Starts (or, for the same number, resends) an SMS enrollment.
-pub async fn start_sms(state: &AppState, caller: &Caller, phone: &str, meta: &RequestMeta) -> ApiResult<SmsSent> {
+pub async fn start_sms(
+    state: &AppState,
+    caller: &Caller,
+    phone: &str,
+    name: Option<&str>,
+    meta: &RequestMeta,
+) -> ApiResult<SmsSent> {
+    let name = method_name(name, MethodKind::Sms)?;
     let subject = subject(state, caller).await?;
     guard_binding(state, caller, &subject, MethodKind::Sms, meta).await?;
     let phone = sms::accept_number(state, phone)?;
@@ -249,6 +276,7 @@ pub async fn start_sms(state: &AppState, caller: &Caller, phone: &str, meta: &Re
                 account_id: account.id,
                 owner,
                 kind: MethodKind::Sms,
+                name,
                 sealed: state.key.seal(phone.e164().as_bytes(), &phone_aad(account.id))?,
                 key_id: state.key.id().to_owned(),
                 phone_hint: Some(phone.hint()),
@@ -303,6 +331,9 @@ pub async fn confirm(
             let binding = SmsBinding::Enrollment(caller.owner());
             sms::check_code(state, account.id, binding, &code).await?.then_some(None)
         }
+        // Keys confirm with a credential (`service::webauthn`), never a code; no pending
+        // key exists to get here.
+        (MethodKind::Webauthn, Ok(_)) => None,
     };
     let Some(totp_step) = accepted_step else {
         return Err(wrong_confirmation(state, caller, attempt, meta, &subject).await?);
@@ -323,6 +354,52 @@ pub async fn confirm(
         return Err(ApiError::InvalidRequest(format!("this {kind} enrollment was already completed or replaced")));
     }
     attempt.passed(now).await?;
+    let method = MethodInfo {
+        id: enabled_id(state, account.id, kind).await?,
+        kind: kind.as_str(),
+        name: pending.name.clone().unwrap_or_else(|| kind.default_name().to_owned()),
+        phone_hint: pending.phone_hint.clone(),
+        enabled_at: rfc3339(now),
+        created_at: rfc3339(now),
+        last_used_at: None,
+    };
+    enrolled(state, caller, &subject, method, codes, kind.as_str(), meta).await
+}
+
+/// The id of the method of `kind` just enabled: the newest one.
+async fn enabled_id(state: &AppState, account_id: i64, kind: MethodKind) -> ApiResult<i64> {
+    let methods = state.store.methods(account_id).await?;
+    Ok(methods.iter().filter(|m| m.kind == kind).map(|m| m.id).max().unwrap_or_default())
+}
+
+/// A method's name as given: trimmed, 1 to 64 characters, no control characters.
+pub fn method_name(name: Option<&str>, kind: MethodKind) -> ApiResult<Option<String>> {
+    let Some(name) = name.map(str::trim) else { return Ok(None) };
+    if name.is_empty() {
+        return Ok(Some(kind.default_name().to_owned()));
+    }
+    if name.chars().count() > 64 || name.chars().any(char::is_control) {
+        return Err(ApiError::InvalidRequest("name must be at most 64 characters, without control characters".into()));
+    }
+    Ok(Some(name.to_owned()))
+}
+
+/// What follows every confirmed enrollment: the audit, the notice, and for the account's
+/// first method its step-up (session) or the session the sign-in asked for (flow).
+/// `factor` is the second factor a session opened here names (`amr`).
+pub(crate) async fn enrolled(
+    state: &AppState,
+    caller: &Caller,
+    subject: &Subject,
+    method: MethodInfo,
+    codes: Option<Vec<String>>,
+    factor: &str,
+    meta: &RequestMeta,
+) -> ApiResult<Confirmed> {
+    let account = &subject.account;
+    let now = state.now();
+    let kind = method.kind;
+    let first = !subject.has_method;
     if account.access_code_required {
         state.store.set_access_code_required(account.id, false).await?;
     }
@@ -335,12 +412,11 @@ pub async fn confirm(
             actor: Some(&account.username),
             subject: Some(&account.username),
             client: Some(caller.client()),
-            outcome: kind.as_str(),
+            outcome: kind,
         },
     )
     .await;
-    codes::notify_account(state, account, Notice::MethodEnabled(kind.as_str()), meta).await;
-    let method = MethodInfo { kind: kind.as_str(), phone_hint: pending.phone_hint.clone(), enabled_at: rfc3339(now) };
+    codes::notify_account(state, account, Notice::MethodEnabled(kind), meta).await;
     match caller {
         Caller::Session(s) => {
             // Confirming a new method is not a second step (SPEC §11.1): it proves only
@@ -356,7 +432,7 @@ pub async fn confirm(
             if !state.store.consume_flow(f.id).await? {
                 return Err(ApiError::FlowExpired);
             }
-            let session = auth::open_session(state, account, &f.client, Some(kind.as_str()), meta).await?;
+            let session = auth::open_session(state, account, &f.client, Some(factor), meta).await?;
             state.metrics.sign_in("authenticated_enrollment");
             Ok(Confirmed {
                 status: Some("authenticated"),
@@ -369,7 +445,7 @@ pub async fn confirm(
     }
 }
 
-async fn wrong_confirmation(
+pub(crate) async fn wrong_confirmation(
     state: &AppState,
     caller: &Caller,
     attempt: Attempt,
@@ -447,6 +523,34 @@ pub async fn disable(state: &AppState, caller: &Caller, kind: MethodKind, meta: 
     Ok(())
 }
 
+/// `DELETE /api/v1/me/two-step/methods/{id}`: one method by id, under the rules of
+/// [`disable`].
+pub async fn remove(state: &AppState, caller: &Caller, method_id: i64, meta: &RequestMeta) -> ApiResult<()> {
+    let subject = subject(state, caller).await?;
+    let session = caller.require_step_up(state.now())?;
+    let removed = match state.store.remove_method(subject.account.id, method_id, subject.mandatory()).await? {
+        (Removal::Removed, Some(method)) => method,
+        (Removal::LastMethod, _) => return Err(ApiError::MethodRequired),
+        _ => return Err(ApiError::NotFound("method".into())),
+    };
+    let kind = removed.kind.as_str();
+    audit::record(
+        state,
+        meta,
+        Event {
+            org_id: Some(session.org_id),
+            kind: "two_step.method_disabled",
+            actor: Some(&session.username),
+            subject: Some(&session.username),
+            client: Some(&session.client),
+            outcome: kind,
+        },
+    )
+    .await;
+    crate::service::notify::send(state, &subject.org, &subject.account, Notice::MethodRemoved(kind), meta).await;
+    Ok(())
+}
+
 pub async fn regenerate_recovery_codes(
     state: &AppState,
     caller: &Caller,
@@ -495,8 +599,7 @@ pub async fn send_step_up_sms(state: &AppState, caller: &Caller, meta: &RequestM
 pub async fn step_up(
     state: &AppState,
     caller: &Caller,
-    method: CodeMethod,
-    code: &str,
+    proof: Proof<'_>,
     meta: &RequestMeta,
 ) -> ApiResult<Option<i64>> {
     let subject = subject(state, caller).await?;
@@ -507,10 +610,10 @@ pub async fn step_up(
         binding: SmsBinding::Session(session.id),
         meta,
     };
-    match codes::second_step(state, &ctx, method, code).await? {
-        Checked::Accepted { recovery_codes_remaining } => {
+    match codes::second_step(state, &ctx, proof).await? {
+        Checked::Accepted { recovery_codes_remaining, factor } => {
             state.store.mark_stepped_up(session.id, state.now()).await?;
-            state.store.set_session_second_factor(session.id, method.as_str()).await?;
+            state.store.set_session_second_factor(session.id, factor).await?;
             Ok(recovery_codes_remaining)
         }
         Checked::Wrong => Err(ApiError::InvalidCode { attempts_remaining: None }),

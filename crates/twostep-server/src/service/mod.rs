@@ -14,6 +14,7 @@ pub mod sms;
 pub mod throttle;
 pub mod touches;
 pub mod users;
+pub mod webauthn;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;

@@ -12,7 +12,7 @@ use crate::service::{Subject, auth};
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use minijinja::{Value, context};
 use serde::Deserialize;
 use twostep_core::credential::totp;
@@ -80,7 +80,12 @@ pub async fn enroll_page(ctx: Ctx, State(state): State<AppState>) -> Response {
 /// (SPEC §14).
 fn enroll_choice(ctx: &Ctx, state: &AppState, enroll_by: Option<i64>) -> Response {
     let enroll_by = enroll_by.filter(|by| *by > state.now()).map(super::when);
-    ctx.page(StatusCode::OK, "enroll.html", context! { base => base(ENROLL), form_error => None::<String>, enroll_by })
+    let keys_available = state.webauthn.is_some();
+    ctx.page(
+        StatusCode::OK,
+        "enroll.html",
+        context! { base => base(ENROLL), form_error => None::<String>, enroll_by, keys_available },
+    )
 }
 
 /// "Set up later" (SPEC §14): a session without 2SV until the deadline.
@@ -108,7 +113,12 @@ async fn journey_start(ctx: &Ctx, state: &AppState, caller: &Caller, enrolling: 
     let message = i18n::error(ctx.lang, e);
     match caller {
         Caller::Enrollment(_) if enrolling => {
-            ctx.page(e.status(), "enroll.html", context! { base => base(ENROLL), form_error => message })
+            let keys_available = state.webauthn.is_some();
+            ctx.page(
+                e.status(),
+                "enroll.html",
+                context! { base => base(ENROLL), form_error => message, keys_available },
+            )
         }
         Caller::Session(session) => settings_render(ctx, state, session, e.status(), Some(message)).await,
         Caller::Enrollment(_) => error_page(ctx, e),
@@ -149,13 +159,13 @@ fn totp_render(
 pub async fn totp_start<const ENROLLING: bool>(
     ctx: Ctx,
     State(state): State<AppState>,
-    Posted(_): Posted<Plain>,
+    Posted(form): Posted<KeyForm>,
 ) -> Response {
     let caller = match caller(&ctx, &state, ENROLLING).await {
         Ok(c) => c,
         Err(response) => return response,
     };
-    match me::start_totp(&state, &caller, &ctx.meta).await {
+    match me::start_totp(&state, &caller, form.name(), &ctx.meta).await {
         Ok(enrollment) => {
             totp_render(&ctx, &caller, ENROLLING, StatusCode::OK, &enrollment.secret, &enrollment.qr_png, None)
         }
@@ -268,7 +278,7 @@ pub async fn sms_start<const ENROLLING: bool>(
         Err(response) => return response,
     };
     let phone = form.phone.trim();
-    match me::start_sms(&state, &caller, phone, &ctx.meta).await {
+    match me::start_sms(&state, &caller, phone, None, &ctx.meta).await {
         Ok(sent) => {
             let step = SmsStep { phone, phone_hint: Some(sent.phone_hint), error: None, form_error: None };
             sms_render(&ctx, &caller, ENROLLING, StatusCode::OK, step)
@@ -385,7 +395,7 @@ async fn settings_render_with(
     password: Value,
 ) -> Response {
     let caller = Caller::Session(session.clone());
-    let (unavailable, required, methods, remaining) = match me::overview(state, &caller).await {
+    let (unavailable, required, methods, remaining, named) = match me::overview(state, &caller).await {
         Ok(o) => {
             let methods: Vec<Value> = ["totp", "sms"]
                 .iter()
@@ -398,10 +408,25 @@ async fn settings_render_with(
                     }
                 })
                 .collect();
-            (None, o.required, methods, o.recovery_codes_remaining)
+            let words = i18n::table(ctx.lang);
+            let named: Vec<Value> = o
+                .methods
+                .iter()
+                .map(|m| {
+                    context! {
+                        id => m.id,
+                        kind => m.kind,
+                        name => &m.name,
+                        type_label => words.get(&format!("method_{}", m.kind)),
+                        created_at => when_text(&m.created_at),
+                        last_used_at => m.last_used_at.as_deref().map(when_text),
+                    }
+                })
+                .collect();
+            (None, o.required, methods, o.recovery_codes_remaining, named)
         }
         Err(e @ (ApiError::TwoStepDisabled | ApiError::TwoStepNotAvailable)) => {
-            (Some(i18n::error(ctx.lang, &e)), false, Vec::new(), 0)
+            (Some(i18n::error(ctx.lang, &e)), false, Vec::new(), 0, Vec::new())
         }
         Err(e) => return error_page(ctx, &e),
     };
@@ -448,6 +473,8 @@ async fn settings_render_with(
             unavailable,
             required,
             methods,
+            named,
+            keys_available => state.webauthn.is_some(),
             any_method,
             recovery_codes_remaining => remaining.to_string(),
             sessions,
@@ -632,8 +659,9 @@ pub async fn step_up_submit(ctx: Ctx, State(state): State<AppState>, Posted(form
     };
     let caller = Caller::Session(session.clone());
     let then = then_of(Some(&form.then));
-    let result = match crate::api::login::code_method(&form.method) {
-        Ok(method) => me::step_up(&state, &caller, method, &form.code, &ctx.meta).await,
+    let credential = form.credential();
+    let result = match form.proof(&credential) {
+        Ok(proof) => me::step_up(&state, &caller, proof, &ctx.meta).await,
         Err(e) => Err(e),
     };
     let e = match result {
@@ -649,7 +677,7 @@ pub async fn step_up_submit(ctx: Ctx, State(state): State<AppState>, Posted(form
                 "disable_totp" => do_disable(&ctx, &state, &session, MethodKind::Totp).await,
                 "disable_sms" => do_disable(&ctx, &state, &session, MethodKind::Sms).await,
                 "recovery_codes" => do_regenerate(&ctx, &state, &session).await,
-                "enable_totp" => match me::start_totp(&state, &caller, &ctx.meta).await {
+                "enable_totp" => match me::start_totp(&state, &caller, None, &ctx.meta).await {
                     Ok(t) => totp_render(&ctx, &caller, SETTINGS, StatusCode::OK, &t.secret, &t.qr_png, None),
                     Err(e) => {
                         settings_render(&ctx, &state, &session, e.status(), Some(i18n::error(ctx.lang, &e))).await
@@ -772,5 +800,105 @@ pub async fn forget_device(
     match state.store.forget_device(session.account_id, id).await {
         Ok(_) => ctx.redirect("/settings/security", &[ctx.flash_cookie("device_forgotten", None)]),
         Err(e) => error_page(&ctx, &ApiError::from(e)),
+    }
+}
+
+/// A method being added by name, and for a key the authenticator's answer (put in the
+/// form by `webauthn.js`, SPEC §14).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct KeyForm {
+    csrf: String,
+    name: String,
+    challenge_id: String,
+    credential: String,
+}
+
+impl CsrfForm for KeyForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+impl KeyForm {
+    fn name(&self) -> Option<&str> {
+        Some(self.name.trim()).filter(|n| !n.is_empty())
+    }
+}
+
+/// `webauthn.js` asks here for the options of a key being registered; the answer is
+/// JSON, an error in the API's shape.
+pub async fn key_options<const ENROLLING: bool>(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Posted(form): Posted<KeyForm>,
+) -> Response {
+    let caller = match caller(&ctx, &state, ENROLLING).await {
+        Ok(c) => c,
+        Err(_) => return ApiError::SessionInvalid.into_response(),
+    };
+    match crate::service::webauthn::begin_registration(&state, &caller, form.name(), &ctx.meta).await {
+        Ok(begun) => axum::Json(begun).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The key's answer: it is enabled as the named method.
+pub async fn key_confirm<const ENROLLING: bool>(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Posted(form): Posted<KeyForm>,
+) -> Response {
+    let caller = match caller(&ctx, &state, ENROLLING).await {
+        Ok(c) => c,
+        Err(response) => return response,
+    };
+    let credential: serde_json::Value = serde_json::from_str(&form.credential).unwrap_or_default();
+    let confirmed = crate::service::webauthn::confirm_registration(
+        &state,
+        &caller,
+        &form.challenge_id,
+        form.name(),
+        &credential,
+        &ctx.meta,
+    )
+    .await;
+    match confirmed {
+        Ok(confirmed) => finish(&ctx, &state, &caller, ENROLLING, confirmed).await,
+        Err(ApiError::StepUpRequired) => confirm_first(&ctx, ""),
+        Err(e) => journey_start(&ctx, &state, &caller, ENROLLING, &e).await,
+    }
+}
+
+/// "Remove" beside one named method (SPEC §14).
+pub async fn remove_method(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Posted(_): Posted<Plain>,
+) -> Response {
+    let session = match signed_in(&ctx, &state).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let Ok(id) = id.parse::<i64>() else {
+        return error_page(&ctx, &ApiError::NotFound("method".into()));
+    };
+    match me::remove(&state, &Caller::Session(session.clone()), id, &ctx.meta).await {
+        Ok(()) => ctx.redirect("/settings/security", &[ctx.flash_cookie("method_disabled", None)]),
+        Err(ApiError::StepUpRequired) => confirm_first(&ctx, ""),
+        Err(e) => settings_render(&ctx, &state, &session, e.status(), Some(i18n::error(ctx.lang, &e))).await,
+    }
+}
+
+/// `webauthn.js` asks here for the options of "Confirm it's you" with a key.
+pub async fn step_up_key(ctx: Ctx, State(state): State<AppState>, Posted(_): Posted<Plain>) -> Response {
+    let session = match signed_in(&ctx, &state).await {
+        Ok(s) => s,
+        Err(_) => return ApiError::SessionInvalid.into_response(),
+    };
+    match crate::service::webauthn::begin_step_up(&state, &Caller::Session(session)).await {
+        Ok(begun) => axum::Json(begun).into_response(),
+        Err(e) => e.into_response(),
     }
 }

@@ -166,6 +166,38 @@ pub async fn profile(
     .await
 }
 
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct DaysForm {
+    csrf: String,
+    days: String,
+}
+
+impl CsrfForm for DaysForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// The enrollment period and remember-this-device settings (SPEC §14); a longer time
+/// asks the admin to confirm it's them first.
+async fn set_days(ctx: Ctx, state: AppState, setting: admin::DaySetting, form: DaysForm) -> Response {
+    // Not a number: the service's range check answers with its message.
+    let days = form.days.trim().parse::<i64>().unwrap_or(-1);
+    change(ctx, state, "saved", async move |state, admin, ctx| {
+        admin::set_days(state, admin, setting, days, &ctx.meta).await.map(drop)
+    })
+    .await
+}
+
+pub async fn enrollment_period(ctx: Ctx, State(state): State<AppState>, Posted(form): Posted<DaysForm>) -> Response {
+    set_days(ctx, state, admin::DaySetting::EnrollmentPeriod, form).await
+}
+
+pub async fn remember_device(ctx: Ctx, State(state): State<AppState>, Posted(form): Posted<DaysForm>) -> Response {
+    set_days(ctx, state, admin::DaySetting::RememberDevice, form).await
+}
+
 /// "Reset 2SV" asks first: it signs the user out everywhere.
 pub async fn reset_page(ctx: Ctx, State(state): State<AppState>, Path(username): Path<String>) -> Response {
     match admin_session(&ctx, &state).await {

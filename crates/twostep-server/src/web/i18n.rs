@@ -54,6 +54,52 @@ impl Lang {
 
 /// (key, English, Portuguese).
 const WORDS: &[(&str, &str, &str)] = &[
+    // Security keys, passkeys and named methods (SPEC §14)
+    ("method_webauthn", "Security key or passkey", "Chave de segurança ou passkey"),
+    ("your_methods", "Your methods", "Os seus métodos"),
+    ("method_name", "Name", "Nome"),
+    ("method_type", "Type", "Tipo"),
+    ("method_added", "Added", "Adicionado"),
+    ("method_last_used", "Last used", "Última utilização"),
+    ("never", "Never", "Nunca"),
+    ("remove", "Remove", "Remover"),
+    ("name_optional", "Name (optional)", "Nome (opcional)"),
+    ("add_totp", "Add another authenticator app", "Adicionar outra aplicação de autenticação"),
+    ("key_add", "Add a security key or passkey", "Adicionar uma chave de segurança ou passkey"),
+    (
+        "key_desc",
+        "A security key (USB or NFC) or a passkey on this device: the strongest second step, immune to phishing.",
+        "Uma chave de segurança (USB ou NFC) ou uma passkey neste dispositivo: o segundo passo mais forte, imune a phishing.",
+    ),
+    (
+        "key_unsupported",
+        "This browser cannot use security keys here (it needs JavaScript and WebAuthn).",
+        "Este navegador não pode usar chaves de segurança aqui (precisa de JavaScript e WebAuthn).",
+    ),
+    (
+        "key_failed",
+        "The security key did not answer. Try again.",
+        "A chave de segurança não respondeu. Tente novamente.",
+    ),
+    ("use_key", "Use a security key or passkey", "Usar uma chave de segurança ou passkey"),
+    (
+        "key_hint",
+        "Insert or touch your security key, or use this device's passkey.",
+        "Insira ou toque na sua chave de segurança, ou use a passkey deste dispositivo.",
+    ),
+    ("key_start", "Use security key", "Usar chave de segurança"),
+    ("rollout", "Rollout", "Implementação"),
+    (
+        "enrollment_period_label",
+        "Days to set up 2SV once it becomes mandatory (0: at the next sign-in)",
+        "Dias para configurar a 2SV quando se torna obrigatória (0: no próximo início de sessão)",
+    ),
+    (
+        "remember_device_label",
+        "Days a browser may skip the second step (0: never)",
+        "Dias em que um navegador pode saltar o segundo passo (0: nunca)",
+    ),
+    ("save", "Save", "Guardar"),
     // User management (SPEC §12)
     ("users_title", "Users", "Utilizadores"),
     ("contact", "Contact", "Contacto"),

@@ -38,6 +38,13 @@ pub fn routes() -> Router<AppState> {
         .route("/login", get(signin::login_page).post(signin::login_submit))
         .route("/login/two-step", get(signin::two_step_page).post(signin::two_step_submit))
         .route("/login/two-step/sms", post(signin::two_step_sms))
+        .route("/login/two-step/webauthn", post(signin::two_step_key))
+        .route("/login/enroll/webauthn/options", post(account::key_options::<ENROLL>))
+        .route("/login/enroll/webauthn", post(account::key_confirm::<ENROLL>))
+        .route("/settings/security/webauthn/options", post(account::key_options::<SETTINGS>))
+        .route("/settings/security/webauthn", post(account::key_confirm::<SETTINGS>))
+        .route("/settings/security/methods/{id}/remove", post(account::remove_method))
+        .route("/settings/security/confirm/webauthn", post(account::step_up_key))
         .route("/logout", post(signin::logout))
         .route("/login/enroll", get(account::enroll_page))
         .route("/login/enroll/skip", post(account::skip))
@@ -65,6 +72,8 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/security/enable", post(admin::enable))
         .route("/admin/security/disable", post(admin::disable))
         .route("/admin/security/organization", post(admin::organization))
+        .route("/admin/security/enrollment-period", post(admin::enrollment_period))
+        .route("/admin/security/remember-device", post(admin::remember_device))
         .route("/admin/security/profiles/{slug}", post(admin::profile))
         .route("/admin/security/users/{username}/reset", get(admin::reset_page).post(admin::reset))
         .route("/admin/security/apps", post(admin::app_create))
@@ -86,6 +95,7 @@ pub fn routes() -> Router<AppState> {
         .route("/language", post(language))
         .route("/static/style.css", get(stylesheet))
         .route("/static/copy.js", get(script))
+        .route("/static/webauthn.js", get(webauthn_script))
         .route("/dev/outbox", get(outbox))
 }
 
@@ -162,6 +172,8 @@ async fn language(ctx: Ctx, Posted(form): Posted<LanguageForm>) -> Response {
 
 const STYLESHEET: &str = include_str!("../../static/style.css");
 const SCRIPT: &str = include_str!("../../static/copy.js");
+/// The one script a method needs (SPEC §14): security keys and passkeys.
+const WEBAUTHN_SCRIPT: &str = include_str!("../../static/webauthn.js");
 
 async fn stylesheet() -> Response {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], STYLESHEET)
@@ -169,10 +181,15 @@ async fn stylesheet() -> Response {
 }
 
 async fn script() -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
-        SCRIPT,
-    )
+    javascript(SCRIPT)
+}
+
+async fn webauthn_script() -> Response {
+    javascript(WEBAUTHN_SCRIPT)
+}
+
+fn javascript(text: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")], text)
         .into_response()
 }
 

@@ -4,9 +4,11 @@ use super::ctx::{self, CsrfForm, Ctx, Plain, Posted};
 use super::{error_page, i18n, me, signed_in};
 use crate::error::ApiError;
 use crate::service::auth::{self, LoginInput, LoginOutcome, MethodOffer};
+use crate::service::codes::{CodeMethod, Proof};
 use crate::state::AppState;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use axum::response::Response;
 use minijinja::context;
 use serde::Deserialize;
@@ -211,6 +213,41 @@ pub struct CodeForm {
     pub then: String,
     /// "Remember this device" (SPEC §14).
     pub remember_device: Option<String>,
+    /// A security key's answer (SPEC §14), put here by `webauthn.js`.
+    pub challenge_id: String,
+    pub credential: String,
+}
+
+impl CodeForm {
+    /// The key's answer as JSON (`Null` when there is none or it does not parse).
+    pub fn credential(&self) -> serde_json::Value {
+        serde_json::from_str(&self.credential).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// What the form offers: a code, or a key's assertion (`credential` from
+    /// [`CodeForm::credential`]).
+    pub fn proof<'a>(&'a self, credential: &'a serde_json::Value) -> Result<Proof<'a>, ApiError> {
+        match crate::api::login::code_method(&self.method)? {
+            CodeMethod::Webauthn if credential.is_object() => {
+                Ok(Proof::Key { challenge_id: &self.challenge_id, credential })
+            }
+            CodeMethod::Webauthn => {
+                Err(ApiError::InvalidRequest("the security key's answer is missing: try again".into()))
+            }
+            method => Ok(Proof::Code(method, &self.code)),
+        }
+    }
+}
+
+/// `webauthn.js` asks here for the options of the sign-in flow's key (SPEC §14).
+pub async fn two_step_key(ctx: Ctx, State(state): State<AppState>, Posted(_): Posted<Plain>) -> Response {
+    let Some(token) = ctx.flow_token() else {
+        return ApiError::FlowExpired.into_response();
+    };
+    match crate::service::webauthn::begin_sign_in(&state, token).await {
+        Ok(begun) => axum::Json(begun).into_response(),
+        Err(e) => e.into_response(),
+    }
 }
 
 impl CsrfForm for CodeForm {
@@ -223,8 +260,9 @@ pub async fn two_step_submit(ctx: Ctx, State(state): State<AppState>, Posted(for
     let Some(token) = ctx.flow_token() else {
         return start_over(&ctx, &ApiError::FlowExpired);
     };
-    let result = match crate::api::login::code_method(&form.method) {
-        Ok(method) => auth::verify(&state, token, method, &form.code, form.remember_device.is_some(), &ctx.meta).await,
+    let credential = form.credential();
+    let result = match form.proof(&credential) {
+        Ok(proof) => auth::verify(&state, token, proof, form.remember_device.is_some(), &ctx.meta).await,
         Err(e) => Err(e),
     };
     let e = match result {

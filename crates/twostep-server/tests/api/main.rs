@@ -14,3 +14,4 @@ mod properties;
 mod rollout;
 mod sms;
 mod totp;
+mod webauthn;

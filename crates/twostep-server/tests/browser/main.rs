@@ -5,6 +5,7 @@
 //! (cookies, CSRF, headers, language) need no browser and always run.
 
 mod accounts;
+mod passkeys;
 mod security;
 mod support;
 
