@@ -9,6 +9,11 @@
 # ---- build: the release binary (Cargo.lock as committed; the profile is in Cargo.toml) ----
 ARG RUST_VERSION=1.95
 FROM rust:${RUST_VERSION}-bookworm AS build
+# OpenSSL's headers for crates that link libssl (webauthn-rs); the rust image usually has
+# them already, this makes it explicit.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libssl-dev pkg-config \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
 # The caches keep the registry and the target directory between builds of this image on
@@ -19,7 +24,8 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
  && install -D -m 0755 target/release/twostep /out/usr/local/bin/twostep \
  && install -d -m 0700 /out/var/lib/twostep
 
-# ---- run: glibc, CA certificates and tzdata from distroless; no shell, no package manager ----
+# ---- run: glibc, libssl3, CA certificates and tzdata from distroless; no shell, no package
+# manager (the cc image carries libssl3 and libgcc; base-nossl would not) ----
 FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=build /out/usr/local/bin/twostep /usr/local/bin/twostep
 # The state folder (SQLite database and, unless one is mounted, the secret key created at

@@ -470,6 +470,15 @@ pub struct SealedRecord {
     pub key_id: Option<String>,
 }
 
+/// A histogram of durations: `counts[i]` of them took at most `bounds[i]` seconds and more
+/// than the bound before; the last count (one more than `bounds`) is for longer ones.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WaitHistogram {
+    pub bounds: Vec<f64>,
+    pub counts: Vec<u64>,
+    pub sum_seconds: f64,
+}
+
 /// Everything the service stores. Apps and their tokens are a trait of their own
 /// ([`crate::oauth::OAuthStore`]), reached through this one.
 #[async_trait::async_trait]
@@ -479,6 +488,11 @@ pub trait Store: crate::oauth::OAuthStore + Send + Sync + 'static {
     /// The connection pool now: `(open connections, idle ones)`, for the metrics.
     fn pool_stats(&self) -> (u32, u32) {
         (0, 0)
+    }
+
+    /// How long queries have waited for a pooled connection since the start, for the metrics.
+    fn pool_acquire_waits(&self) -> WaitHistogram {
+        WaitHistogram::default()
     }
 
     // Organisations and profiles.

@@ -42,7 +42,7 @@ pub fn check(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)
             Err(e) => report.problems.push(format!("previous_key_files: {e:#}")),
         }
     }
-    check_database(&config.database_url, &mut report);
+    check_database(&config.database_url, config.database.ca_file().as_deref(), &mut report);
     check_sms(&config, &mut report);
     report
 }
@@ -107,8 +107,12 @@ fn writable_folder(path: &Path) -> Result<PathBuf, String> {
     }
 }
 
-/// Parses `database_url` with the parser twostep-store connects with; never connects.
-fn check_database(url: &str, report: &mut Report) {
+/// Parses `database_url` with the parser twostep-store connects with, and reads the CA file of
+/// TLS to PostgreSQL; never connects.
+fn check_database(url: &str, ca_file: Option<&Path>, report: &mut Report) {
+    if ca_file.is_some() && url.starts_with("sqlite:") {
+        report.warnings.push("database.ca_file is set, but the database is SQLite: it is not used".into());
+    }
     if url.starts_with("sqlite:") {
         match sqlx::sqlite::SqliteConnectOptions::from_str(url) {
             Ok(options) => {
@@ -141,13 +145,35 @@ fn check_database(url: &str, report: &mut Report) {
         }
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         match sqlx::postgres::PgConnectOptions::from_str(url) {
-            Ok(options) => report.notes.push(format!(
-                "database_url: PostgreSQL database {:?} on {}:{} (not contacted: `twostep migrate` connects)",
-                options.get_database().unwrap_or_default(),
-                options.get_host(),
-                options.get_port()
-            )),
+            Ok(options) => {
+                report.notes.push(format!(
+                    "database_url: PostgreSQL database {:?} on {}:{} (not contacted: `twostep migrate` connects)",
+                    options.get_database().unwrap_or_default(),
+                    options.get_host(),
+                    options.get_port()
+                ));
+                let host = options.get_host().to_owned();
+                let local = options.get_socket().is_some()
+                    || host.starts_with('/')
+                    || host == "localhost"
+                    || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+                match twostep_store::with_ca_file(options, ca_file) {
+                    Ok(options) => check_tls(options.get_ssl_mode(), &host, local, report),
+                    Err(e) => report.problems.push(e.to_string()),
+                }
+            }
             Err(e) => report.problems.push(format!("database_url is not a valid PostgreSQL URL: {}", one_line(&e))),
+        }
+        if let Some(path) = ca_file {
+            check_ca_file("database.ca_file", path, report);
+        }
+        // The URL's own CA file (libpq's spellings), checked the same way.
+        if let Ok(parsed) = url::Url::parse(url) {
+            for (key, value) in parsed.query_pairs() {
+                if matches!(key.as_ref(), "sslrootcert" | "ssl-root-cert" | "ssl-ca") {
+                    check_ca_file("database_url's sslrootcert", Path::new(value.as_ref()), report);
+                }
+            }
         }
     } else {
         // Never echo the URL: it may hold a password.
@@ -155,6 +181,64 @@ fn check_database(url: &str, report: &mut Report) {
         report
             .problems
             .push(format!("database_url must start with sqlite:// or postgres://, not with scheme {scheme:?}"));
+    }
+}
+
+/// What TLS to PostgreSQL will check, in one line; a warning where the database is reached
+/// over a network without checking its certificate.
+fn check_tls(mode: sqlx::postgres::PgSslMode, host: &str, local: bool, report: &mut Report) {
+    use sqlx::postgres::PgSslMode;
+    let unchecked = match mode {
+        PgSslMode::Disable => "TLS off (sslmode=disable)",
+        PgSslMode::Allow | PgSslMode::Prefer => {
+            "sslmode=prefer (the default): TLS when the server offers it, its certificate not checked"
+        }
+        PgSslMode::Require => "sslmode=require: TLS always, the server's certificate not checked",
+        PgSslMode::VerifyCa => {
+            report.notes.push("database TLS: sslmode=verify-ca: the certificate must chain to a trusted CA".into());
+            if !local {
+                report.warnings.push(format!(
+                    "database TLS: sslmode=verify-ca does not check that the certificate names {host}; any \
+                     certificate of a trusted CA passes: use sslmode=verify-full"
+                ));
+            }
+            return;
+        }
+        PgSslMode::VerifyFull => {
+            report.notes.push(format!(
+                "database TLS: sslmode=verify-full: the certificate must chain to a trusted CA and name {host}"
+            ));
+            return;
+        }
+    };
+    if local {
+        report.notes.push(format!("database TLS: {unchecked} (the database is on this machine)"));
+    } else {
+        report.warnings.push(format!(
+            "database TLS: {unchecked}: whoever sits between here and {host} can pose as the database; use \
+             sslmode=verify-full and database.ca_file (README, \"Running on PostgreSQL\")"
+        ));
+    }
+}
+
+/// A CA file for TLS to PostgreSQL: readable, with at least one PEM certificate, all of them
+/// parseable (the connection reads it the same way, at each new connection).
+fn check_ca_file(what: &str, path: &Path, report: &mut Report) {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+    let data = match std::fs::read(path) {
+        Ok(data) => data,
+        Err(e) => {
+            report.problems.push(format!("cannot read {what} {}: {e}", path.display()));
+            return;
+        }
+    };
+    match CertificateDer::pem_slice_iter(&data).collect::<Result<Vec<_>, _>>() {
+        Ok(certs) if certs.is_empty() => report
+            .problems
+            .push(format!("{what} {}: no PEM certificate (-----BEGIN CERTIFICATE-----) in it", path.display())),
+        Ok(certs) => report.notes.push(format!("{what} {}: {} CA certificate(s)", path.display(), certs.len())),
+        Err(e) => report.problems.push(format!("{what} {}: not a PEM certificate: {e}", path.display())),
     }
 }
 
@@ -256,8 +340,8 @@ mod tests {
     fn a_sqlite_file_must_be_creatable_where_it_does_not_exist_yet() {
         let dir = tempfile::tempdir().unwrap();
         let mut report = Report::default();
-        check_database(&format!("sqlite://{}/new.db", dir.path().display()), &mut report);
-        check_database(&format!("sqlite://{}/no/such/folder/new.db", dir.path().display()), &mut report);
+        check_database(&format!("sqlite://{}/new.db", dir.path().display()), None, &mut report);
+        check_database(&format!("sqlite://{}/no/such/folder/new.db", dir.path().display()), None, &mut report);
         assert_eq!(report.problems.len(), 1, "{report:?}");
         assert!(report.problems[0].contains("folder"), "{report:?}");
         assert!(report.notes[0].contains("created at first start"), "{report:?}");
@@ -267,8 +351,55 @@ mod tests {
     #[test]
     fn a_bad_database_url_does_not_echo_its_secrets() {
         let mut report = Report::default();
-        check_database("mysql://root:hunter2@db/x", &mut report);
+        check_database("mysql://root:hunter2@db/x", None, &mut report);
         assert_eq!(report.problems.len(), 1);
         assert!(report.problems[0].contains("\"mysql\"") && !report.problems[0].contains("hunter2"));
+    }
+
+    #[test]
+    fn the_ca_file_must_hold_a_certificate_and_an_unchecked_remote_database_is_a_warning() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = "postgres://twostep:pw@db.example.com/twostep";
+        let mut report = Report::default();
+        check_database(url, None, &mut report);
+        assert!(report.problems.is_empty(), "{report:?}");
+        assert!(
+            report.warnings.iter().any(|w| w.contains("sslmode=prefer") && w.contains("verify-full")),
+            "{report:?}"
+        );
+
+        // Missing, then not PEM: one problem each, naming the file.
+        let missing = dir.path().join("missing.pem");
+        let mut report = Report::default();
+        check_database(url, Some(&missing), &mut report);
+        assert_eq!(report.problems.len(), 1, "{report:?}");
+        assert!(
+            report.problems[0].contains("cannot read database.ca_file") && report.problems[0].contains("missing.pem")
+        );
+        let junk = dir.path().join("junk.pem");
+        std::fs::write(&junk, "not a certificate\n").unwrap();
+        let mut report = Report::default();
+        check_database(url, Some(&junk), &mut report);
+        assert_eq!(report.problems.len(), 1, "{report:?}");
+        assert!(report.problems[0].contains("no PEM certificate"), "{report:?}");
+
+        // A CA file makes the mode verify-full: no warning left.
+        let ca = dir.path().join("ca.pem");
+        let cert = "-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n";
+        std::fs::write(&ca, cert).unwrap();
+        let mut report = Report::default();
+        check_database(url, Some(&ca), &mut report);
+        assert!(report.problems.is_empty() && report.warnings.is_empty(), "{report:?}");
+        assert!(report.notes.iter().any(|n| n.contains("verify-full") && n.contains("db.example.com")), "{report:?}");
+        assert!(report.notes.iter().any(|n| n.contains("1 CA certificate")), "{report:?}");
+
+        // The URL's sslrootcert is read too; sslmode=disable with a CA file is refused.
+        let mut report = Report::default();
+        check_database(&format!("{url}?sslmode=verify-full&sslrootcert={}", missing.display()), None, &mut report);
+        assert!(report.problems.iter().any(|p| p.contains("sslrootcert")), "{report:?}");
+        let mut report = Report::default();
+        check_database(&format!("{url}?sslmode=disable"), Some(&ca), &mut report);
+        assert!(report.problems.iter().any(|p| p.contains("sslmode=disable")), "{report:?}");
+        assert!(!format!("{report:?}").contains("pw@"), "the password was printed");
     }
 }

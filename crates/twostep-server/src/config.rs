@@ -173,11 +173,27 @@ pub struct DatabaseConfig {
     pub acquire_timeout: Duration,
     #[serde(with = "humantime_serde")]
     pub statement_timeout: Duration,
+    /// PostgreSQL over TLS: the CA certificates (PEM) that the server's certificate must chain
+    /// to; empty: the URL's `sslmode` and `sslrootcert` alone decide. Set, the certificate is
+    /// always checked (`sslmode` becomes `verify-full` unless the URL says `verify-ca`).
+    pub ca_file: PathBuf,
 }
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        Self { max_connections: 10, acquire_timeout: Duration::from_secs(5), statement_timeout: Duration::from_secs(5) }
+        Self {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(5),
+            ca_file: PathBuf::new(),
+        }
+    }
+}
+
+impl DatabaseConfig {
+    /// `ca_file`, if set.
+    pub fn ca_file(&self) -> Option<PathBuf> {
+        (!self.ca_file.as_os_str().is_empty()).then(|| self.ca_file.clone())
     }
 }
 

@@ -1,14 +1,18 @@
 //! Prometheus metrics: requests by route and status, latency, sign-in outcomes, SMS.
 
 use axum::http::Method;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::DescriptorEncoder;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use twostep_core::store::WaitHistogram;
 
 type Labels = Vec<(&'static str, String)>;
 
@@ -40,15 +44,40 @@ pub struct Metrics {
     sms: Family<Labels, Counter>,
     email: Family<Labels, Counter>,
     runtime: Family<Labels, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    /// The store's acquire waits as of the last scrape (the store keeps the counts).
+    acquire_waits: Arc<Mutex<WaitHistogram>>,
+}
+
+/// `db_acquire_duration_seconds`: a histogram whose counts the store keeps.
+#[derive(Debug)]
+struct AcquireWaits(Arc<Mutex<WaitHistogram>>);
+
+impl Collector for AcquireWaits {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let h = self.0.lock().map(|h| h.clone()).unwrap_or_default();
+        let mut buckets: Vec<(f64, u64)> = h.bounds.iter().copied().zip(h.counts.iter().copied()).collect();
+        // The encoder writes f64::MAX as le="+Inf"; it adds the counts up itself.
+        buckets.push((f64::MAX, h.counts.get(h.bounds.len()).copied().unwrap_or(0)));
+        let count = h.counts.iter().sum();
+        let mut metric = encoder.encode_descriptor(
+            "db_acquire_duration_seconds",
+            "How long queries waited for a pooled database connection (timed-out waits included)",
+            None,
+            MetricType::Histogram,
+        )?;
+        metric.encode_histogram::<prometheus_client::encoding::NoLabelSet>(h.sum_seconds, count, &buckets, None)
+    }
 }
 
 /// What the service is holding at the moment of a scrape.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 pub struct Snapshot {
     pub pool_open: u32,
     pub pool_idle: u32,
     /// Password hashes running or waiting.
     pub hashing: usize,
+    /// How long queries have waited for a pooled connection since the start.
+    pub acquire_waits: WaitHistogram,
 }
 
 impl Default for Metrics {
@@ -82,7 +111,19 @@ impl Default for Metrics {
         registry.register("sign_ins", "Sign-in outcomes", sign_ins.clone());
         registry.register("second_steps", "Second-step code checks", second_steps.clone());
         registry.register("sms", "Text messages sent, refused and failed", sms.clone());
-        Self { registry: Arc::new(registry), requests, latency, sign_ins, second_steps, sms, email, runtime }
+        let acquire_waits = Arc::new(Mutex::new(WaitHistogram::default()));
+        registry.register_collector(Box::new(AcquireWaits(acquire_waits.clone())));
+        Self {
+            registry: Arc::new(registry),
+            requests,
+            latency,
+            sign_ins,
+            second_steps,
+            sms,
+            email,
+            runtime,
+            acquire_waits,
+        }
     }
 }
 
@@ -128,6 +169,9 @@ impl Metrics {
         set("db_connections_open", f64::from(now.pool_open));
         set("db_connections_idle", f64::from(now.pool_idle));
         set("password_hashes_in_flight", now.hashing as f64);
+        if let Ok(mut waits) = self.acquire_waits.lock() {
+            *waits = now.acquire_waits;
+        }
         if let Some(process) = process_stats() {
             set("process_resident_bytes", process.0);
             set("process_cpu_seconds", process.1);

@@ -37,6 +37,7 @@ pub fn db_options(config: &Config) -> DbOptions {
         max_connections: config.database.max_connections,
         acquire_timeout: config.database.acquire_timeout,
         statement_timeout: config.database.statement_timeout,
+        ca_file: config.database.ca_file(),
     }
 }
 

@@ -20,11 +20,13 @@ pub(crate) fn typed<T, F: Future<Output = Result<T, sqlx::Error>>>(f: F) -> F {
 macro_rules! on {
     ($self:expr, |$pool:ident, $sql:ident| $body:block) => {
         match &$self.pool {
-            $crate::Pool::Sqlite($pool) => {
+            $crate::Pool::Sqlite(pool) => {
+                let $pool = &$crate::timed::Timed { pool, waits: &$self.waits };
                 let $sql = crate::sqlite_sql;
                 $crate::typed(async { $body }).await.map_err($crate::map_err)
             }
-            $crate::Pool::Postgres($pool) => {
+            $crate::Pool::Postgres(pool) => {
+                let $pool = &$crate::timed::Timed { pool, waits: &$self.waits };
                 let $sql = $crate::pg_sql;
                 $crate::typed(async { $body }).await.map_err($crate::map_err)
             }
@@ -38,12 +40,14 @@ mod queries;
 mod readers;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+mod timed;
 
 use readers::Readers;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
@@ -57,11 +61,19 @@ pub struct DbOptions {
     pub acquire_timeout: Duration,
     /// PostgreSQL `statement_timeout`; SQLite's busy timeout.
     pub statement_timeout: Duration,
+    /// PostgreSQL: the CA certificates (PEM) the server's certificate must chain to. Set, it
+    /// raises the URL's `sslmode` to `verify-full` unless the URL asks for `verify-ca`.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for DbOptions {
     fn default() -> Self {
-        Self { max_connections: 10, acquire_timeout: Duration::from_secs(5), statement_timeout: Duration::from_secs(5) }
+        Self {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(5),
+            ca_file: None,
+        }
     }
 }
 
@@ -77,6 +89,8 @@ pub struct SqlStore {
     pub(crate) pool: Pool,
     /// SQLite on a file: connections for the session check alone (see [`readers`]).
     pub(crate) readers: Option<Arc<Readers<queries::SessionRow>>>,
+    /// How long queries waited for a pooled connection (`timed`).
+    pub(crate) waits: Arc<timed::AcquireWaits>,
 }
 
 impl SqlStore {
@@ -112,19 +126,20 @@ impl SqlStore {
                 let count = cores.min(options.max_connections.max(1) as usize);
                 Some(Arc::new(Readers::open(connect.get_filename(), count, options.statement_timeout)?))
             };
-            Ok(Self { pool: Pool::Sqlite(pool), readers })
+            Ok(Self { pool: Pool::Sqlite(pool), readers, waits: Arc::default() })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let timeout_ms = options.statement_timeout.as_millis().to_string();
             let connect = PgConnectOptions::from_str(url)
                 .map_err(|e| StoreError::Other(format!("bad database_url: {e}")))?
                 .options([("statement_timeout", timeout_ms.as_str())]);
+            let connect = with_ca_file(connect, options.ca_file.as_deref())?;
             let pool = PgPoolOptions::new()
                 .max_connections(options.max_connections.max(1))
                 .acquire_timeout(options.acquire_timeout)
                 .connect_with(connect)
                 .await
                 .map_err(map_err)?;
-            Ok(Self { pool: Pool::Postgres(pool), readers: None })
+            Ok(Self { pool: Pool::Postgres(pool), readers: None, waits: Arc::default() })
         } else {
             Err(StoreError::Other(format!(
                 "database_url must start with sqlite:// or postgres://, got {:?}",
@@ -169,6 +184,23 @@ impl SqlStore {
             Pool::Postgres(p) => p.close().await,
         }
     }
+}
+
+/// Adds the CA file to PostgreSQL's options: the certificate is then always checked
+/// (`verify-full`, or `verify-ca` when the URL says so); `sslmode=disable` with a CA file is a
+/// contradiction, refused.
+pub fn with_ca_file(connect: PgConnectOptions, ca_file: Option<&Path>) -> StoreResult<PgConnectOptions> {
+    let Some(ca_file) = ca_file else { return Ok(connect) };
+    let mode = match connect.get_ssl_mode() {
+        PgSslMode::VerifyCa => PgSslMode::VerifyCa,
+        PgSslMode::Disable => {
+            return Err(StoreError::Other(
+                "database.ca_file is set, but database_url says sslmode=disable: remove one of them".into(),
+            ));
+        }
+        _ => PgSslMode::VerifyFull,
+    };
+    Ok(connect.ssl_root_cert(ca_file).ssl_mode(mode))
 }
 
 /// The SQLite spelling of a query written with `$N` parameters (`?N` has the same

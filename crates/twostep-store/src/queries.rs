@@ -418,6 +418,10 @@ impl Store for SqlStore {
         }
     }
 
+    fn pool_acquire_waits(&self) -> twostep_core::store::WaitHistogram {
+        self.waits.snapshot()
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         on!(self, |pool, sql| {
             sqlx::query(sql("SELECT 1")).execute(pool).await?;

@@ -58,7 +58,8 @@ pub async fn metrics(State(state): State<AppState>) -> axum::response::Response 
 pub fn render_metrics(state: &AppState) -> impl IntoResponse + use<> {
     let (pool_open, pool_idle) = state.store.pool_stats();
     let hashing = state.hash_queue_capacity.saturating_sub(state.hash_queue.available_permits());
-    state.metrics.observe(crate::metrics::Snapshot { pool_open, pool_idle, hashing });
+    let acquire_waits = state.store.pool_acquire_waits();
+    state.metrics.observe(crate::metrics::Snapshot { pool_open, pool_idle, hashing, acquire_waits });
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],

@@ -241,4 +241,16 @@ async fn every_answer_carries_a_request_id_and_the_metrics_name_the_build(app: T
     for gauge in ["db_connections_open", "db_connections_idle", "password_hashes_in_flight", "process_resident_bytes"] {
         assert!(metrics.contains(&format!("twostep_runtime{{what=\"{gauge}\"}}")), "{gauge}: {metrics}");
     }
+    // Every query so far waited for a pooled connection, and is counted once.
+    let waits = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("twostep_db_acquire_duration_seconds_count "))
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or_else(|| panic!("no acquire histogram: {metrics}"));
+    assert!(waits > 0, "{metrics}");
+    assert!(
+        metrics.contains(&format!("twostep_db_acquire_duration_seconds_bucket{{le=\"+Inf\"}} {waits}")),
+        "{metrics}"
+    );
+    assert!(metrics.contains("twostep_db_acquire_duration_seconds_bucket{le=\"0.0001\"}"), "{metrics}");
 }
