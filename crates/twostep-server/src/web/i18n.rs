@@ -265,20 +265,27 @@ mod tests {
 
     #[test]
     fn every_language_has_every_key_with_the_same_variables() {
+        // All the gaps at once, so a translator sees the whole list.
         let reference = &english().messages;
+        let mut problems = Vec::new();
         for l in LOCALES.iter() {
             for (key, vars) in reference {
                 let Some(theirs) = l.messages.get(key) else {
-                    panic!("{}: the key {key} is missing", l.code);
+                    problems.push(format!("{}: {key} is missing", l.code));
+                    continue;
                 };
-                let extra: Vec<_> = theirs.difference(vars).collect();
-                assert!(extra.is_empty(), "{}/{key} uses {extra:?}, which the code does not supply", l.code);
-                let dropped: Vec<_> = vars.difference(theirs).collect();
-                assert!(dropped.is_empty(), "{}/{key} leaves out {dropped:?}", l.code);
+                for var in theirs.difference(vars) {
+                    problems.push(format!("{}: {key} uses ${var}, which the code does not supply", l.code));
+                }
+                for var in vars.difference(theirs) {
+                    problems.push(format!("{}: {key} leaves out ${var}", l.code));
+                }
             }
-            let unknown: Vec<_> = l.messages.keys().filter(|k| !reference.contains_key(*k)).collect();
-            assert!(unknown.is_empty(), "{}: keys English does not have: {unknown:?}", l.code);
+            for key in l.messages.keys().filter(|k| !reference.contains_key(*k)) {
+                problems.push(format!("{}: {key} is not in English, the reference", l.code));
+            }
         }
+        assert!(problems.is_empty(), "{problems:#?}");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 mod accounts;
 mod security;
+mod spanish;
 mod support;
 
 use support::{Browser, TestApp, browser};
