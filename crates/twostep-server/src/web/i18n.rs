@@ -127,9 +127,9 @@ fn locale(lang: Lang) -> Option<&'static Locale> {
     LOCALES.iter().find(|l| l.code == lang.as_str())
 }
 
-/// The language first, then English.
+/// The language first, then English (once).
 fn chain(lang: Lang) -> impl Iterator<Item = &'static Locale> {
-    [locale(lang), locale(Lang::English)].into_iter().flatten()
+    [locale(lang), locale(Lang::English).filter(|_| lang != Lang::English)].into_iter().flatten()
 }
 
 /// One language's words, for templates (`t.key`) and for Rust (`get`); a variable
