@@ -151,7 +151,7 @@ pub enum OrgCommand {
         /// Display name, e.g. "Acme Maintenance".
         #[arg(long)]
         name: String,
-        /// Language of text messages: en or pt.
+        /// Language of its text messages and emails: en, pt or es.
         #[arg(long, default_value = "en")]
         language: String,
     },

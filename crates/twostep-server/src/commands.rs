@@ -47,8 +47,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Org(OrgCommand::Create { slug, name, language }) => {
             let store = startup::open_store(&config).await?;
             let slug = OrgSlug::parse(&slug)?;
-            let language =
-                Language::parse(&language).with_context(|| format!("unknown language {language:?}: use en or pt"))?;
+            let language = Language::parse(&language)
+                .with_context(|| format!("unknown language {language:?}: use one of {}", Language::codes()))?;
             if name.trim().is_empty() {
                 bail!("the organization name must not be empty");
             }

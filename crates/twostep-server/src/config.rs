@@ -221,7 +221,8 @@ pub struct SmsConfig {
     /// In the environment: codes separated by commas.
     #[serde(deserialize_with = "one_or_many_strings")]
     pub allowed_countries: Vec<String>,
-    /// Message templates by language, overriding the built-in English and Portuguese.
+    /// Message templates by language code, overriding the built-in line of
+    /// `locales/<language>/messages.ftl` (`sms_code`).
     pub templates: BTreeMap<String, String>,
 }
 

@@ -6,7 +6,7 @@
 use crate::service::RequestMeta;
 use crate::service::audit::{self, Event};
 use crate::state::AppState;
-use twostep_core::domain::Language;
+use crate::web::i18n;
 use twostep_core::store::{Account, Organization};
 
 /// What happened.
@@ -57,95 +57,22 @@ impl std::fmt::Debug for Email {
     }
 }
 
-fn method_name(kind: &str, lang: Language) -> &'static str {
-    match (kind, lang) {
-        ("totp", Language::English) => "authenticator app",
-        ("totp", Language::Portuguese) => "aplicação de autenticação",
-        ("sms", Language::English) => "text message",
-        ("sms", Language::Portuguese) => "mensagem de texto",
-        (_, Language::English) => "verification method",
-        (_, Language::Portuguese) => "método de verificação",
-    }
-}
-
-/// The subject and body in the organisation's language.
+/// The subject and body in the organisation's language: the `email_` messages of
+/// `locales/<language>/messages.ftl` (greeting, the line for the notice, footer).
 pub fn compose(org: &Organization, account: &Account, notice: Notice<'_>) -> (String, String) {
     let lang = org.language;
     let name = if account.display_name.is_empty() { account.username.as_str() } else { account.display_name.as_str() };
-    let org_name = org.name.as_str();
-    let (subject, line) = match (notice, lang) {
-        (Notice::MethodEnabled(k), Language::English) => (
-            "2-Step Verification method added".to_owned(),
-            format!("A {} was added to your 2-Step Verification.", method_name(k, lang)),
-        ),
-        (Notice::MethodEnabled(k), Language::Portuguese) => (
-            "Método de verificação em dois passos adicionado".to_owned(),
-            format!("Foi adicionado o método \"{}\" à sua verificação em dois passos.", method_name(k, lang)),
-        ),
-        (Notice::MethodRemoved(k), Language::English) => (
-            "2-Step Verification method removed".to_owned(),
-            format!("A {} was removed from your 2-Step Verification.", method_name(k, lang)),
-        ),
-        (Notice::MethodRemoved(k), Language::Portuguese) => (
-            "Método de verificação em dois passos removido".to_owned(),
-            format!("Foi removido o método \"{}\" da sua verificação em dois passos.", method_name(k, lang)),
-        ),
-        (Notice::RecoveryCodesRegenerated, Language::English) => (
-            "New recovery codes".to_owned(),
-            "New recovery codes were made for your account; the old ones no longer work.".to_owned(),
-        ),
-        (Notice::RecoveryCodesRegenerated, Language::Portuguese) => (
-            "Novos códigos de recuperação".to_owned(),
-            "Foram gerados novos códigos de recuperação para a sua conta; os antigos deixaram de funcionar.".to_owned(),
-        ),
-        (Notice::RecoveryCodeUsed, Language::English) => (
-            "A recovery code was used".to_owned(),
-            "A recovery code was used to sign in to your account.".to_owned(),
-        ),
-        (Notice::RecoveryCodeUsed, Language::Portuguese) => (
-            "Foi usado um código de recuperação".to_owned(),
-            "Foi usado um código de recuperação para entrar na sua conta.".to_owned(),
-        ),
-        (Notice::PasswordChanged, Language::English) => {
-            ("Your password was changed".to_owned(), "The password of your account was changed.".to_owned())
+    let key = format!("email_{}", notice.name());
+    let subject = i18n::text(lang, &format!("{key}_subject"), &[]);
+    let line = match notice {
+        Notice::MethodEnabled(kind) | Notice::MethodRemoved(kind) => i18n::text(lang, &key, &[("method", kind.into())]),
+        Notice::SetupLink { url, expires_at } => {
+            i18n::text(lang, &key, &[("url", url.into()), ("expires_at", expires_at.into())])
         }
-        (Notice::PasswordChanged, Language::Portuguese) => {
-            ("A sua palavra-passe foi alterada".to_owned(), "A palavra-passe da sua conta foi alterada.".to_owned())
-        }
-        (Notice::TwoStepReset, Language::English) => (
-            "Your 2-Step Verification was reset".to_owned(),
-            "An administrator removed every 2-Step Verification method from your account.".to_owned(),
-        ),
-        (Notice::TwoStepReset, Language::Portuguese) => (
-            "A sua verificação em dois passos foi reposta".to_owned(),
-            "Um administrador removeu todos os métodos de verificação em dois passos da sua conta.".to_owned(),
-        ),
-        (Notice::SecondStepLocked, Language::English) => (
-            "2-Step Verification locked".to_owned(),
-            "Too many wrong codes were entered for your account: its second step is locked for a while.".to_owned(),
-        ),
-        (Notice::SecondStepLocked, Language::Portuguese) => (
-            "Verificação em dois passos bloqueada".to_owned(),
-            "Foram introduzidos demasiados códigos errados na sua conta: o segundo passo está bloqueado por algum tempo."
-                .to_owned(),
-        ),
-        (Notice::SetupLink { url, expires_at }, Language::English) => (
-            "Choose your password".to_owned(),
-            format!("Open this link to choose your password (it works once, until {expires_at}):\n\n{url}"),
-        ),
-        (Notice::SetupLink { url, expires_at }, Language::Portuguese) => (
-            "Escolha a sua palavra-passe".to_owned(),
-            format!("Abra este endereço para escolher a sua palavra-passe (funciona uma vez, até {expires_at}):\n\n{url}"),
-        ),
+        _ => i18n::text(lang, &key, &[]),
     };
-    let (hello, footer) = match lang {
-        Language::English => {
-            (format!("Hello {name},"), format!("If this was not you, tell your administrator at once.\n\n— {org_name}"))
-        }
-        Language::Portuguese => {
-            (format!("Olá {name},"), format!("Se não foi você, avise já o seu administrador.\n\n— {org_name}"))
-        }
-    };
+    let hello = i18n::text(lang, "email_hello", &[("name", name.into())]);
+    let footer = i18n::text(lang, "email_footer", &[("organization", org.name.as_str().into())]);
     (subject, format!("{hello}\n\n{line}\n\n{footer}\n"))
 }
 
@@ -186,7 +113,7 @@ pub async fn send(state: &AppState, org: &Organization, account: &Account, notic
 #[cfg(test)]
 mod tests {
     use super::*;
-    use twostep_core::domain::AccountKind;
+    use twostep_core::domain::{AccountKind, Language};
 
     fn org(language: Language) -> Organization {
         Organization {
@@ -227,6 +154,52 @@ mod tests {
         assert!(body.starts_with("Olá Maria,") && body.contains("aplicação de autenticação"), "{body}");
         let (subject, _) = compose(&org(Language::English), &account(), Notice::SecondStepLocked);
         assert_eq!(subject, "2-Step Verification locked");
+        let (subject, body) = compose(&org(Language::Spanish), &account(), Notice::MethodRemoved("sms"));
+        assert_eq!(subject, "Método de verificación en dos pasos eliminado");
+        assert_eq!(
+            body,
+            "Hola, Maria:\n\nSe han eliminado los mensajes de texto a su teléfono de su verificación en dos pasos.\n\n\
+             Si no ha sido usted, avise de inmediato a su administrador.\n\n— Acme\n"
+        );
+    }
+
+    #[test]
+    fn every_notice_has_its_words_in_every_language() {
+        // Unit tests fail on any message Fluent cannot fill in (a key or a value missing).
+        let link = Notice::SetupLink { url: "https://login.example.com/setup/abc", expires_at: "2026-12-04T00:00:00Z" };
+        let notices = [
+            Notice::MethodEnabled("totp"),
+            Notice::MethodEnabled("sms"),
+            Notice::MethodEnabled("webauthn"),
+            Notice::MethodRemoved("totp"),
+            Notice::MethodRemoved("sms"),
+            Notice::MethodRemoved("webauthn"),
+            Notice::RecoveryCodesRegenerated,
+            Notice::RecoveryCodeUsed,
+            Notice::PasswordChanged,
+            Notice::TwoStepReset,
+            Notice::SecondStepLocked,
+            link,
+        ];
+        for lang in Language::ALL {
+            for notice in notices {
+                let (subject, body) = compose(&org(lang), &account(), notice);
+                assert!(!subject.is_empty() && !subject.contains('{'), "{lang} {notice:?}: {subject}");
+                let paragraphs: Vec<&str> = body.trim_end().split("\n\n").collect();
+                assert!(
+                    paragraphs.len() >= 4 && paragraphs.iter().all(|p| !p.trim().is_empty()),
+                    "{lang} {notice:?}: {body}"
+                );
+                assert!(paragraphs[0].contains("Maria") && body.ends_with("— Acme\n"), "{lang} {notice:?}: {body}");
+            }
+            let (_, body) = compose(&org(lang), &account(), link);
+            assert!(
+                body.contains("until 2026-12-04T00:00:00Z") || body.contains("até 2026") || body.contains("hasta 2026")
+            );
+            assert!(body.contains("\n\nhttps://login.example.com/setup/abc\n\n"), "{lang}: {body}");
+        }
+        let (_, body) = compose(&org(Language::English), &account(), Notice::MethodEnabled("totp"));
+        assert!(body.contains("An authenticator app was added"), "{body}");
     }
 
     #[test]
@@ -241,7 +214,7 @@ mod tests {
             Notice::SecondStepLocked,
         ];
         for notice in notices {
-            for lang in [Language::English, Language::Portuguese] {
+            for lang in Language::ALL {
                 let (_, body) = compose(&org(lang), &account(), notice);
                 assert!(!body.contains("http"), "{notice:?}: {body}");
             }

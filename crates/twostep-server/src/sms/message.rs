@@ -1,10 +1,9 @@
-//! The text of a verification message (SPEC §5), in the organisation's language.
+//! The text of a verification message (SPEC §5), in the organisation's language: the
+//! `sms_code` message of `locales/<language>/messages.ftl`.
 
+use crate::web::i18n;
 use std::collections::BTreeMap;
 use twostep_core::domain::Language;
-
-const ENGLISH: &str = "{code} is your {issuer} verification code. Do not share it with anyone.";
-const PORTUGUESE: &str = "{code} é o seu código de verificação {issuer}. Não o partilhe com ninguém.";
 
 /// The message: the template's line, a blank line, and the WebOTP line `@host #code`
 /// so browsers can fill the code in. `templates` (from `sms.templates`) override the
@@ -16,22 +15,25 @@ pub fn render(
     host: &str,
     code: &str,
 ) -> String {
-    let template = templates.get(language.as_str()).map(String::as_str).unwrap_or(match language {
-        Language::English => ENGLISH,
-        Language::Portuguese => PORTUGUESE,
-    });
-    // `{code}` last, so an issuer that happens to contain "{code}" stays as written.
-    let line = template.replace("{code}", code).replace("{issuer}", issuer);
+    let line = match templates.get(language.as_str()) {
+        // `{code}` last, so an issuer that happens to contain "{code}" stays as written.
+        Some(template) => template.replace("{code}", code).replace("{issuer}", issuer),
+        // The code as text: a number would lose its leading zeros.
+        None => i18n::text(language, "sms_code", &[("code", code.into()), ("issuer", issuer.into())]),
+    };
     // WebOTP (Origin-bound one-time codes): the last line is `@host #code`.
     format!("{line}\n\n@{host} #{code}")
 }
 
-/// `sms.templates` must name languages Twostep speaks (`en`, `pt`) and each must show
-/// the code, or users would get a message without it above the WebOTP line.
+/// `sms.templates` must name languages Twostep speaks (`en`, `pt`, `es`) and each must
+/// show the code, or users would get a message without it above the WebOTP line.
 pub fn check_templates(templates: &BTreeMap<String, String>) -> Result<(), String> {
     for (language, template) in templates {
         if Language::parse(language).map(Language::as_str) != Some(language.as_str()) {
-            return Err(format!("sms.templates: {language:?} is not a language code Twostep speaks (en, pt)"));
+            return Err(format!(
+                "sms.templates: {language:?} is not a language code Twostep speaks ({})",
+                Language::codes()
+            ));
         }
         if !template.contains("{code}") {
             return Err(format!("sms.templates.{language} must contain {{code}}"));
@@ -63,6 +65,15 @@ mod tests {
     }
 
     #[test]
+    fn the_spanish_message_says_the_same() {
+        let text = render(&BTreeMap::new(), Language::Spanish, "Twostep", "login.example.com", "012345");
+        assert_eq!(
+            text,
+            "012345 es su código de verificación de Twostep. No lo comparta con nadie.\n\n@login.example.com #012345"
+        );
+    }
+
+    #[test]
     fn a_template_from_the_configuration_replaces_the_built_in_line_only() {
         let custom = BTreeMap::from([("en".to_string(), "Code {code} for {issuer}".to_string())]);
         assert_eq!(render(&custom, Language::English, "Acme", "h", "123456"), "Code 123456 for Acme\n\n@h #123456");
@@ -81,6 +92,8 @@ mod tests {
         assert!(check_templates(&BTreeMap::new()).is_ok());
         let ok = BTreeMap::from([("pt".to_string(), "{code}: código {issuer}".to_string())]);
         assert!(check_templates(&ok).is_ok());
+        let spanish = BTreeMap::from([("es".to_string(), "{code}: código de {issuer}".to_string())]);
+        assert!(check_templates(&spanish).is_ok());
         let unknown = BTreeMap::from([("fr".to_string(), "{code}".to_string())]);
         assert!(check_templates(&unknown).unwrap_err().contains("\"fr\""));
         let regional = BTreeMap::from([("pt-BR".to_string(), "{code}".to_string())]);

@@ -172,7 +172,7 @@ impl Ctx {
     }
 
     pub fn lang_cookie(&self, lang: Lang) -> String {
-        self.set_cookie(LANG, lang.code(), LONG)
+        self.set_cookie(LANG, lang.as_str(), LONG)
     }
 
     /// A message for the next page (after a redirect), by key.
@@ -190,7 +190,7 @@ impl Ctx {
         let flash = self.flash.as_ref().map(|(key, n)| i18n::flash(self.lang, key, *n));
         let ctx = context! {
             t => i18n::table(self.lang),
-            lang => self.lang.code(),
+            lang => self.lang.as_str(),
             csrf => self.csrf_token(),
             back => &self.back,
             flash => flash,

@@ -1,749 +1,308 @@
-//! The pages' words in English and Portuguese, and a clear message for every error code
-//! of the API. Placeholders (`{n}`, `{time}`, `{hint}`…) are filled in by the caller.
+//! Every text a person reads — the pages, the error messages, the text messages and the
+//! emails — in every language Twostep speaks. The texts are data: Project Fluent files,
+//! `crates/twostep-server/locales/<code>/*.ftl`, one directory per language, embedded in
+//! the binary when it is built (`build.rs`), so nothing is read from disk at run time.
+//! English is the reference: a key missing in another language falls back to it, and the
+//! unit tests below fail when any language lacks a key or uses a variable English does
+//! not supply.
+//!
+//! Two ways to read a text:
+//! - [`table`]: a language's texts for the templates (`t.key`) and for Rust
+//!   (`table(lang).get("key")`), with each variable written `{name}` for the caller to
+//!   fill in (`|replace("{n}", …)` in a template);
+//! - [`text`]: one message formatted by Fluent with its values, where plural forms and
+//!   other choices follow the value (`{ $n -> [one] … *[other] … }`).
 
 use crate::error::ApiError;
+use fluent_bundle::concurrent::FluentBundle;
+use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
+use fluent_syntax::ast;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::LazyLock;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    En,
-    Pt,
+/// The language of a page or of a message: the organisation's `Language`, one type.
+pub use twostep_core::domain::Language as Lang;
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/locales.rs"));
 }
 
-impl Lang {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "en" => Some(Self::En),
-            "pt" => Some(Self::Pt),
-            _ => None,
+/// One language's Fluent files, loaded.
+struct Locale {
+    code: &'static str,
+    bundle: FluentBundle<FluentResource>,
+    /// Every message of the language and the variables (`$name`) it uses.
+    messages: BTreeMap<String, BTreeSet<String>>,
+    /// What went wrong loading the files (syntax errors, a key defined twice); a unit
+    /// test keeps this empty.
+    problems: Vec<String>,
+}
+
+impl Locale {
+    fn load(code: &'static str, files: &[(&str, &'static str)]) -> Self {
+        let id = code.parse().unwrap_or_default();
+        let mut bundle = FluentBundle::new_concurrent(vec![id]);
+        // The text goes into HTML, text messages and email as it is: no bidi isolation marks.
+        bundle.set_use_isolating(false);
+        let mut messages = BTreeMap::new();
+        let mut problems = Vec::new();
+        for (file, source) in files {
+            let resource = FluentResource::try_new((*source).to_owned()).unwrap_or_else(|(partial, errors)| {
+                problems.extend(errors.iter().map(|e| format!("{code}/{file}: {e:?}")));
+                partial
+            });
+            for entry in resource.entries() {
+                if let ast::Entry::Message(m) = entry {
+                    let mut vars = BTreeSet::new();
+                    if let Some(value) = &m.value {
+                        variables(value, &mut vars);
+                    }
+                    messages.insert(m.id.name.to_owned(), vars);
+                }
+            }
+            if let Err(errors) = bundle.add_resource(resource) {
+                problems.extend(errors.iter().map(|e| format!("{code}/{file}: {e}")));
+            }
         }
+        Self { code, bundle, messages, problems }
     }
 
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::En => "en",
-            Self::Pt => "pt",
+    fn format(&self, key: &str, args: Option<&FluentArgs>) -> Option<String> {
+        let pattern = self.bundle.get_message(key)?.value()?;
+        let mut errors = Vec::new();
+        let text = self.bundle.format_pattern(pattern, args, &mut errors).into_owned();
+        if !errors.is_empty() {
+            // A variable the caller did not give, a reference to nothing: the text still
+            // shows, with the gap marked. Never the values: they may be links or codes.
+            tracing::warn!(language = self.code, key, ?errors, "translation incomplete");
+            #[cfg(test)]
+            panic!("{}/{key}: {errors:?}", self.code);
         }
-    }
-
-    /// The preferred of the languages we have (RFC 9110 §12.5.4 quality values);
-    /// English when none matches.
-    pub fn from_accept_language(header: Option<&str>) -> Self {
-        let mut ranges: Vec<(f32, Self)> = header
-            .unwrap_or("")
-            .split(',')
-            .filter_map(|part| {
-                let mut pieces = part.split(';');
-                let tag = pieces.next()?.trim().to_ascii_lowercase();
-                let q = pieces
-                    .filter_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()))
-                    .next()
-                    .unwrap_or(1.0);
-                let primary = tag.split('-').next()?;
-                Some((q, Self::parse(primary)?))
-            })
-            .filter(|(q, _)| *q > 0.0)
-            .collect();
-        // Stable: among equal weights, the order the browser gave wins.
-        ranges.sort_by(|a, b| b.0.total_cmp(&a.0));
-        ranges.first().map(|r| r.1).unwrap_or(Self::En)
+        Some(text)
     }
 }
 
-/// (key, English, Portuguese).
-const WORDS: &[(&str, &str, &str)] = &[
-    // Security keys, passkeys and named methods (SPEC §14)
-    ("method_webauthn", "Security key or passkey", "Chave de segurança ou passkey"),
-    ("your_methods", "Your methods", "Os seus métodos"),
-    ("method_name", "Name", "Nome"),
-    ("method_type", "Type", "Tipo"),
-    ("method_added", "Added", "Adicionado"),
-    ("method_last_used", "Last used", "Última utilização"),
-    ("never", "Never", "Nunca"),
-    ("remove", "Remove", "Remover"),
-    ("name_optional", "Name (optional)", "Nome (opcional)"),
-    ("add_totp", "Add another authenticator app", "Adicionar outra aplicação de autenticação"),
-    ("key_add", "Add a security key or passkey", "Adicionar uma chave de segurança ou passkey"),
-    (
-        "key_desc",
-        "A security key (USB or NFC) or a passkey on this device: the strongest second step, immune to phishing.",
-        "Uma chave de segurança (USB ou NFC) ou uma passkey neste dispositivo: o segundo passo mais forte, imune a phishing.",
-    ),
-    (
-        "key_unsupported",
-        "This browser cannot use security keys here (it needs JavaScript and WebAuthn).",
-        "Este navegador não pode usar chaves de segurança aqui (precisa de JavaScript e WebAuthn).",
-    ),
-    (
-        "key_failed",
-        "The security key did not answer. Try again.",
-        "A chave de segurança não respondeu. Tente novamente.",
-    ),
-    ("use_key", "Use a security key or passkey", "Usar uma chave de segurança ou passkey"),
-    (
-        "key_hint",
-        "Insert or touch your security key, or use this device's passkey.",
-        "Insira ou toque na sua chave de segurança, ou use a passkey deste dispositivo.",
-    ),
-    ("key_start", "Use security key", "Usar chave de segurança"),
-    ("rollout", "Rollout", "Implementação"),
-    (
-        "enrollment_period_label",
-        "Days to set up 2SV once it becomes mandatory (0: at the next sign-in)",
-        "Dias para configurar a 2SV quando se torna obrigatória (0: no próximo início de sessão)",
-    ),
-    (
-        "remember_device_label",
-        "Days a browser may skip the second step (0: never)",
-        "Dias em que um navegador pode saltar o segundo passo (0: nunca)",
-    ),
-    ("save", "Save", "Guardar"),
-    // User management (SPEC §12)
-    ("users_title", "Users", "Utilizadores"),
-    ("contact", "Contact", "Contacto"),
-    ("username_taken", "This username is already taken.", "Este nome de utilizador já existe."),
-    ("users_find", "Find users", "Procurar utilizadores"),
-    ("users_search", "Name, username or email", "Nome, utilizador ou email"),
-    ("users_search_button", "Search", "Procurar"),
-    ("users_any", "Any", "Qualquer"),
-    ("users_enrolled", "Enrolled", "Com verificação"),
-    ("users_not_enrolled", "Not enrolled", "Sem verificação"),
-    ("users_required_not_enrolled", "Required, not enrolled", "Obrigatória, sem verificação"),
-    ("users_csv", "Download the enrollment report (CSV)", "Descarregar o relatório de adesão (CSV)"),
-    ("users_name", "Display name", "Nome"),
-    ("users_email", "Email", "Email"),
-    ("users_last_sign_in", "Last sign-in", "Última entrada"),
-    ("users_disabled", "Disabled", "Desativado"),
-    ("users_active", "Active", "Ativo"),
-    ("users_waiting_code", "Waiting for an access code", "À espera de código de acesso"),
-    ("users_next", "Next page", "Página seguinte"),
-    ("users_create", "Create user", "Criar utilizador"),
-    ("users_contact_kind", "External contact (no profile, never 2SV)", "Contacto externo (sem perfil, nunca 2SV)"),
-    ("users_edit", "Profile", "Perfil"),
-    ("users_save", "Save", "Guardar"),
-    ("users_actions", "Actions", "Ações"),
-    ("users_enable", "Enable", "Ativar"),
-    ("users_disable", "Disable (signs out everywhere)", "Desativar (termina todas as sessões)"),
-    ("users_delete", "Delete", "Eliminar"),
-    ("users_password_reset", "Reset password", "Repor palavra-passe"),
-    ("users_access_code", "Issue an access code", "Emitir código de acesso"),
-    ("users_confirm_first", "Confirm it's you", "Confirme que é você"),
-    ("user_created", "User created", "Utilizador criado"),
-    ("password_reset_done", "Password reset", "Palavra-passe reposta"),
-    ("access_code_issued", "Access code", "Código de acesso"),
-    (
-        "users_shown_once",
-        "Give this to {user} yourself: it is shown only now. (A user with an email address also got the link by email.)",
-        "Entregue isto a {user} pessoalmente: só é mostrado agora. (Um utilizador com email também recebeu o endereço por email.)",
-    ),
-    ("users_expires", "Works once, until {at}.", "Funciona uma vez, até {at}."),
-    (
-        "flash_user_disabled",
-        "The user was disabled and signed out everywhere.",
-        "O utilizador foi desativado e saiu de todas as sessões.",
-    ),
-    ("flash_user_deleted", "The user was deleted.", "O utilizador foi eliminado."),
-    // Accounts and passwords (SPEC §12)
-    ("setup_title", "Choose your password", "Escolha a sua palavra-passe"),
-    ("setup_intro", "Choose a password for {username}.", "Escolha uma palavra-passe para {username}."),
-    ("setup_expired_title", "This link no longer works", "Este endereço já não funciona"),
-    ("new_password", "New password", "Nova palavra-passe"),
-    ("current_password", "Current password", "Palavra-passe atual"),
-    ("confirm_password", "Repeat the new password", "Repita a nova palavra-passe"),
-    ("set_password", "Set password", "Definir palavra-passe"),
-    ("change_password", "Change password", "Alterar palavra-passe"),
-    (
-        "password_rules",
-        "At least 8 characters. Not a common password, your username or the organization's name.",
-        "Pelo menos 8 caracteres. Não uma palavra-passe comum, o seu nome de utilizador ou o nome da organização.",
-    ),
-    ("passwords_differ", "The two passwords are not the same.", "As duas palavras-passe não são iguais."),
-    (
-        "flash_password_changed",
-        "Your password was changed. Your other sessions were ended.",
-        "A sua palavra-passe foi alterada. As suas outras sessões foram terminadas.",
-    ),
-    ("weak_too_short", "Use at least 8 characters.", "Use pelo menos 8 caracteres."),
-    ("weak_too_long", "Use at most 256 characters.", "Use no máximo 256 caracteres."),
-    ("weak_common", "It is one of the most common passwords.", "É uma das palavras-passe mais comuns."),
-    ("weak_contains_username", "It contains your username.", "Contém o seu nome de utilizador."),
-    ("weak_contains_organization", "It contains the organization's name.", "Contém o nome da organização."),
-    ("access_code_title", "Enter your access code", "Introduza o seu código de acesso"),
-    (
-        "access_code_intro",
-        "Your 2-Step Verification was reset. Ask your administrator for an access code to set it up again.",
-        "A sua verificação em dois passos foi reposta. Peça ao seu administrador um código de acesso para a configurar de novo.",
-    ),
-    ("access_code", "Access code", "Código de acesso"),
-    ("err_weak_password", "Choose a stronger password.", "Escolha uma palavra-passe mais forte."),
-    (
-        "err_account_disabled",
-        "This account is disabled. Ask your administrator.",
-        "Esta conta está desativada. Fale com o seu administrador.",
-    ),
-    (
-        "err_access_code_required",
-        "An access code from your administrator is needed first.",
-        "Primeiro é preciso um código de acesso do seu administrador.",
-    ),
-    (
-        "err_link_expired",
-        "This link has expired or was already used. Ask your administrator for a new one.",
-        "Este endereço expirou ou já foi usado. Peça um novo ao seu administrador.",
-    ),
-    // Layout
-    ("skip", "Skip to content", "Saltar para o conteúdo"),
-    ("home", "Home", "Início"),
-    ("security_settings", "Security settings", "Definições de segurança"),
-    ("admin_security", "Security and compliance", "Segurança e conformidade"),
-    // Apps (OpenID Connect)
-    ("apps", "Apps", "Aplicações"),
-    (
-        "apps_hint",
-        "Apps that sign their users in through Twostep with OpenID Connect.",
-        "Aplicações que autenticam os seus utilizadores através do Twostep com OpenID Connect.",
-    ),
-    ("app_registered", "Registered:", "Registada:"),
-    (
-        "app_secret_once",
-        "Copy the client secret into the app now: it is shown only this once.",
-        "Copie já o segredo do cliente para a aplicação: só é mostrado desta vez.",
-    ),
-    ("app_name", "Name", "Nome"),
-    ("app_slug", "Short name (a-z, 0-9, -)", "Nome curto (a-z, 0-9, -)"),
-    ("app_type", "Type", "Tipo"),
-    ("app_public", "Public (PKCE)", "Pública (PKCE)"),
-    ("app_confidential", "Confidential", "Confidencial"),
-    ("app_redirect_uris", "Redirect URIs", "URIs de redirecionamento"),
-    (
-        "app_redirect_hint",
-        "One per line, exact: https, or http on localhost.",
-        "Um por linha, exatos: https, ou http em localhost.",
-    ),
-    ("app_actions", "Actions", "Ações"),
-    ("app_new_secret", "New secret", "Novo segredo"),
-    ("app_delete", "Remove", "Remover"),
-    ("no_apps", "No apps are registered yet.", "Ainda não há aplicações registadas."),
-    ("app_register", "Register an app", "Registar uma aplicação"),
-    (
-        "app_public_choice",
-        "Public app (single-page or mobile: no secret, PKCE)",
-        "Aplicação pública (página única ou móvel: sem segredo, PKCE)",
-    ),
-    (
-        "app_no_two_step",
-        "This app cannot do 2-Step Verification (its sign-ins are refused when 2SV applies)",
-        "Esta aplicação não suporta a verificação em dois passos (as entradas são recusadas quando se aplica)",
-    ),
-    ("app_no_two_step_short", "Not supported", "Não suportada"),
-    ("continue_title", "Signed in", "Sessão iniciada"),
-    ("set_up_later", "Set up later", "Configurar mais tarde"),
-    ("devices_section", "Remembered devices", "Dispositivos memorizados"),
-    ("device", "Device", "Dispositivo"),
-    ("device_until", "Remembered until", "Memorizado até"),
-    ("device_forget", "Forget", "Esquecer"),
-    (
-        "flash_device_forgotten",
-        "That device will be asked for a code again.",
-        "Esse dispositivo voltará a pedir um código.",
-    ),
-    (
-        "remember_device",
-        "Don't ask again on this device for {n} days",
-        "Não voltar a pedir neste dispositivo durante {n} dias",
-    ),
-    (
-        "enroll_by_note",
-        "Your organisation asks you to set up 2-Step Verification by",
-        "A sua organização pede-lhe que configure a verificação em dois passos até",
-    ),
-    ("continue_to_app", "Continue to the app", "Continuar para a aplicação"),
-    ("sign_out", "Sign out", "Terminar sessão"),
-    ("language", "Language", "Idioma"),
-    ("error_title", "Something went wrong", "Algo correu mal"),
-    (
-        "form_invalid",
-        "The form could not be read. Go back and try again.",
-        "Não foi possível ler o formulário. Volte atrás e tente novamente.",
-    ),
-    (
-        "csrf_failed",
-        "This form has expired or did not come from this site. Go back, reload the page and try again.",
-        "Este formulário expirou ou não veio deste site. Volte atrás, recarregue a página e tente novamente.",
-    ),
-    ("back_to_sign_in", "Back to sign in", "Voltar ao início de sessão"),
-    ("back_to_settings", "Back to security settings", "Voltar às definições de segurança"),
-    ("back_home", "Go to the home page", "Ir para a página inicial"),
-    ("continue", "Continue", "Continuar"),
-    ("cancel", "Cancel", "Cancelar"),
-    ("yes", "Yes", "Sim"),
-    ("no", "No", "Não"),
-    ("none", "None", "Nenhum"),
-    ("never", "Never", "Nunca"),
-    // Sign-in
-    ("sign_in_title", "Sign in", "Iniciar sessão"),
-    ("organization", "Organization", "Organização"),
-    ("username", "Username", "Nome de utilizador"),
-    ("password", "Password", "Palavra-passe"),
-    ("sign_in", "Sign in", "Iniciar sessão"),
-    (
-        "demo_hint",
-        "Demo mode: the accounts and their passwords were printed when the server started.",
-        "Modo de demonstração: as contas e as palavras-passe foram mostradas quando o servidor arrancou.",
-    ),
-    ("demo_outbox", "Demo text message outbox", "Caixa de saída de SMS da demonstração"),
-    (
-        "outbox_intro",
-        "Text messages sent by the demo, newest first.",
-        "Mensagens de texto enviadas pela demonstração, as mais recentes primeiro.",
-    ),
-    ("outbox_empty", "No text messages yet.", "Ainda não há mensagens de texto."),
-    ("outbox_to", "To {to} at {at}", "Para {to} às {at}"),
-    // Second step
-    ("two_step_title", "2-Step Verification", "Verificação em dois passos"),
-    (
-        "two_step_intro",
-        "To keep your account safe, enter a verification code.",
-        "Para proteger a sua conta, introduza um código de verificação.",
-    ),
-    ("code_totp_label", "Code from your authenticator app", "Código da sua aplicação de autenticação"),
-    (
-        "code_totp_hint",
-        "Open your authenticator app and enter the 6-digit code it shows for Twostep.",
-        "Abra a aplicação de autenticação e introduza o código de 6 dígitos que mostra para o Twostep.",
-    ),
-    ("code_sms_label", "Code from the text message", "Código da mensagem de texto"),
-    (
-        "code_sms_hint",
-        "We send a 6-digit code to your phone number {hint}.",
-        "Enviamos um código de 6 dígitos para o seu número {hint}.",
-    ),
-    ("code_recovery_label", "Recovery code", "Código de recuperação"),
-    (
-        "code_recovery_hint",
-        "Enter one of the recovery codes you saved when you set up 2-Step Verification. Each code works once.",
-        "Introduza um dos códigos de recuperação que guardou ao configurar a verificação em dois passos. Cada código só funciona uma vez.",
-    ),
-    ("send_code", "Send code", "Enviar código"),
-    ("send_new_code", "Send a new code", "Enviar um novo código"),
-    ("verify", "Verify", "Verificar"),
-    ("other_methods", "Other ways to verify", "Outras formas de verificar"),
-    ("use_totp", "Use your authenticator app", "Usar a aplicação de autenticação"),
-    ("use_sms", "Get a text message", "Receber uma mensagem de texto"),
-    ("use_recovery", "Use a recovery code", "Usar um código de recuperação"),
-    ("cancel_sign_in", "Cancel and start again", "Cancelar e recomeçar"),
-    // Enrollment
-    ("enroll_title", "Set up 2-Step Verification", "Configurar a verificação em dois passos"),
-    (
-        "enroll_intro",
-        "Your organization requires 2-Step Verification. Choose how you want to get your codes; you can add the other way later in your security settings.",
-        "A sua organização exige a verificação em dois passos. Escolha como quer receber os códigos; pode adicionar a outra forma mais tarde nas definições de segurança.",
-    ),
-    ("method_totp", "Authenticator app", "Aplicação de autenticação"),
-    (
-        "method_totp_desc",
-        "Google Authenticator, Microsoft Authenticator or any app that shows 6-digit codes. Works without mobile signal.",
-        "Google Authenticator, Microsoft Authenticator ou qualquer aplicação que mostre códigos de 6 dígitos. Funciona sem rede móvel.",
-    ),
-    ("method_sms", "Text message", "Mensagem de texto (SMS)"),
-    (
-        "method_sms_desc",
-        "We send a code to your mobile phone each time you sign in.",
-        "Enviamos um código para o seu telemóvel sempre que inicia sessão.",
-    ),
-    ("choose_totp", "Use an authenticator app", "Usar uma aplicação de autenticação"),
-    ("choose_sms", "Use text messages", "Usar mensagens de texto"),
-    ("totp_title", "Set up your authenticator app", "Configurar a aplicação de autenticação"),
-    (
-        "totp_step1",
-        "Open your authenticator app and choose to add an account.",
-        "Abra a aplicação de autenticação e escolha adicionar uma conta.",
-    ),
-    (
-        "totp_step2",
-        "Scan this QR code, or type the key below by hand.",
-        "Leia este código QR, ou escreva a chave abaixo à mão.",
-    ),
-    ("totp_step3", "Enter the 6-digit code the app shows.", "Introduza o código de 6 dígitos que a aplicação mostra."),
-    (
-        "qr_alt",
-        "QR code to add Twostep to your authenticator app",
-        "Código QR para adicionar o Twostep à sua aplicação de autenticação",
-    ),
-    ("secret_label", "Key for manual entry", "Chave para introdução manual"),
-    ("secret_hint", "Time-based, 6 digits, every 30 seconds.", "Baseada no tempo, 6 dígitos, a cada 30 segundos."),
-    ("copy", "Copy", "Copiar"),
-    ("copied", "Copied", "Copiado"),
-    ("code_label", "6-digit code", "Código de 6 dígitos"),
-    ("verify_enable", "Verify and enable", "Verificar e ativar"),
-    ("sms_title", "Set up text messages", "Configurar mensagens de texto"),
-    ("phone_label", "Mobile phone number", "Número de telemóvel"),
-    (
-        "phone_hint",
-        "In international form, for example +351 912 345 678.",
-        "Em formato internacional, por exemplo +351 912 345 678.",
-    ),
-    ("add_number", "Add number", "Adicionar número"),
-    (
-        "sms_sent_to",
-        "We sent a code to {hint}. It is valid for 5 minutes.",
-        "Enviámos um código para {hint}. É válido durante 5 minutos.",
-    ),
-    ("change_number", "Use a different number", "Usar outro número"),
-    ("other_method", "Choose another method", "Escolher outro método"),
-    // Recovery codes
-    ("recovery_title", "Save your recovery codes", "Guarde os seus códigos de recuperação"),
-    (
-        "recovery_intro",
-        "If you lose your phone, each of these codes lets you sign in once. Keep them somewhere safe: they are shown only now.",
-        "Se perder o telemóvel, cada um destes códigos permite iniciar sessão uma vez. Guarde-os num lugar seguro: só são mostrados agora.",
-    ),
-    ("download", "Download as text", "Transferir como texto"),
-    ("recovery_continue", "I have saved them — continue", "Já os guardei — continuar"),
-    (
-        "recovery_file",
-        "Twostep recovery codes for {user} at {org}. Each code works once.",
-        "Códigos de recuperação do Twostep para {user} em {org}. Cada código funciona uma vez.",
-    ),
-    // Home
-    ("home_title", "You are signed in", "Sessão iniciada"),
-    ("signed_in_as", "Signed in as {user} at {org}.", "Sessão iniciada como {user} em {org}."),
-    ("profile", "Profile", "Perfil"),
-    ("app", "App", "Aplicação"),
-    (
-        "verified_session",
-        "This session passed 2-Step Verification.",
-        "Esta sessão passou a verificação em dois passos.",
-    ),
-    (
-        "password_session",
-        "This session was opened with a password only.",
-        "Esta sessão foi aberta apenas com a palavra-passe.",
-    ),
-    ("session_expires", "Session expires", "A sessão expira"),
-    (
-        "revoke_notice",
-        "2-Step Verification is now required for you: this session ends at {at}. Sign out and sign in again to set it up.",
-        "A verificação em dois passos passou a ser obrigatória para si: esta sessão termina às {at}. Termine a sessão e inicie-a novamente para a configurar.",
-    ),
-    // Settings
-    ("settings_title", "Security", "Segurança"),
-    ("two_step_section", "2-Step Verification", "Verificação em dois passos"),
-    (
-        "two_step_explain",
-        "After your password, you also enter a code from your phone, so someone who learns your password still cannot sign in.",
-        "Depois da palavra-passe, introduz também um código do seu telemóvel; assim, quem souber a sua palavra-passe não consegue entrar.",
-    ),
-    (
-        "two_step_required_note",
-        "Your organization requires 2-Step Verification for you.",
-        "A sua organização exige-lhe a verificação em dois passos.",
-    ),
-    ("status_on", "On", "Ativo"),
-    ("status_off", "Off", "Desativado"),
-    ("enabled_since", "Enabled on {at}", "Ativado em {at}"),
-    ("enable", "Enable", "Ativar"),
-    ("disable", "Disable", "Desativar"),
-    ("recovery_section", "Recovery codes", "Códigos de recuperação"),
-    ("recovery_remaining", "{n} of 10 recovery codes left.", "Restam {n} de 10 códigos de recuperação."),
-    (
-        "recovery_none",
-        "Recovery codes are created when you enable your first method.",
-        "Os códigos de recuperação são criados quando ativa o primeiro método.",
-    ),
-    ("recovery_new", "Create new codes", "Criar novos códigos"),
-    ("sessions_section", "Where you are signed in", "Onde tem sessão iniciada"),
-    ("session_started", "Started", "Início"),
-    ("session_last_seen", "Last active", "Última atividade"),
-    ("session_ip", "IP address", "Endereço IP"),
-    ("session_kind", "Sign-in", "Início de sessão"),
-    ("this_session", "This session", "Esta sessão"),
-    ("with_two_step", "With 2-Step Verification", "Com verificação em dois passos"),
-    ("password_only", "Password only", "Só palavra-passe"),
-    // Step-up
-    ("step_up_title", "Confirm it's you", "Confirme que é você"),
-    (
-        "step_up_intro",
-        "For your security, enter a verification code before changing your 2-Step Verification.",
-        "Por segurança, introduza um código de verificação antes de alterar a verificação em dois passos.",
-    ),
-    // Administration
-    ("card_two_step", "2-Step Verification", "Verificação em dois passos"),
-    ("addon", "Add-on", "Módulo"),
-    (
-        "addon_unavailable",
-        "Not available: ask your provider to activate the 2-Step Verification add-on.",
-        "Indisponível: peça ao seu fornecedor para ativar o módulo de verificação em dois passos.",
-    ),
-    ("addon_available", "Available: connect it to start.", "Disponível: ligue-o para começar."),
-    ("addon_connected", "Connected", "Ligado"),
-    ("connect", "Connect", "Ligar"),
-    ("status", "Status", "Estado"),
-    ("enabled", "Enabled", "Ativada"),
-    ("disabled", "Disabled", "Desativada"),
-    ("enable_two_step", "Enable", "Ativar"),
-    ("disable_two_step", "Disable", "Desativar"),
-    ("policy", "Policy", "Política"),
-    ("policy_optional", "Optional: users may turn it on themselves.", "Opcional: cada utilizador pode ativá-la."),
-    ("mandatory_org", "Mandatory for the entire organization", "Obrigatória para toda a organização"),
-    ("make_mandatory_org", "Make mandatory for everyone", "Tornar obrigatória para todos"),
-    ("make_optional_org", "Make optional for everyone", "Tornar opcional para todos"),
-    ("profiles", "Profiles", "Perfis"),
-    ("profile_col", "Profile", "Perfil"),
-    ("mandatory", "Mandatory", "Obrigatória"),
-    ("optional", "Optional", "Opcional"),
-    ("users_col", "Users", "Utilizadores"),
-    ("enrolled_col", "Enrolled", "Configurada"),
-    ("make_mandatory", "Make mandatory", "Tornar obrigatória"),
-    ("make_optional", "Make optional", "Tornar opcional"),
-    (
-        "grace_note",
-        "When 2-Step Verification becomes mandatory for a profile, its users' sessions without it end after a grace period.",
-        "Quando a verificação em dois passos passa a ser obrigatória para um perfil, as sessões sem ela terminam após um período de tolerância.",
-    ),
-    ("report", "Enrollment report", "Relatório de adesão"),
-    ("kind_col", "Type", "Tipo"),
-    ("required_col", "Required", "Obrigatória"),
-    ("methods_col", "Methods", "Métodos"),
-    ("last_two_step_col", "Last 2-Step Verification", "Última verificação"),
-    ("kind_user", "User", "Utilizador"),
-    ("kind_contact", "Contact", "Contacto"),
-    ("reset", "Reset 2SV", "Repor 2SV"),
-    ("reset_title", "Reset 2-Step Verification for {user}?", "Repor a verificação em dois passos de {user}?"),
-    (
-        "reset_explain",
-        "This removes their authenticator app, phone number and recovery codes, and signs them out everywhere at once. If 2-Step Verification is mandatory for them, they set it up again at their next sign-in.",
-        "Isto remove a aplicação de autenticação, o número de telemóvel e os códigos de recuperação, e termina todas as sessões de imediato. Se a verificação for obrigatória, voltam a configurá-la no próximo início de sessão.",
-    ),
-    ("reset_confirm", "Yes, reset 2-Step Verification", "Sim, repor a verificação em dois passos"),
-    ("audit", "Recent security events", "Eventos de segurança recentes"),
-    ("audit_at", "Time (UTC)", "Hora (UTC)"),
-    ("audit_type", "Event", "Evento"),
-    ("audit_actor", "By", "Por"),
-    ("audit_subject", "Account", "Conta"),
-    ("audit_outcome", "Outcome", "Resultado"),
-    // Messages after a redirect
-    ("flash_signed_out", "You have signed out.", "Terminou a sessão."),
-    ("flash_method_enabled", "Method enabled.", "Método ativado."),
-    ("flash_method_disabled", "Method disabled.", "Método desativado."),
-    (
-        "flash_recovery_used",
-        "You signed in with a recovery code: {n} left.",
-        "Iniciou sessão com um código de recuperação: restam {n}.",
-    ),
-    (
-        "flash_sms_sent",
-        "Code sent. It can take a few seconds to arrive.",
-        "Código enviado. Pode demorar alguns segundos a chegar.",
-    ),
-    ("flash_session_ended", "That session was signed out.", "Essa sessão foi terminada."),
-    ("flash_reset_done", "2-Step Verification was reset.", "A verificação em dois passos foi reposta."),
-    ("flash_saved", "Saved.", "Guardado."),
-    (
-        "flash_admin_confirmed",
-        "Thank you. For the next 15 minutes you can make changes that weaken protection.",
-        "Obrigado. Durante os próximos 15 minutos pode fazer alterações que reduzem a proteção.",
-    ),
-    (
-        "flash_confirmed",
-        "Thank you. You can change your 2-Step Verification for the next 15 minutes.",
-        "Obrigado. Pode alterar a verificação em dois passos durante os próximos 15 minutos.",
-    ),
-    // Errors, by API error code
-    (
-        "err_invalid_request",
-        "That step has expired or the form was incomplete. Please start again.",
-        "Esse passo expirou ou o formulário estava incompleto. Comece novamente.",
-    ),
-    (
-        "err_unknown_client",
-        "This app is not known to the sign-in service.",
-        "Esta aplicação não é conhecida pelo serviço de início de sessão.",
-    ),
-    ("err_payload_too_large", "What you sent is too large.", "O que enviou é demasiado grande."),
-    (
-        "err_invalid_credentials",
-        "Wrong organization, username or password.",
-        "Organização, nome de utilizador ou palavra-passe incorretos.",
-    ),
-    (
-        "err_session_invalid",
-        "Your session has ended. Please sign in again.",
-        "A sua sessão terminou. Inicie sessão novamente.",
-    ),
-    (
-        "err_session_revoked",
-        "Your session ended because 2-Step Verification is now required. Sign in again to set it up.",
-        "A sua sessão terminou porque a verificação em dois passos passou a ser obrigatória. Inicie sessão novamente para a configurar.",
-    ),
-    (
-        "err_flow_expired",
-        "This sign-in has expired or had too many wrong codes. Please sign in again.",
-        "Este início de sessão expirou ou teve demasiados códigos errados. Inicie sessão novamente.",
-    ),
-    ("err_invalid_code", "That code is not correct.", "Esse código não está correto."),
-    ("err_attempts_left", "{n} attempts left.", "Restam {n} tentativas."),
-    ("err_attempt_left", "1 attempt left.", "Resta 1 tentativa."),
-    ("err_forbidden", "You do not have access to this page.", "Não tem acesso a esta página."),
-    (
-        "err_two_step_unsupported_client",
-        "This app does not support 2-Step Verification yet. Sign in on the web, or ask your administrator.",
-        "Esta aplicação ainda não suporta a verificação em dois passos. Inicie sessão na web ou fale com o seu administrador.",
-    ),
-    (
-        "err_two_step_not_available",
-        "2-Step Verification is not available for this account.",
-        "A verificação em dois passos não está disponível para esta conta.",
-    ),
-    ("err_step_up_required", "Confirm it's you first.", "Confirme primeiro que é você."),
-    ("err_not_found", "Not found.", "Não encontrado."),
-    (
-        "err_addon_unavailable",
-        "The 2-Step Verification add-on is not available for your organization. Ask your provider to activate it.",
-        "O módulo de verificação em dois passos não está disponível para a sua organização. Peça ao fornecedor para o ativar.",
-    ),
-    (
-        "err_addon_not_connected",
-        "Connect the 2-Step Verification add-on first.",
-        "Ligue primeiro o módulo de verificação em dois passos.",
-    ),
-    (
-        "err_two_step_disabled",
-        "Your organization has not turned on 2-Step Verification.",
-        "A sua organização não ativou a verificação em dois passos.",
-    ),
-    (
-        "err_method_required",
-        "2-Step Verification is required for you, so you must keep at least one method. Add another method before disabling this one.",
-        "A verificação em dois passos é obrigatória para si, por isso tem de manter pelo menos um método. Adicione outro antes de desativar este.",
-    ),
-    (
-        "err_conflict",
-        "Something changed in the meantime. Reload the page and try again.",
-        "Algo mudou entretanto. Recarregue a página e tente novamente.",
-    ),
-    (
-        "err_invalid_phone",
-        "This is not a valid mobile number. Use the international form, for example +351 912 345 678.",
-        "Este não é um número de telemóvel válido. Use o formato internacional, por exemplo +351 912 345 678.",
-    ),
-    (
-        "err_two_step_locked",
-        "Too many wrong codes: 2-Step Verification is locked for your account. Try again in {time}.",
-        "Demasiados códigos errados: a verificação em dois passos está bloqueada para a sua conta. Tente novamente dentro de {time}.",
-    ),
-    (
-        "err_rate_limited",
-        "Too many attempts. Try again in {time}.",
-        "Demasiadas tentativas. Tente novamente dentro de {time}.",
-    ),
-    (
-        "err_sms_rate_limited",
-        "Too many text messages. Try again in {time}.",
-        "Demasiadas mensagens de texto. Tente novamente dentro de {time}.",
-    ),
-    (
-        "err_sms_delivery_failed",
-        "The text message could not be sent. Try again, or use another method.",
-        "Não foi possível enviar a mensagem de texto. Tente novamente ou use outro método.",
-    ),
-    (
-        "err_unavailable",
-        "The service is busy. Try again in a moment.",
-        "O serviço está ocupado. Tente novamente daqui a pouco.",
-    ),
-    (
-        "err_internal",
-        "Something went wrong on our side. Please try again.",
-        "Algo correu mal do nosso lado. Tente novamente.",
-    ),
-    ("seconds", "{n} seconds", "{n} segundos"),
-    ("minute", "1 minute", "1 minuto"),
-    ("minutes", "{n} minutes", "{n} minutos"),
-];
+/// The variables a pattern uses, in selectors and in every variant.
+fn variables(pattern: &ast::Pattern<&str>, out: &mut BTreeSet<String>) {
+    fn inline(e: &ast::InlineExpression<&str>, out: &mut BTreeSet<String>) {
+        match e {
+            ast::InlineExpression::VariableReference { id } => {
+                out.insert(id.name.to_owned());
+            }
+            ast::InlineExpression::FunctionReference { arguments, .. }
+            | ast::InlineExpression::TermReference { arguments: Some(arguments), .. } => {
+                arguments.positional.iter().for_each(|a| inline(a, out));
+                arguments.named.iter().for_each(|a| inline(&a.value, out));
+            }
+            ast::InlineExpression::Placeable { expression } => expression_vars(expression, out),
+            _ => {}
+        }
+    }
+    fn expression_vars(e: &ast::Expression<&str>, out: &mut BTreeSet<String>) {
+        match e {
+            ast::Expression::Select { selector, variants } => {
+                inline(selector, out);
+                variants.iter().for_each(|v| variables(&v.value, out));
+            }
+            ast::Expression::Inline(e) => inline(e, out),
+        }
+    }
+    for element in &pattern.elements {
+        if let ast::PatternElement::Placeable { expression } = element {
+            expression_vars(expression, out);
+        }
+    }
+}
 
-/// One language's words, for templates (`t.key`) and for Rust (`get`).
+static LOCALES: LazyLock<Vec<Locale>> = LazyLock::new(|| {
+    let locales: Vec<Locale> = embedded::LOCALES.iter().map(|(code, files)| Locale::load(code, files)).collect();
+    for problem in locales.iter().flat_map(|l| &l.problems) {
+        tracing::error!(%problem, "translation file");
+    }
+    locales
+});
+
+fn locale(lang: Lang) -> Option<&'static Locale> {
+    LOCALES.iter().find(|l| l.code == lang.as_str())
+}
+
+/// The language first, then English (once).
+fn chain(lang: Lang) -> impl Iterator<Item = &'static Locale> {
+    [locale(lang), locale(Lang::English).filter(|_| lang != Lang::English)].into_iter().flatten()
+}
+
+/// One language's words, for templates (`t.key`) and for Rust (`get`); a variable
+/// appears as `{name}`.
 #[derive(Serialize)]
 #[serde(transparent)]
-pub struct Table(BTreeMap<&'static str, &'static str>);
+pub struct Table(BTreeMap<&'static str, String>);
 
 impl Table {
-    /// The text for `key`, or empty when there is none (unit tests keep the table whole).
-    pub fn get(&self, key: &str) -> &'static str {
-        self.0.get(key).copied().unwrap_or("")
+    /// The text for `key`, or empty when no language has it (unit tests keep them whole).
+    pub fn get(&self, key: &str) -> &str {
+        self.0.get(key).map(String::as_str).unwrap_or("")
+    }
+
+    fn build(lang: Lang) -> Self {
+        let mut words = BTreeMap::new();
+        // English first, then the language over it: a missing key reads in English.
+        for l in chain(lang).collect::<Vec<_>>().into_iter().rev() {
+            for (key, vars) in &l.messages {
+                let mut args = FluentArgs::new();
+                for var in vars {
+                    args.set(var.as_str(), format!("{{{var}}}"));
+                }
+                if let Some(text) = l.format(key, Some(&args)) {
+                    words.insert(key.as_str(), text);
+                }
+            }
+        }
+        Self(words)
     }
 }
 
-static EN: LazyLock<Table> = LazyLock::new(|| Table(WORDS.iter().map(|(k, en, _)| (*k, *en)).collect()));
-static PT: LazyLock<Table> = LazyLock::new(|| Table(WORDS.iter().map(|(k, _, pt)| (*k, *pt)).collect()));
+static TABLES: LazyLock<Vec<Table>> = LazyLock::new(|| Lang::ALL.iter().map(|l| Table::build(*l)).collect());
 
 pub fn table(lang: Lang) -> &'static Table {
-    match lang {
-        Lang::En => &EN,
-        Lang::Pt => &PT,
+    let i = Lang::ALL.iter().position(|l| *l == lang).unwrap_or(0);
+    &TABLES[i]
+}
+
+/// The message `key` in `lang` (English when the language lacks it) with its values:
+/// numbers as `i64` (plural forms follow them), text as `&str`. Empty when no language
+/// has the key.
+pub fn text(lang: Lang, key: &str, values: &[(&str, FluentValue<'_>)]) -> String {
+    let mut args = FluentArgs::with_capacity(values.len());
+    for (name, value) in values {
+        args.set(*name, value.clone());
     }
+    chain(lang).find_map(|l| l.format(key, Some(&args))).unwrap_or_default()
+}
+
+/// Whether `key` is a message (in English, the reference).
+fn has(key: &str) -> bool {
+    locale(Lang::English).is_some_and(|l| l.messages.contains_key(key))
+}
+
+/// The languages for the switch on every page: code and name, each in itself.
+#[derive(Serialize)]
+pub struct LanguageName {
+    pub code: &'static str,
+    pub name: String,
+}
+
+pub fn languages() -> Vec<LanguageName> {
+    Lang::ALL
+        .iter()
+        .map(|l| LanguageName { code: l.as_str(), name: table(*l).get("language_name").to_owned() })
+        .collect()
 }
 
 /// "45 seconds", "1 minute", "15 minutes" (rounded up: never promise too early).
 pub fn duration(lang: Lang, seconds: i64) -> String {
-    let t = table(lang);
     let seconds = seconds.max(1);
     if seconds < 60 {
-        return t.get("seconds").replace("{n}", &seconds.to_string());
+        return text(lang, "seconds", &[("n", seconds.into())]);
     }
-    let minutes = (seconds + 59) / 60;
-    if minutes == 1 { t.get("minute").to_owned() } else { t.get("minutes").replace("{n}", &minutes.to_string()) }
+    text(lang, "minutes", &[("n", ((seconds + 59) / 60).into())])
 }
 
 /// The message a person reads for an error of the service.
 pub fn error(lang: Lang, e: &ApiError) -> String {
-    let t = table(lang);
-    let base = t.get(&format!("err_{}", e.code()));
-    let base = if base.is_empty() { t.get("err_internal") } else { base };
+    let key = format!("err_{}", e.code());
+    let key = if has(&key) { key.as_str() } else { "err_internal" };
     match e {
         ApiError::InvalidCode { attempts_remaining: Some(n) } if *n > 0 => {
-            let left = if *n == 1 {
-                t.get("err_attempt_left").to_owned()
-            } else {
-                t.get("err_attempts_left").replace("{n}", &n.to_string())
-            };
-            format!("{base} {left}")
+            let left = text(lang, "err_attempts_left", &[("n", (*n).into())]);
+            format!("{} {left}", text(lang, key, &[]))
         }
-        ApiError::InvalidCode { attempts_remaining: Some(_) } => format!("{base} {}", t.get("err_flow_expired")),
+        ApiError::InvalidCode { attempts_remaining: Some(_) } => {
+            format!("{} {}", text(lang, key, &[]), text(lang, "err_flow_expired", &[]))
+        }
         ApiError::TwoStepLocked { retry_after }
         | ApiError::RateLimited { retry_after }
-        | ApiError::SmsRateLimited { retry_after } => base.replace("{time}", &duration(lang, *retry_after)),
-        _ => base.to_owned(),
+        | ApiError::SmsRateLimited { retry_after } => text(lang, key, &[("time", duration(lang, *retry_after).into())]),
+        _ => text(lang, key, &[]),
     }
 }
 
 /// A message carried over a redirect: a `flash_` text, or an error code's message.
 pub fn flash(lang: Lang, key: &str, n: Option<i64>) -> Option<String> {
-    let t = table(lang);
-    let text = match t.get(&format!("flash_{key}")) {
-        "" => t.get(&format!("err_{key}")),
-        text => text,
-    };
-    (!text.is_empty()).then(|| text.replace("{n}", &n.unwrap_or(0).to_string()))
+    let key = [format!("flash_{key}"), format!("err_{key}")].into_iter().find(|k| has(k))?;
+    Some(text(lang, &key, &[("n", n.unwrap_or(0).into())]))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn english() -> &'static Locale {
+        locale(Lang::English).expect("locales/en")
+    }
+
     #[test]
-    fn every_word_has_both_languages_and_keys_are_unique() {
-        let mut seen = std::collections::HashSet::new();
-        for (key, en, pt) in WORDS {
-            assert!(seen.insert(key), "duplicate key {key}");
-            assert!(!en.is_empty() && !pt.is_empty(), "{key} is missing a language");
+    fn every_language_is_a_directory_of_files_and_every_directory_a_language() {
+        let dirs: Vec<&str> = LOCALES.iter().map(|l| l.code).collect();
+        for lang in Lang::ALL {
+            assert!(dirs.contains(&lang.as_str()), "no locales/{lang}/ for {lang:?}");
+        }
+        for dir in dirs {
+            assert!(
+                Lang::parse(dir).is_some_and(|l| l.as_str() == dir),
+                "locales/{dir}/ is not a language of twostep_core::domain::Language"
+            );
         }
     }
 
     #[test]
-    fn every_error_code_of_the_api_has_a_message_in_both_languages() {
+    fn the_files_parse_and_define_each_key_once() {
+        for l in LOCALES.iter() {
+            assert!(l.problems.is_empty(), "{}: {:#?}", l.code, l.problems);
+            assert!(!l.messages.is_empty(), "{} has no messages", l.code);
+        }
+    }
+
+    #[test]
+    fn every_language_has_every_key_with_the_same_variables() {
+        // All the gaps at once, so a translator sees the whole list.
+        let reference = &english().messages;
+        let mut problems = Vec::new();
+        for l in LOCALES.iter() {
+            for (key, vars) in reference {
+                let Some(theirs) = l.messages.get(key) else {
+                    problems.push(format!("{}: {key} is missing", l.code));
+                    continue;
+                };
+                for var in theirs.difference(vars) {
+                    problems.push(format!("{}: {key} uses ${var}, which the code does not supply", l.code));
+                }
+                for var in vars.difference(theirs) {
+                    problems.push(format!("{}: {key} leaves out ${var}", l.code));
+                }
+            }
+            for key in l.messages.keys().filter(|k| !reference.contains_key(*k)) {
+                problems.push(format!("{}: {key} is not in English, the reference", l.code));
+            }
+        }
+        assert!(problems.is_empty(), "{problems:#?}");
+    }
+
+    #[test]
+    fn every_message_formats_in_every_language() {
+        // `format` panics in tests on any Fluent error (an unknown reference, a variable
+        // not given): every message, with each of its variables given.
+        for lang in Lang::ALL {
+            let t = table(lang);
+            for key in english().messages.keys() {
+                assert!(!t.get(key).is_empty(), "{lang}/{key} is empty");
+            }
+        }
+        assert_eq!(table(Lang::Spanish).get("outbox_to"), "Para {to} a las {at}");
+    }
+
+    #[test]
+    fn every_error_code_of_the_api_has_a_message_in_every_language() {
         let errors = [
             ApiError::InvalidRequest(String::new()),
             ApiError::UnknownClient,
@@ -753,6 +312,8 @@ mod tests {
             ApiError::SessionRevoked,
             ApiError::FlowExpired,
             ApiError::InvalidCode { attempts_remaining: None },
+            ApiError::InvalidCode { attempts_remaining: Some(0) },
+            ApiError::InvalidCode { attempts_remaining: Some(1) },
             ApiError::Forbidden,
             ApiError::TwoStepUnsupportedClient,
             ApiError::TwoStepNotAvailable,
@@ -765,8 +326,8 @@ mod tests {
             ApiError::Conflict(String::new()),
             ApiError::InvalidPhone,
             ApiError::TwoStepLocked { retry_after: 1 },
-            ApiError::RateLimited { retry_after: 1 },
-            ApiError::SmsRateLimited { retry_after: 1 },
+            ApiError::RateLimited { retry_after: 61 },
+            ApiError::SmsRateLimited { retry_after: 3600 },
             ApiError::SmsDeliveryFailed,
             ApiError::Unavailable,
             ApiError::WeakPassword { reasons: Vec::new() },
@@ -776,8 +337,10 @@ mod tests {
             ApiError::Internal(String::new()),
         ];
         for e in &errors {
-            for lang in [Lang::En, Lang::Pt] {
-                assert!(!table(lang).get(&format!("err_{}", e.code())).is_empty(), "{} in {lang:?}", e.code());
+            assert!(has(&format!("err_{}", e.code())), "no message for {}", e.code());
+            for lang in Lang::ALL {
+                let message = error(lang, e);
+                assert!(!message.is_empty() && !message.contains('{'), "{} in {lang}: {message}", e.code());
             }
         }
     }
@@ -785,23 +348,49 @@ mod tests {
     #[test]
     fn wrong_codes_say_how_many_attempts_remain() {
         let e = ApiError::InvalidCode { attempts_remaining: Some(3) };
-        assert_eq!(error(Lang::En, &e), "That code is not correct. 3 attempts left.");
-        assert_eq!(error(Lang::Pt, &e), "Esse código não está correto. Restam 3 tentativas.");
+        assert_eq!(error(Lang::English, &e), "That code is not correct. 3 attempts left.");
+        assert_eq!(error(Lang::Portuguese, &e), "Esse código não está correto. Restam 3 tentativas.");
+        assert_eq!(error(Lang::Spanish, &e), "Ese código no es correcto. Le quedan 3 intentos.");
+        let last = ApiError::InvalidCode { attempts_remaining: Some(1) };
+        assert_eq!(error(Lang::English, &last), "That code is not correct. 1 attempt left.");
+        assert_eq!(error(Lang::Portuguese, &last), "Esse código não está correto. Resta 1 tentativa.");
+        assert_eq!(error(Lang::Spanish, &last), "Ese código no es correcto. Le queda 1 intento.");
     }
 
     #[test]
     fn a_lockout_says_when_to_try_again_rounded_up_to_minutes() {
         let e = ApiError::TwoStepLocked { retry_after: 14 * 60 + 1 };
-        assert!(error(Lang::En, &e).ends_with("Try again in 15 minutes."));
-        assert_eq!(duration(Lang::Pt, 30), "30 segundos");
+        assert!(error(Lang::English, &e).ends_with("Try again in 15 minutes."));
+        assert!(error(Lang::Spanish, &e).ends_with("Inténtelo de nuevo dentro de 15 minutos."));
+        assert_eq!(duration(Lang::Portuguese, 30), "30 segundos");
+        assert_eq!(duration(Lang::English, 60), "1 minute");
+        assert_eq!(duration(Lang::Spanish, 1), "1 segundo");
     }
 
     #[test]
-    fn accept_language_picks_the_best_supported_language() {
-        assert_eq!(Lang::from_accept_language(Some("pt-PT,pt;q=0.9,en;q=0.8")), Lang::Pt);
-        assert_eq!(Lang::from_accept_language(Some("fr-FR, en;q=0.5, pt;q=0.7")), Lang::Pt);
-        assert_eq!(Lang::from_accept_language(Some("de, en-GB;q=0.8")), Lang::En);
-        assert_eq!(Lang::from_accept_language(Some("pt;q=0")), Lang::En);
-        assert_eq!(Lang::from_accept_language(None), Lang::En);
+    fn templates_get_variables_as_placeholders_to_fill_in() {
+        assert_eq!(table(Lang::English).get("recovery_remaining"), "{n} of 10 recovery codes left.");
+        assert_eq!(table(Lang::Portuguese).get("signed_in_as"), "Sessão iniciada como {user} em {org}.");
+        assert_eq!(table(Lang::Spanish).get("sign_in_title"), "Iniciar sesión");
+        assert_eq!(table(Lang::English).get("no_such_key"), "");
+    }
+
+    #[test]
+    fn flash_messages_take_a_count_or_an_error_code() {
+        assert_eq!(
+            flash(Lang::Spanish, "recovery_used", Some(7)).unwrap(),
+            "Ha iniciado sesión con un código de recuperación: le quedan 7."
+        );
+        assert_eq!(
+            flash(Lang::English, "session_invalid", None).unwrap(),
+            "Your session has ended. Please sign in again."
+        );
+        assert_eq!(flash(Lang::English, "no_such_thing", None), None);
+    }
+
+    #[test]
+    fn the_switch_names_each_language_in_itself() {
+        let names: Vec<_> = languages().into_iter().map(|l| format!("{}={}", l.code, l.name)).collect();
+        assert_eq!(names, ["en=English", "pt=Português", "es=Español"]);
     }
 }

@@ -11,7 +11,7 @@ mod account;
 mod admin;
 mod ctx;
 mod forward;
-mod i18n;
+pub(crate) mod i18n;
 mod oauth;
 mod setup;
 mod signin;

@@ -40,6 +40,8 @@ static ENV: LazyLock<Result<Environment<'static>, Error>> = LazyLock::new(|| {
     // `{% if me %}` on an absent value stays allowed.
     env.set_undefined_behavior(minijinja::UndefinedBehavior::SemiStrict);
     env.add_filter("segment", segment);
+    // The language switch on every page: each language named in itself (`language_name`).
+    env.add_global("languages", Value::from_serialize(crate::web::i18n::languages()));
     for (name, source) in TEMPLATES {
         env.add_template(name, source)?;
     }
@@ -72,7 +74,7 @@ mod tests {
     use super::*;
 
     fn sample(name: &str, extra: Value) -> Result<String, Error> {
-        let t = crate::web::i18n::table(crate::web::i18n::Lang::En);
+        let t = crate::web::i18n::table(crate::web::i18n::Lang::English);
         let ctx = minijinja::context! { t, lang => "en", csrf => "x", back => "/", flash => None::<String>, demo => true, ..extra };
         render(name, ctx)
     }

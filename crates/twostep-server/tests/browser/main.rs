@@ -7,6 +7,7 @@
 mod accounts;
 mod passkeys;
 mod security;
+mod spanish;
 mod support;
 
 use support::{Browser, TestApp, browser};
