@@ -286,3 +286,26 @@ flash_reset_done = 2-Step Verification was reset.
 flash_saved = Saved.
 flash_admin_confirmed = Thank you. For the next 15 minutes you can make changes that weaken protection.
 flash_confirmed = Thank you. You can change your 2-Step Verification for the next 15 minutes.
+
+## Security keys, passkeys and named methods (SPEC §14); the rollout settings
+
+method_webauthn = Security key or passkey
+your_methods = Your methods
+method_name = Name
+method_type = Type
+method_added = Added
+method_last_used = Last used
+remove = Remove
+name_optional = Name (optional)
+add_totp = Add another authenticator app
+key_add = Add a security key or passkey
+key_desc = A security key (USB or NFC) or a passkey on this device: the strongest second step, immune to phishing.
+key_unsupported = This browser cannot use security keys here (it needs JavaScript and WebAuthn).
+key_failed = The security key did not answer. Try again.
+use_key = Use a security key or passkey
+key_hint = Insert or touch your security key, or use this device's passkey.
+key_start = Use security key
+rollout = Rollout
+enrollment_period_label = Days to set up 2SV once it becomes mandatory (0: at the next sign-in)
+remember_device_label = Days a browser may skip the second step (0: never)
+save = Save

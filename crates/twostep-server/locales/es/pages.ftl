@@ -284,3 +284,26 @@ flash_reset_done = Se ha restablecido la verificación en dos pasos.
 flash_saved = Guardado.
 flash_admin_confirmed = Gracias. Durante los próximos 15 minutos puede hacer cambios que reducen la protección.
 flash_confirmed = Gracias. Puede cambiar su verificación en dos pasos durante los próximos 15 minutos.
+
+## Llaves de seguridad, passkeys y métodos con nombre (SPEC §14); los ajustes de implantación
+
+method_webauthn = Llave de seguridad o passkey
+your_methods = Tus métodos
+method_name = Nombre
+method_type = Tipo
+method_added = Añadido
+method_last_used = Último uso
+remove = Quitar
+name_optional = Nombre (opcional)
+add_totp = Añadir otra aplicación de autenticación
+key_add = Añadir una llave de seguridad o passkey
+key_desc = Una llave de seguridad (USB o NFC) o una passkey en este dispositivo: el segundo paso más fuerte, inmune al phishing.
+key_unsupported = Este navegador no puede usar llaves de seguridad aquí (necesita JavaScript y WebAuthn).
+key_failed = La llave de seguridad no respondió. Inténtalo de nuevo.
+use_key = Usar una llave de seguridad o passkey
+key_hint = Inserta o toca tu llave de seguridad, o usa la passkey de este dispositivo.
+key_start = Usar llave de seguridad
+rollout = Implantación
+enrollment_period_label = Días para configurar la verificación en dos pasos cuando pasa a ser obligatoria (0: en el próximo inicio de sesión)
+remember_device_label = Días en que un navegador puede omitir el segundo paso (0: nunca)
+save = Guardar

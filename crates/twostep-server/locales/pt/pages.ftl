@@ -285,3 +285,26 @@ flash_reset_done = A verificação em dois passos foi reposta.
 flash_saved = Guardado.
 flash_admin_confirmed = Obrigado. Durante os próximos 15 minutos pode fazer alterações que reduzem a proteção.
 flash_confirmed = Obrigado. Pode alterar a verificação em dois passos durante os próximos 15 minutos.
+
+## Chaves de segurança, passkeys e métodos com nome (SPEC §14); as definições de implementação
+
+method_webauthn = Chave de segurança ou passkey
+your_methods = Os seus métodos
+method_name = Nome
+method_type = Tipo
+method_added = Adicionado
+method_last_used = Última utilização
+remove = Remover
+name_optional = Nome (opcional)
+add_totp = Adicionar outra aplicação de autenticação
+key_add = Adicionar uma chave de segurança ou passkey
+key_desc = Uma chave de segurança (USB ou NFC) ou uma passkey neste dispositivo: o segundo passo mais forte, imune a phishing.
+key_unsupported = Este navegador não pode usar chaves de segurança aqui (precisa de JavaScript e WebAuthn).
+key_failed = A chave de segurança não respondeu. Tente novamente.
+use_key = Usar uma chave de segurança ou passkey
+key_hint = Insira ou toque na sua chave de segurança, ou use a passkey deste dispositivo.
+key_start = Usar chave de segurança
+rollout = Implementação
+enrollment_period_label = Dias para configurar a 2SV quando se torna obrigatória (0: no próximo início de sessão)
+remember_device_label = Dias em que um navegador pode saltar o segundo passo (0: nunca)
+save = Guardar
