@@ -4,7 +4,7 @@
 sms_code = { $code } is your { $issuer } verification code. Do not share it with anyone.
 
 ## Emails (SPEC §12), in the organisation's language: a greeting, one line on what
-## happened, and the footer. `$method` is the kind of method: totp, sms, or another.
+## happened, and the footer. `$method` is the kind of method: totp, sms, webauthn, or another.
 
 email_hello = Hello { $name },
 email_footer =
@@ -16,12 +16,14 @@ email_method_enabled_subject = 2-Step Verification method added
 email_method_enabled = { $method ->
     [totp] An authenticator app was added to your 2-Step Verification.
     [sms] Text messages to your phone were added to your 2-Step Verification.
+    [webauthn] A security key or passkey was added to your 2-Step Verification.
    *[other] A verification method was added to your 2-Step Verification.
 }
 email_method_removed_subject = 2-Step Verification method removed
 email_method_removed = { $method ->
     [totp] The authenticator app was removed from your 2-Step Verification.
     [sms] Text messages to your phone were removed from your 2-Step Verification.
+    [webauthn] A security key or passkey was removed from your 2-Step Verification.
    *[other] A verification method was removed from your 2-Step Verification.
 }
 email_recovery_codes_regenerated_subject = New recovery codes

@@ -15,12 +15,14 @@ email_method_enabled_subject = Método de verificación en dos pasos añadido
 email_method_enabled = { $method ->
     [totp] Se ha añadido una aplicación de autenticación a su verificación en dos pasos.
     [sms] Se han añadido los mensajes de texto a su teléfono a su verificación en dos pasos.
+    [webauthn] Se ha añadido una llave de seguridad o llave de acceso a su verificación en dos pasos.
    *[other] Se ha añadido un método a su verificación en dos pasos.
 }
 email_method_removed_subject = Método de verificación en dos pasos eliminado
 email_method_removed = { $method ->
     [totp] Se ha eliminado la aplicación de autenticación de su verificación en dos pasos.
     [sms] Se han eliminado los mensajes de texto a su teléfono de su verificación en dos pasos.
+    [webauthn] Se ha eliminado una llave de seguridad o llave de acceso de su verificación en dos pasos.
    *[other] Se ha eliminado un método de su verificación en dos pasos.
 }
 email_recovery_codes_regenerated_subject = Nuevos códigos de recuperación

@@ -15,12 +15,14 @@ email_method_enabled_subject = Método de verificação em dois passos adicionad
 email_method_enabled = { $method ->
     [totp] Foi adicionada uma aplicação de autenticação à sua verificação em dois passos.
     [sms] Foram adicionadas mensagens de texto para o seu telemóvel à sua verificação em dois passos.
+    [webauthn] Foi adicionada uma chave de segurança ou chave de acesso à sua verificação em dois passos.
    *[other] Foi adicionado um método à sua verificação em dois passos.
 }
 email_method_removed_subject = Método de verificação em dois passos removido
 email_method_removed = { $method ->
     [totp] Foi removida a aplicação de autenticação da sua verificação em dois passos.
     [sms] Foram removidas as mensagens de texto para o seu telemóvel da sua verificação em dois passos.
+    [webauthn] Foi removida uma chave de segurança ou chave de acesso da sua verificação em dois passos.
    *[other] Foi removido um método da sua verificação em dois passos.
 }
 email_recovery_codes_regenerated_subject = Novos códigos de recuperação

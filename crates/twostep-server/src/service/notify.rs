@@ -152,6 +152,8 @@ mod tests {
         let (subject, body) = compose(&org(Language::Portuguese), &account(), Notice::MethodEnabled("totp"));
         assert_eq!(subject, "Método de verificação em dois passos adicionado");
         assert!(body.starts_with("Olá Maria,") && body.contains("aplicação de autenticação"), "{body}");
+        let (_, body) = compose(&org(Language::English), &account(), Notice::MethodEnabled("webauthn"));
+        assert!(body.contains("A security key or passkey was added"), "{body}");
         let (subject, _) = compose(&org(Language::English), &account(), Notice::SecondStepLocked);
         assert_eq!(subject, "2-Step Verification locked");
         let (subject, body) = compose(&org(Language::Spanish), &account(), Notice::MethodRemoved("sms"));

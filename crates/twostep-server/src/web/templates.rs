@@ -84,6 +84,7 @@ mod tests {
         for addon in ["unavailable", "available", "connected"] {
             let s = minijinja::context! {
                 addon, enabled => true, mandatory_for_organization => false,
+                enrollment_period_days => 7, remember_device_days => 30,
                 profiles => vec![minijinja::context! { slug => "technician", name => "Technician", mandatory => true, users => 2, enrolled => 1 }],
             };
             let users = vec![minijinja::context! {
