@@ -226,6 +226,10 @@ pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
         sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
             StoreError::Unavailable(e.to_string())
         }
+        // A connection that broke while it was being made: with TLS available, the first thing
+        // sent is PostgreSQL's SSLRequest, and a peer that hangs up answers it with nothing; a
+        // handshake that fails is the same database out of reach.
+        sqlx::Error::Protocol(_) | sqlx::Error::Tls(_) => StoreError::Unavailable(e.to_string()),
         // PostgreSQL: statement_timeout (57014) and connection failures (08xxx).
         sqlx::Error::Database(db) if db.code().is_some_and(|c| c == "57014" || c.starts_with("08")) => {
             StoreError::Unavailable(e.to_string())
