@@ -10,6 +10,7 @@ use crate::service::{RequestMeta, Subject, blocking, rfc3339, throttle};
 use crate::state::AppState;
 use rand::Rng;
 use serde::Serialize;
+use twostep_core::aad::Aad;
 use twostep_core::credential::{password, strength};
 use twostep_core::crypto::{Token, TokenHash};
 use twostep_core::domain::{AccountKind, Password, PhoneNumber, Username};
@@ -306,8 +307,10 @@ pub async fn create(
     let (phone_sealed, phone_hint, key_id) = match &phone {
         None => (None, None, None),
         Some(p) => {
-            let (sealed, key_id) =
-                state.keyring.seal(p.e164().as_bytes(), &crate::commands::account_phone_aad(org.id, &username))?;
+            let (sealed, key_id) = state.keyring.seal(
+                p.e164().as_bytes(),
+                &Aad::AccountPhone { org_id: org.id, username_key: &username.key() }.bytes(),
+            )?;
             (Some(sealed), Some(p.hint()), Some(key_id))
         }
     };

@@ -6,7 +6,6 @@ use super::ctx::{self, CsrfForm, Ctx, Plain, Posted};
 use super::signin::{CodeForm, CodePage, MethodQuery, session_cookie, start_over};
 use super::{error_page, i18n, me, signed_in, when, when_text};
 use crate::error::ApiError;
-use crate::service::codes::totp_aad;
 use crate::service::me::{self, Caller, Confirmed};
 use crate::service::{Subject, auth};
 use crate::state::AppState;
@@ -15,6 +14,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use minijinja::{Value, context};
 use serde::Deserialize;
+use twostep_core::aad::Aad;
 use twostep_core::credential::totp;
 use twostep_core::domain::{MethodKind, PhoneNumber};
 
@@ -180,7 +180,7 @@ pub async fn totp_start<const ENROLLING: bool>(
 async fn pending_totp(state: &AppState, caller: &Caller) -> Option<(String, String)> {
     let account_id = caller.account_id();
     let pending = state.store.pending(account_id, MethodKind::Totp, caller.owner(), state.now()).await.ok()??;
-    let secret = state.keyring.open(&pending.key_id, &pending.sealed, &totp_aad(account_id)).ok()?;
+    let secret = state.keyring.open(&pending.key_id, &pending.sealed, &Aad::Totp { account_id }.bytes()).ok()?;
     let subject = Subject::load(state, account_id).await.ok()?;
     let label = format!("{}@{}", subject.account.username, subject.org.slug);
     let uri = totp::otpauth_uri(&state.config.issuer, &label, &secret);

@@ -581,7 +581,7 @@ async fn a_secret_key_rotation_moves_the_signing_keys_too(app: TestApp) {
     assert_eq!(keys.len(), 2);
     for key in keys {
         assert_eq!(key.key_id, new.id());
-        let aad = twostep_server::oidc::keys::aad(&key.kid);
+        let aad = twostep_core::aad::Aad::SigningKey { kid: &key.kid }.bytes();
         assert!(new.open(&key.sealed, &aad).is_ok(), "{} opens with the new key", key.kid);
     }
 }
