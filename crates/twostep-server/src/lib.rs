@@ -12,6 +12,7 @@ pub mod demo;
 pub mod edge;
 pub mod email;
 pub mod error;
+pub mod extract;
 pub mod key;
 pub mod metrics;
 pub mod oidc;

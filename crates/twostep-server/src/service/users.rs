@@ -151,7 +151,7 @@ pub struct ListInput {
     pub after: Option<String>,
 }
 
-pub async fn list(state: &AppState, admin: &Admin<'_>, input: ListInput) -> ApiResult<(Vec<UserInfo>, Option<String>)> {
+pub async fn list(state: &AppState, admin: &Admin, input: ListInput) -> ApiResult<(Vec<UserInfo>, Option<String>)> {
     let org = state.store.org_by_id(admin.org_id()).await?;
     let limit = input.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
@@ -269,7 +269,7 @@ fn parse_display_name(raw: Option<String>) -> ApiResult<Option<String>> {
 /// shown once to the admin and emailed to the user when they have an address.
 pub async fn create(
     state: &AppState,
-    admin: &Admin<'_>,
+    admin: &Admin,
     input: CreateInput,
     meta: &RequestMeta,
 ) -> ApiResult<(UserInfo, SetupLink)> {
@@ -372,7 +372,7 @@ pub struct UpdateInput {
 /// at once.
 pub async fn update(
     state: &AppState,
-    admin: &Admin<'_>,
+    admin: &Admin,
     username: &str,
     input: UpdateInput,
     meta: &RequestMeta,
@@ -439,7 +439,7 @@ pub async fn update(
 }
 
 /// `DELETE /api/v1/admin/users/{username}`: the audit keeps the username.
-pub async fn delete(state: &AppState, admin: &Admin<'_>, username: &str, meta: &RequestMeta) -> ApiResult<()> {
+pub async fn delete(state: &AppState, admin: &Admin, username: &str, meta: &RequestMeta) -> ApiResult<()> {
     admin.reconfirm(state, meta, "delete_user").await?;
     let account = find(state, admin.org_id(), username).await?;
     if account.id == admin.account_id() {
@@ -459,7 +459,7 @@ pub async fn delete(state: &AppState, admin: &Admin<'_>, username: &str, meta: &
 /// (with every session), and a new setup link is issued.
 pub async fn password_reset(
     state: &AppState,
-    admin: &Admin<'_>,
+    admin: &Admin,
     username: &str,
     meta: &RequestMeta,
 ) -> ApiResult<SetupLink> {
@@ -509,7 +509,7 @@ pub struct AccessCode {
 /// `POST /api/v1/admin/users/{username}/access-code`: shown once; only its hash is kept.
 pub async fn issue_access_code(
     state: &AppState,
-    admin: &Admin<'_>,
+    admin: &Admin,
     username: &str,
     meta: &RequestMeta,
 ) -> ApiResult<AccessCode> {
