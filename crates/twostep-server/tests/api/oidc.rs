@@ -14,24 +14,12 @@ use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use twostep_core::credential::totp;
-use twostep_store::testing::Backend;
 
 macro_rules! oidc_tests {
     ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-               async fn $name() {
-                   if let Some(app) = TestApp::spawn_self_issued(Backend::Sqlite).await { super::$name(app).await }
-               } )*
-            use super::*;
-        }
-        mod postgres {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-               async fn $name() {
-                   if let Some(app) = TestApp::spawn_self_issued(Backend::Postgres).await { super::$name(app).await }
-               } )*
-            use super::*;
-        }
+        crate::on_both_databases!(sqlite, postgres;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            |backend| TestApp::spawn_self_issued(backend).await; $($name),*);
     };
 }
 
