@@ -16,6 +16,9 @@ pub mod touches;
 pub mod users;
 pub mod webauthn;
 
+#[cfg(test)]
+mod tests;
+
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use time::OffsetDateTime;
