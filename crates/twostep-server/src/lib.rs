@@ -22,4 +22,5 @@ pub mod service;
 pub mod sms;
 pub mod startup;
 pub mod state;
+pub mod touches;
 pub mod web;

@@ -12,7 +12,6 @@ pub mod oauth;
 pub mod purge;
 pub mod sms;
 pub mod throttle;
-pub mod touches;
 pub mod users;
 pub mod webauthn;
 
