@@ -4,6 +4,7 @@
 //! through the [`store::Store`] trait.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod aad;
 pub mod clock;
 pub mod credential;
 pub mod crypto;

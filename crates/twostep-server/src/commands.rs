@@ -9,6 +9,7 @@ use crate::startup::{self, App, Parts};
 use anyhow::{Context, bail};
 use std::io::BufRead;
 use std::sync::Arc;
+use twostep_core::aad::Aad;
 use twostep_core::credential::password;
 use twostep_core::domain::{AccountKind, AddonState, Language, OrgSlug, Password, PhoneNumber, ProfileSlug, Username};
 use twostep_core::store::{NewAccount, Organization, Store, StoreError};
@@ -309,10 +310,14 @@ async fn create_user(config: &Config, args: UserCreate) -> anyhow::Result<()> {
         bail!("password is too weak: {}", list.join("; "));
     }
     let key = crate::key::load_or_create(&config.secret_key_file)?;
-    let sealed = match &phone {
-        Some(p) => Some(key.seal(p.e164().as_bytes(), &account_phone_aad(org.id, &username))?),
-        None => None,
-    };
+    let sealed =
+        match &phone {
+            Some(p) => Some(key.seal(
+                p.e164().as_bytes(),
+                &Aad::AccountPhone { org_id: org.id, username_key: &username.key() }.bytes(),
+            )?),
+            None => None,
+        };
     let pw = password.clone();
     let hash = tokio::task::spawn_blocking(move || password::hash(&pw)).await??;
     let created = store
@@ -339,11 +344,6 @@ async fn create_user(config: &Config, args: UserCreate) -> anyhow::Result<()> {
         Err(StoreError::Conflict(_)) => bail!("username {username} is already taken in {}", org.slug),
         Err(e) => Err(e.into()),
     }
-}
-
-/// The associated data of the phone number given at account creation.
-pub fn account_phone_aad(org_id: i64, username: &Username) -> Vec<u8> {
-    format!("account-phone:{org_id}:{}", username.key()).into_bytes()
 }
 
 async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {

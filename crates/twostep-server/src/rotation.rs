@@ -4,12 +4,10 @@
 //! disabled method) always wins; what is left is picked up by the next batch or the next
 //! run. Nothing is deleted, so an interrupted rotation simply runs again.
 
-use crate::service::codes::totp_aad;
-use crate::service::sms::phone_aad;
 use anyhow::bail;
 use std::time::Duration;
+use twostep_core::aad::Aad;
 use twostep_core::crypto::{Keyring, SecretKey};
-use twostep_core::domain::MethodKind;
 use twostep_core::store::{SealedRecord, SealedSlot, Store};
 
 #[derive(Debug, Clone)]
@@ -40,18 +38,10 @@ pub struct Rotated {
 /// Consecutive batches in which every record changed meanwhile before giving up.
 const MAX_IDLE_BATCHES: u32 = 50;
 
-/// The associated data a record was sealed with (see `service::codes::totp_aad`,
-/// `service::sms::phone_aad`, `commands::account_phone_aad`).
+/// The associated data a record was sealed with: the writers and rotation both take it
+/// from `twostep_core::aad`, so they cannot disagree.
 pub fn associated_data(record: &SealedRecord) -> Vec<u8> {
-    match record.slot {
-        SealedSlot::Method(MethodKind::Totp) | SealedSlot::Pending(MethodKind::Totp) => totp_aad(record.account_id),
-        SealedSlot::Method(MethodKind::Sms) | SealedSlot::Pending(MethodKind::Sms) => phone_aad(record.account_id),
-        // A key's credential is public data and never sealed: no record names it.
-        SealedSlot::Method(MethodKind::Webauthn) | SealedSlot::Pending(MethodKind::Webauthn) => {
-            b"webauthn:unsealed".to_vec()
-        }
-        SealedSlot::AccountPhone => format!("account-phone:{}:{}", record.org_id, record.username_key).into_bytes(),
-    }
+    Aad::of_record(record).bytes()
 }
 
 fn describe(record: &SealedRecord) -> String {
@@ -127,7 +117,7 @@ pub async fn rotate(
         if key.key_id == new.id() {
             continue;
         }
-        let aad = crate::oidc::keys::aad(&key.kid);
+        let aad = Aad::SigningKey { kid: &key.kid }.bytes();
         let Ok(plain) =
             keyring.get(&key.key_id).map_or_else(|| keyring.open_any(&key.sealed, &aad), |k| k.open(&key.sealed, &aad))
         else {
@@ -157,7 +147,7 @@ pub async fn rotate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use twostep_core::domain::Username;
+    use twostep_core::domain::{MethodKind, Username};
 
     #[test]
     fn an_account_phone_is_opened_with_the_data_it_was_sealed_with() {
@@ -169,11 +159,13 @@ mod tests {
             sealed: Vec::new(),
             key_id: None,
         };
+        // As the writers (account creation, enrollment) spell it.
         let username = Username::parse("Maria").unwrap();
-        assert_eq!(associated_data(&record), crate::commands::account_phone_aad(7, &username));
+        let username_key = username.key();
+        assert_eq!(associated_data(&record), Aad::AccountPhone { org_id: 7, username_key: &username_key }.bytes());
         let totp = SealedRecord { slot: SealedSlot::Pending(MethodKind::Totp), ..record.clone() };
-        assert_eq!(associated_data(&totp), totp_aad(3));
+        assert_eq!(associated_data(&totp), Aad::Totp { account_id: 3 }.bytes());
         let sms = SealedRecord { slot: SealedSlot::Method(MethodKind::Sms), ..record };
-        assert_eq!(associated_data(&sms), phone_aad(3));
+        assert_eq!(associated_data(&sms), Aad::Phone { account_id: 3 }.bytes());
     }
 }

@@ -2,8 +2,8 @@
 
 use crate::config::Config;
 use crate::metrics::Metrics;
-use crate::service::touches::Touches;
 use crate::sms::{Outbox, SmsSender};
+use crate::touches::Touches;
 use std::ops::Deref;
 use std::sync::Arc;
 use tokio::sync::Semaphore;

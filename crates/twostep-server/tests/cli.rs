@@ -4,6 +4,8 @@
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+#[path = "common/mod.rs"]
+mod common;
 mod operator;
 
 use operator::Operator as Env;
@@ -107,8 +109,7 @@ async fn login(base: &str, org: &str, user: &str, password: &str) -> serde_json:
 
 macro_rules! both {
     ($($name:ident),* $(,)?) => {
-        mod sqlite { $( #[tokio::test] async fn $name() { if let Some(env) = super::Env::new(twostep_store::testing::Backend::Sqlite).await { super::$name(env).await } } )* }
-        mod postgres { $( #[tokio::test] async fn $name() { if let Some(env) = super::Env::new(twostep_store::testing::Backend::Postgres).await { super::$name(env).await } } )* }
+        crate::on_both_databases!(sqlite, postgres; #[tokio::test] |backend| Env::new(backend).await; $($name),*);
     };
 }
 

@@ -99,7 +99,8 @@ async fn a_key_rotates_in_the_documented_steps(backend: Backend) {
     let maria = store.account_by_username(org.id, "maria").await.unwrap().unwrap();
     let (sealed, key_id) = store.account_phone(maria.id).await.unwrap().unwrap();
     assert_eq!(key_id, new_key.id());
-    let aad = twostep_server::commands::account_phone_aad(org.id, &Username::parse("Maria").unwrap());
+    let username_key = Username::parse("Maria").unwrap().key();
+    let aad = twostep_core::aad::Aad::AccountPhone { org_id: org.id, username_key: &username_key }.bytes();
     assert_eq!(new_key.open(&sealed, &aad).unwrap().as_slice(), b"+351912345678");
     assert!(old_key.open(&sealed, &aad).is_err());
     store.close().await;

@@ -4,6 +4,8 @@
 //! phone number the journey used. Text messages go to a local webhook (the `log` provider
 //! writes them to the log on purpose).
 
+#[path = "common/mod.rs"]
+mod common;
 #[path = "api/support.rs"]
 mod support;
 

@@ -1,19 +1,15 @@
 //! Administration: `/api/v1/admin/…`, for admin-profile sessions of the organisation.
 
-use crate::api::{Bearer, Json, Meta, Path};
+use crate::api::callers::Admin;
+use crate::api::{Json, Meta, Path};
 use crate::error::{ApiError, ApiResult};
-use crate::service::admin::{self, Admin, TwoStepState};
-use crate::service::auth;
+use crate::extract::BodyThen;
+use crate::service::admin::{self, TwoStepState};
 use crate::state::AppState;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use twostep_core::store::SessionView;
-
-async fn session(state: &AppState, bearer: Bearer) -> ApiResult<SessionView> {
-    auth::authenticate(state, &bearer.session()?).await
-}
 
 #[utoipa::path(
     get,
@@ -28,9 +24,8 @@ async fn session(state: &AppState, bearer: Bearer) -> ApiResult<SessionView> {
         (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
     )
 )]
-pub async fn two_step(State(state): State<AppState>, bearer: Bearer) -> ApiResult<Json<TwoStepState>> {
-    let s = session(&state, bearer).await?;
-    Ok(Json(admin::state_of(&state, &Admin::check(&s)?).await?))
+pub async fn two_step(State(state): State<AppState>, admin: Admin) -> ApiResult<Json<TwoStepState>> {
+    Ok(Json(admin::state_of(&state, &admin).await?))
 }
 
 #[utoipa::path(
@@ -47,9 +42,8 @@ pub async fn two_step(State(state): State<AppState>, bearer: Bearer) -> ApiResul
         (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
     )
 )]
-pub async fn connect(State(state): State<AppState>, Meta(meta): Meta, bearer: Bearer) -> ApiResult<Json<TwoStepState>> {
-    let s = session(&state, bearer).await?;
-    Ok(Json(admin::connect(&state, &Admin::check(&s)?, &meta).await?))
+pub async fn connect(State(state): State<AppState>, Meta(meta): Meta, admin: Admin) -> ApiResult<Json<TwoStepState>> {
+    Ok(Json(admin::connect(&state, &admin, &meta).await?))
 }
 
 #[utoipa::path(
@@ -66,9 +60,8 @@ pub async fn connect(State(state): State<AppState>, Meta(meta): Meta, bearer: Be
         (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
     )
 )]
-pub async fn enable(State(state): State<AppState>, Meta(meta): Meta, bearer: Bearer) -> ApiResult<Json<TwoStepState>> {
-    let s = session(&state, bearer).await?;
-    Ok(Json(admin::set_enabled(&state, &Admin::check(&s)?, true, &meta).await?))
+pub async fn enable(State(state): State<AppState>, Meta(meta): Meta, admin: Admin) -> ApiResult<Json<TwoStepState>> {
+    Ok(Json(admin::set_enabled(&state, &admin, true, &meta).await?))
 }
 
 #[utoipa::path(
@@ -85,9 +78,8 @@ pub async fn enable(State(state): State<AppState>, Meta(meta): Meta, bearer: Bea
         (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
     )
 )]
-pub async fn disable(State(state): State<AppState>, Meta(meta): Meta, bearer: Bearer) -> ApiResult<Json<TwoStepState>> {
-    let s = session(&state, bearer).await?;
-    Ok(Json(admin::set_enabled(&state, &Admin::check(&s)?, false, &meta).await?))
+pub async fn disable(State(state): State<AppState>, Meta(meta): Meta, admin: Admin) -> ApiResult<Json<TwoStepState>> {
+    Ok(Json(admin::set_enabled(&state, &admin, false, &meta).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -116,12 +108,9 @@ pub struct MandatoryBody {
 pub async fn profile(
     State(state): State<AppState>,
     Meta(meta): Meta,
-    bearer: Bearer,
     Path(slug): Path<String>,
-    Json(body): Json<MandatoryBody>,
+    BodyThen(Json(body), admin): BodyThen<Json<MandatoryBody>, Admin>,
 ) -> ApiResult<Json<TwoStepState>> {
-    let s = session(&state, bearer).await?;
-    let admin = Admin::check(&s)?;
     Ok(Json(admin::set_profile_mandatory(&state, &admin, &slug, body.mandatory, &meta).await?))
 }
 
@@ -150,11 +139,8 @@ pub struct DaysBody {
 pub async fn remember_device(
     State(state): State<AppState>,
     Meta(meta): Meta,
-    bearer: Bearer,
-    Json(body): Json<DaysBody>,
+    BodyThen(Json(body), admin): BodyThen<Json<DaysBody>, Admin>,
 ) -> ApiResult<Json<TwoStepState>> {
-    let s = session(&state, bearer).await?;
-    let admin = Admin::check(&s)?;
     Ok(Json(admin::set_days(&state, &admin, admin::DaySetting::RememberDevice, body.days, &meta).await?))
 }
 
@@ -177,11 +163,8 @@ pub async fn remember_device(
 pub async fn enrollment_period(
     State(state): State<AppState>,
     Meta(meta): Meta,
-    bearer: Bearer,
-    Json(body): Json<DaysBody>,
+    BodyThen(Json(body), admin): BodyThen<Json<DaysBody>, Admin>,
 ) -> ApiResult<Json<TwoStepState>> {
-    let s = session(&state, bearer).await?;
-    let admin = Admin::check(&s)?;
     Ok(Json(admin::set_days(&state, &admin, admin::DaySetting::EnrollmentPeriod, body.days, &meta).await?))
 }
 
@@ -204,11 +187,8 @@ pub async fn enrollment_period(
 pub async fn organization(
     State(state): State<AppState>,
     Meta(meta): Meta,
-    bearer: Bearer,
-    Json(body): Json<MandatoryBody>,
+    BodyThen(Json(body), admin): BodyThen<Json<MandatoryBody>, Admin>,
 ) -> ApiResult<Json<TwoStepState>> {
-    let s = session(&state, bearer).await?;
-    let admin = Admin::check(&s)?;
     Ok(Json(admin::set_organization_mandatory(&state, &admin, body.mandatory, &meta).await?))
 }
 
@@ -225,9 +205,8 @@ pub async fn organization(
         (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
     )
 )]
-pub async fn users(State(state): State<AppState>, bearer: Bearer) -> ApiResult<Json<Value>> {
-    let s = session(&state, bearer).await?;
-    let users = admin::users(&state, &Admin::check(&s)?).await?;
+pub async fn users(State(state): State<AppState>, admin: Admin) -> ApiResult<Json<Value>> {
+    let users = admin::users(&state, &admin).await?;
     Ok(Json(json!({ "users": users })))
 }
 
@@ -249,11 +228,10 @@ pub async fn users(State(state): State<AppState>, bearer: Bearer) -> ApiResult<J
 pub async fn reset(
     State(state): State<AppState>,
     Meta(meta): Meta,
-    bearer: Bearer,
     Path(username): Path<String>,
+    admin: Admin,
 ) -> ApiResult<StatusCode> {
-    let s = session(&state, bearer).await?;
-    admin::reset_user(&state, &Admin::check(&s)?, &username, &meta).await?;
+    admin::reset_user(&state, &admin, &username, &meta).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -280,11 +258,9 @@ pub struct AuditQuery {
 )]
 pub async fn audit(
     State(state): State<AppState>,
-    bearer: Bearer,
+    admin: Admin,
     query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<Value>> {
-    let s = session(&state, bearer).await?;
-    let admin = Admin::check(&s)?;
     let Query(q) = query.map_err(|e| ApiError::InvalidRequest(e.body_text()))?;
     let limit = match q.limit.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
         None => None,

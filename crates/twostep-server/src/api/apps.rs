@@ -1,10 +1,10 @@
 //! Registered apps (SPEC §13): `/api/v1/admin/apps…`, for admin-profile sessions of the
 //! organisation.
 
-use crate::api::{Bearer, Json, Meta, Path};
+use crate::api::callers::Admin;
+use crate::api::{Json, Meta, Path};
 use crate::error::ApiResult;
-use crate::service::admin::Admin;
-use crate::service::auth;
+use crate::extract::BodyThen;
 use crate::service::oauth::{self, AppInput, Registered};
 use crate::state::AppState;
 use axum::extract::State;
@@ -25,9 +25,8 @@ use serde_json::{Value, json};
         (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
     )
 )]
-pub async fn list(State(state): State<AppState>, bearer: Bearer) -> ApiResult<Json<Value>> {
-    let session = auth::authenticate(&state, &bearer.session()?).await?;
-    let apps = oauth::list(&state, &Admin::check(&session)?).await?;
+pub async fn list(State(state): State<AppState>, admin: Admin) -> ApiResult<Json<Value>> {
+    let apps = oauth::list(&state, &admin).await?;
     Ok(Json(json!({ "apps": apps })))
 }
 
@@ -70,10 +69,8 @@ fn yes() -> bool {
 pub async fn create(
     State(state): State<AppState>,
     Meta(meta): Meta,
-    bearer: Bearer,
-    Json(body): Json<NewAppBody>,
+    BodyThen(Json(body), admin): BodyThen<Json<NewAppBody>, Admin>,
 ) -> ApiResult<(StatusCode, Json<Registered>)> {
-    let session = auth::authenticate(&state, &bearer.session()?).await?;
     let input = AppInput {
         slug: body.slug,
         name: body.name,
@@ -81,7 +78,7 @@ pub async fn create(
         public: body.public,
         two_step: body.two_step,
     };
-    let registered = oauth::create(&state, &Admin::check(&session)?, input, &meta).await?;
+    let registered = oauth::create(&state, &admin, input, &meta).await?;
     Ok((StatusCode::CREATED, Json(registered)))
 }
 
@@ -103,11 +100,10 @@ pub async fn create(
 pub async fn delete(
     State(state): State<AppState>,
     Meta(meta): Meta,
-    bearer: Bearer,
     Path(client_id): Path<String>,
+    admin: Admin,
 ) -> ApiResult<StatusCode> {
-    let session = auth::authenticate(&state, &bearer.session()?).await?;
-    oauth::delete(&state, &Admin::check(&session)?, &client_id, &meta).await?;
+    oauth::delete(&state, &admin, &client_id, &meta).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -129,10 +125,9 @@ pub async fn delete(
 pub async fn secret(
     State(state): State<AppState>,
     Meta(meta): Meta,
-    bearer: Bearer,
     Path(client_id): Path<String>,
+    admin: Admin,
 ) -> ApiResult<Json<Value>> {
-    let session = auth::authenticate(&state, &bearer.session()?).await?;
-    let secret = oauth::new_secret(&state, &Admin::check(&session)?, &client_id, &meta).await?;
+    let secret = oauth::new_secret(&state, &admin, &client_id, &meta).await?;
     Ok(Json(json!({ "client_secret": secret })))
 }

@@ -1,8 +1,10 @@
 //! Sign-in: `/api/v1/login`, `/login/sms`, `/login/verify`, `/logout`, `/session`.
 
+use crate::api::callers::{EnrollmentFlow, Session, SignInFlow};
 use crate::api::doc::SessionDoc;
-use crate::api::{Bearer, Json, Meta};
+use crate::api::{Json, Meta};
 use crate::error::{ApiError, ApiResult};
+use crate::extract::BodyThen;
 use crate::service::auth::{self, LoginInput};
 use crate::service::codes::{CodeMethod, Proof};
 use crate::service::rfc3339;
@@ -72,8 +74,12 @@ pub async fn login(
         (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
     )
 )]
-pub async fn send_sms(State(state): State<AppState>, Meta(meta): Meta, bearer: Bearer) -> ApiResult<impl IntoResponse> {
-    auth::send_sign_in_sms(&state, &bearer.flow()?, &meta).await?;
+pub async fn send_sms(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    SignInFlow(flow): SignInFlow,
+) -> ApiResult<impl IntoResponse> {
+    auth::send_sign_in_sms(&state, &flow, &meta).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "sent": true, "resend_after": crate::service::sms::RESEND_AFTER }))))
 }
 
@@ -92,9 +98,9 @@ pub async fn send_sms(State(state): State<AppState>, Meta(meta): Meta, bearer: B
 )]
 pub async fn webauthn(
     State(state): State<AppState>,
-    bearer: Bearer,
+    SignInFlow(flow): SignInFlow,
 ) -> ApiResult<Json<crate::service::webauthn::Begun>> {
-    Ok(Json(crate::service::webauthn::begin_sign_in(&state, &bearer.flow()?).await?))
+    Ok(Json(crate::service::webauthn::begin_sign_in(&state, &flow).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -164,12 +170,10 @@ pub fn proof<'a>(
 pub async fn verify(
     State(state): State<AppState>,
     Meta(meta): Meta,
-    bearer: Bearer,
-    Json(body): Json<VerifyBody>,
+    BodyThen(Json(body), SignInFlow(flow)): BodyThen<Json<VerifyBody>, SignInFlow>,
 ) -> ApiResult<Json<Value>> {
-    let token = bearer.flow()?;
     let proof = proof(&body.method, body.code.as_deref(), body.challenge_id.as_deref(), body.credential.as_ref())?;
-    let verified = auth::verify(&state, &token, proof, body.remember_device, &meta).await?;
+    let verified = auth::verify(&state, &flow, proof, body.remember_device, &meta).await?;
     let mut out = json!({ "status": "authenticated", "session": verified.session, "two_step_verified": true });
     if let Some(n) = verified.recovery_codes_remaining {
         out["recovery_codes_remaining"] = json!(n);
@@ -192,8 +196,11 @@ pub async fn verify(
         (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
     )
 )]
-pub async fn logout(State(state): State<AppState>, Meta(meta): Meta, bearer: Bearer) -> ApiResult<StatusCode> {
-    let session = auth::authenticate(&state, &bearer.session()?).await?;
+pub async fn logout(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    Session(session): Session,
+) -> ApiResult<StatusCode> {
     auth::logout(&state, &session, &meta).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -210,8 +217,7 @@ pub async fn logout(State(state): State<AppState>, Meta(meta): Meta, bearer: Bea
         (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
     )
 )]
-pub async fn session(State(state): State<AppState>, bearer: Bearer) -> ApiResult<Json<SessionDoc>> {
-    let s = auth::authenticate(&state, &bearer.session()?).await?;
+pub async fn session(Session(s): Session) -> ApiResult<Json<SessionDoc>> {
     Ok(Json(SessionDoc {
         organization: s.org_slug,
         username: s.username,
@@ -240,9 +246,9 @@ pub async fn session(State(state): State<AppState>, bearer: Bearer) -> ApiResult
 pub async fn skip_enrollment(
     State(state): State<AppState>,
     Meta(meta): Meta,
-    bearer: Bearer,
+    EnrollmentFlow(flow): EnrollmentFlow,
 ) -> ApiResult<Json<Value>> {
-    let (session, enroll_by) = auth::skip_enrollment(&state, &bearer.flow()?, &meta).await?;
+    let (session, enroll_by) = auth::skip_enrollment(&state, &flow, &meta).await?;
     let enroll_by = rfc3339(enroll_by);
     Ok(Json(
         json!({ "status": "authenticated", "session": session, "two_step_verified": false, "enroll_by": enroll_by }),

@@ -1,8 +1,10 @@
 //! The user's own methods and sessions: `/api/v1/me/…`.
 
+use crate::api::callers::Session;
 use crate::api::login::proof;
-use crate::api::{Bearer, Json, Meta, Path};
+use crate::api::{Json, Meta, Path};
 use crate::error::{ApiError, ApiResult};
+use crate::extract::BodyThen;
 use crate::service::auth;
 use crate::service::me::{self, Caller};
 use crate::service::rfc3339;
@@ -14,10 +16,6 @@ use axum::response::IntoResponse;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use twostep_core::domain::MethodKind;
-
-async fn caller(state: &AppState, bearer: Bearer) -> ApiResult<Caller> {
-    me::caller(state, &bearer.session()?).await
-}
 
 #[utoipa::path(
     get,
@@ -33,8 +31,7 @@ async fn caller(state: &AppState, bearer: Bearer) -> ApiResult<Caller> {
         (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
     )
 )]
-pub async fn overview(State(state): State<AppState>, bearer: Bearer) -> ApiResult<Json<me::Overview>> {
-    let caller = caller(&state, bearer).await?;
+pub async fn overview(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<me::Overview>> {
     Ok(Json(me::overview(&state, &caller).await?))
 }
 
@@ -56,10 +53,8 @@ pub async fn overview(State(state): State<AppState>, bearer: Bearer) -> ApiResul
 pub async fn start_totp(
     State(state): State<AppState>,
     Meta(meta): Meta,
-    bearer: Bearer,
-    Json(body): Json<NameBody>,
+    BodyThen(Json(body), caller): BodyThen<Json<NameBody>, Caller>,
 ) -> ApiResult<Json<me::TotpEnrollment>> {
-    let caller = caller(&state, bearer).await?;
     Ok(Json(me::start_totp(&state, &caller, body.name.as_deref(), &meta).await?))
 }
 
@@ -96,10 +91,8 @@ pub struct CodeBody {
 pub async fn confirm_totp(
     State(state): State<AppState>,
     Meta(meta): Meta,
-    bearer: Bearer,
-    Json(body): Json<CodeBody>,
+    BodyThen(Json(body), caller): BodyThen<Json<CodeBody>, Caller>,
 ) -> ApiResult<Json<me::Confirmed>> {
-    let caller = caller(&state, bearer).await?;
     Ok(Json(me::confirm(&state, &caller, MethodKind::Totp, &body.code, &meta).await?))
 }
 
@@ -118,8 +111,7 @@ pub async fn confirm_totp(
         (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
     )
 )]
-pub async fn delete_totp(State(state): State<AppState>, Meta(meta): Meta, bearer: Bearer) -> ApiResult<StatusCode> {
-    let caller = caller(&state, bearer).await?;
+pub async fn delete_totp(State(state): State<AppState>, Meta(meta): Meta, caller: Caller) -> ApiResult<StatusCode> {
     me::disable(&state, &caller, MethodKind::Totp, &meta).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -154,10 +146,8 @@ pub struct PhoneBody {
 pub async fn start_sms(
     State(state): State<AppState>,
     Meta(meta): Meta,
-    bearer: Bearer,
-    Json(body): Json<PhoneBody>,
+    BodyThen(Json(body), caller): BodyThen<Json<PhoneBody>, Caller>,
 ) -> ApiResult<impl IntoResponse> {
-    let caller = caller(&state, bearer).await?;
     Ok((StatusCode::ACCEPTED, Json(me::start_sms(&state, &caller, &body.phone, body.name.as_deref(), &meta).await?)))
 }
 
@@ -181,10 +171,8 @@ pub async fn start_sms(
 pub async fn confirm_sms(
     State(state): State<AppState>,
     Meta(meta): Meta,
-    bearer: Bearer,
-    Json(body): Json<CodeBody>,
+    BodyThen(Json(body), caller): BodyThen<Json<CodeBody>, Caller>,
 ) -> ApiResult<Json<me::Confirmed>> {
-    let caller = caller(&state, bearer).await?;
     Ok(Json(me::confirm(&state, &caller, MethodKind::Sms, &body.code, &meta).await?))
 }
 
@@ -203,8 +191,7 @@ pub async fn confirm_sms(
         (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
     )
 )]
-pub async fn delete_sms(State(state): State<AppState>, Meta(meta): Meta, bearer: Bearer) -> ApiResult<StatusCode> {
-    let caller = caller(&state, bearer).await?;
+pub async fn delete_sms(State(state): State<AppState>, Meta(meta): Meta, caller: Caller) -> ApiResult<StatusCode> {
     me::disable(&state, &caller, MethodKind::Sms, &meta).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -223,8 +210,7 @@ pub async fn delete_sms(State(state): State<AppState>, Meta(meta): Meta, bearer:
         (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
     )
 )]
-pub async fn recovery_codes(State(state): State<AppState>, Meta(meta): Meta, bearer: Bearer) -> ApiResult<Json<Value>> {
-    let caller = caller(&state, bearer).await?;
+pub async fn recovery_codes(State(state): State<AppState>, Meta(meta): Meta, caller: Caller) -> ApiResult<Json<Value>> {
     let codes = me::regenerate_recovery_codes(&state, &caller, &meta).await?;
     Ok(Json(json!({ "recovery_codes": codes })))
 }
@@ -266,10 +252,8 @@ pub struct StepUpBody {
 pub async fn step_up(
     State(state): State<AppState>,
     Meta(meta): Meta,
-    bearer: Bearer,
-    Json(body): Json<StepUpBody>,
+    BodyThen(Json(body), caller): BodyThen<Json<StepUpBody>, Caller>,
 ) -> ApiResult<Json<Value>> {
-    let caller = caller(&state, bearer).await?;
     let proof = proof(&body.method, body.code.as_deref(), body.challenge_id.as_deref(), body.credential.as_ref())?;
     let remaining = me::step_up(&state, &caller, proof, &meta).await?;
     let mut out = json!({ "verified": true, "valid_for": twostep_core::flow::STEP_UP_WINDOW });
@@ -299,9 +283,8 @@ pub async fn step_up(
 pub async fn step_up_sms(
     State(state): State<AppState>,
     Meta(meta): Meta,
-    bearer: Bearer,
+    caller: Caller,
 ) -> ApiResult<impl IntoResponse> {
-    let caller = caller(&state, bearer).await?;
     Ok((StatusCode::ACCEPTED, Json(me::send_step_up_sms(&state, &caller, &meta).await?)))
 }
 
@@ -317,8 +300,7 @@ pub async fn step_up_sms(
         (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
     )
 )]
-pub async fn sessions(State(state): State<AppState>, bearer: Bearer) -> ApiResult<Json<Value>> {
-    let current = auth::authenticate(&state, &bearer.session()?).await?;
+pub async fn sessions(State(state): State<AppState>, Session(current): Session) -> ApiResult<Json<Value>> {
     let sessions = state.store.sessions_of_account(current.account_id, state.now()).await?;
     let list: Vec<Value> = sessions
         .iter()
@@ -357,10 +339,9 @@ pub async fn sessions(State(state): State<AppState>, bearer: Bearer) -> ApiResul
 pub async fn end_session(
     State(state): State<AppState>,
     Meta(meta): Meta,
-    bearer: Bearer,
     Path(id): Path<i64>,
+    Session(current): Session,
 ) -> ApiResult<StatusCode> {
-    let current = auth::authenticate(&state, &bearer.session()?).await?;
     let own = state.store.sessions_of_account(current.account_id, state.now()).await?;
     let Some(target) = own.into_iter().find(|s| s.id == id) else {
         return Err(ApiError::NotFound("session".into()));
@@ -381,8 +362,7 @@ pub async fn end_session(
         (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
     )
 )]
-pub async fn devices(State(state): State<AppState>, bearer: Bearer) -> ApiResult<Json<Value>> {
-    let session = auth::authenticate(&state, &bearer.session()?).await?;
+pub async fn devices(State(state): State<AppState>, Session(session): Session) -> ApiResult<Json<Value>> {
     let devices: Vec<Value> = state
         .store
         .devices(session.account_id, state.now())
@@ -418,10 +398,9 @@ pub async fn devices(State(state): State<AppState>, bearer: Bearer) -> ApiResult
 )]
 pub async fn forget_device(
     State(state): State<AppState>,
-    bearer: Bearer,
     Path(id): Path<i64>,
+    Session(session): Session,
 ) -> ApiResult<StatusCode> {
-    let session = auth::authenticate(&state, &bearer.session()?).await?;
     if !state.store.forget_device(session.account_id, id).await? {
         return Err(ApiError::NotFound("device".into()));
     }
@@ -447,10 +426,8 @@ pub async fn forget_device(
 pub async fn start_webauthn(
     State(state): State<AppState>,
     Meta(meta): Meta,
-    bearer: Bearer,
-    Json(body): Json<NameBody>,
+    BodyThen(Json(body), caller): BodyThen<Json<NameBody>, Caller>,
 ) -> ApiResult<Json<Begun>> {
-    let caller = caller(&state, bearer).await?;
     Ok(Json(webauthn::begin_registration(&state, &caller, body.name.as_deref(), &meta).await?))
 }
 
@@ -485,10 +462,8 @@ pub struct KeyBody {
 pub async fn confirm_webauthn(
     State(state): State<AppState>,
     Meta(meta): Meta,
-    bearer: Bearer,
-    Json(body): Json<KeyBody>,
+    BodyThen(Json(body), caller): BodyThen<Json<KeyBody>, Caller>,
 ) -> ApiResult<Json<me::Confirmed>> {
-    let caller = caller(&state, bearer).await?;
     let confirmed = webauthn::confirm_registration(
         &state,
         &caller,
@@ -521,10 +496,9 @@ pub async fn confirm_webauthn(
 pub async fn delete_method(
     State(state): State<AppState>,
     Meta(meta): Meta,
-    bearer: Bearer,
     Path(id): Path<i64>,
+    caller: Caller,
 ) -> ApiResult<StatusCode> {
-    let caller = caller(&state, bearer).await?;
     me::remove(&state, &caller, id, &meta).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -544,7 +518,6 @@ pub async fn delete_method(
         (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
     )
 )]
-pub async fn step_up_webauthn(State(state): State<AppState>, bearer: Bearer) -> ApiResult<Json<Begun>> {
-    let caller = caller(&state, bearer).await?;
+pub async fn step_up_webauthn(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Begun>> {
     Ok(Json(webauthn::begin_step_up(&state, &caller).await?))
 }

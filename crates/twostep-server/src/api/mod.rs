@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod apps;
+pub mod callers;
 pub mod doc;
 pub mod login;
 pub mod me;

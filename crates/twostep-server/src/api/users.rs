@@ -1,10 +1,11 @@
 //! Accounts and passwords (SPEC §12): `/api/v1/me/password`, `/api/v1/login/access-code`,
 //! `/api/v1/setup/{token}` and the user administration under `/api/v1/admin/users`.
 
-use crate::api::{Bearer, Json, Meta, Path};
+use crate::api::callers::{Admin, EnrollmentFlow, Session};
+use crate::api::{Json, Meta, Path};
 use crate::error::{ApiError, ApiResult};
-use crate::service::admin::Admin;
-use crate::service::auth::{self, LoginOutcome};
+use crate::extract::BodyThen;
+use crate::service::auth::LoginOutcome;
 use crate::service::users::{self, CreateInput, ListInput, UpdateInput};
 use crate::state::AppState;
 use axum::extract::{Query, State};
@@ -43,10 +44,8 @@ pub struct PasswordBody {
 pub async fn change_password(
     State(state): State<AppState>,
     Meta(meta): Meta,
-    bearer: Bearer,
-    Json(body): Json<PasswordBody>,
+    BodyThen(Json(body), Session(session)): BodyThen<Json<PasswordBody>, Session>,
 ) -> ApiResult<StatusCode> {
-    let session = auth::authenticate(&state, &bearer.session()?).await?;
     users::change_own_password(
         &state,
         &session,
@@ -81,10 +80,9 @@ pub struct CodeBody {
 pub async fn access_code(
     State(state): State<AppState>,
     Meta(meta): Meta,
-    bearer: Bearer,
-    Json(body): Json<CodeBody>,
+    BodyThen(Json(body), EnrollmentFlow(flow)): BodyThen<Json<CodeBody>, EnrollmentFlow>,
 ) -> ApiResult<StatusCode> {
-    users::present_access_code(&state, &bearer.flow()?, &body.code, &meta).await?;
+    users::present_access_code(&state, &flow, &body.code, &meta).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -148,10 +146,6 @@ pub fn login_json(outcome: LoginOutcome) -> Value {
     }
 }
 
-async fn admin_session(state: &AppState, bearer: Bearer) -> ApiResult<twostep_core::store::SessionView> {
-    auth::authenticate(state, &bearer.session()?).await
-}
-
 #[derive(Deserialize)]
 pub struct ListQuery {
     query: Option<String>,
@@ -185,11 +179,9 @@ pub struct ListQuery {
 )]
 pub async fn list(
     State(state): State<AppState>,
-    bearer: Bearer,
+    admin: Admin,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<Value>> {
-    let s = admin_session(&state, bearer).await?;
-    let admin = Admin::check(&s)?;
     let Query(q) = query.map_err(|e| ApiError::InvalidRequest(e.body_text()))?;
     let limit = match q.limit.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
         None => None,
@@ -232,11 +224,8 @@ pub struct CreateBody {
 pub async fn create(
     State(state): State<AppState>,
     Meta(meta): Meta,
-    bearer: Bearer,
-    Json(body): Json<CreateBody>,
+    BodyThen(Json(body), admin): BodyThen<Json<CreateBody>, Admin>,
 ) -> ApiResult<impl IntoResponse> {
-    let s = admin_session(&state, bearer).await?;
-    let admin = Admin::check(&s)?;
     let input = CreateInput {
         username: body.username,
         kind: body.kind,
@@ -286,12 +275,9 @@ pub struct UpdateBody {
 pub async fn update(
     State(state): State<AppState>,
     Meta(meta): Meta,
-    bearer: Bearer,
     Path(username): Path<String>,
-    Json(body): Json<UpdateBody>,
+    BodyThen(Json(body), admin): BodyThen<Json<UpdateBody>, Admin>,
 ) -> ApiResult<Json<Value>> {
-    let s = admin_session(&state, bearer).await?;
-    let admin = Admin::check(&s)?;
     let input = UpdateInput {
         profile: body.profile,
         email: body.email,
@@ -321,11 +307,10 @@ pub async fn update(
 pub async fn delete(
     State(state): State<AppState>,
     Meta(meta): Meta,
-    bearer: Bearer,
     Path(username): Path<String>,
+    admin: Admin,
 ) -> ApiResult<StatusCode> {
-    let s = admin_session(&state, bearer).await?;
-    users::delete(&state, &Admin::check(&s)?, &username, &meta).await?;
+    users::delete(&state, &admin, &username, &meta).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -347,11 +332,10 @@ pub async fn delete(
 pub async fn password_reset(
     State(state): State<AppState>,
     Meta(meta): Meta,
-    bearer: Bearer,
     Path(username): Path<String>,
+    admin: Admin,
 ) -> ApiResult<impl IntoResponse> {
-    let s = admin_session(&state, bearer).await?;
-    let link = users::password_reset(&state, &Admin::check(&s)?, &username, &meta).await?;
+    let link = users::password_reset(&state, &admin, &username, &meta).await?;
     Ok((NO_STORE, Json(json!({ "setup_link": link }))))
 }
 
@@ -373,10 +357,9 @@ pub async fn password_reset(
 pub async fn access_code_issue(
     State(state): State<AppState>,
     Meta(meta): Meta,
-    bearer: Bearer,
     Path(username): Path<String>,
+    admin: Admin,
 ) -> ApiResult<impl IntoResponse> {
-    let s = admin_session(&state, bearer).await?;
-    let code = users::issue_access_code(&state, &Admin::check(&s)?, &username, &meta).await?;
+    let code = users::issue_access_code(&state, &admin, &username, &meta).await?;
     Ok((StatusCode::CREATED, NO_STORE, Json(json!(code))))
 }

@@ -12,16 +12,12 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
+use twostep_core::aad::Aad;
 use twostep_core::crypto::Keyring;
 use twostep_core::oauth::{ACCESS_TOKEN_TTL, ID_TOKEN_TTL, SigningKey};
 
 /// The algorithms offered, the first the default for ID tokens.
 pub const ALGORITHMS: [&str; 2] = ["RS256", "ES256"];
-
-/// The associated data of a sealed signing key: the key cannot be moved to another `kid`.
-pub fn aad(kid: &str) -> Vec<u8> {
-    format!("signing-key:{kid}").into_bytes()
-}
 
 fn internal(e: impl std::fmt::Display) -> ApiError {
     ApiError::Internal(e.to_string())
@@ -63,7 +59,7 @@ pub fn generate(state: &AppState, alg: &str) -> ApiResult<SigningKey> {
         other => return Err(internal(format!("unknown signing algorithm {other}"))),
     };
     Ok(SigningKey {
-        sealed: state.key.seal(&der, &aad(&kid))?,
+        sealed: state.key.seal(&der, &Aad::SigningKey { kid: &kid }.bytes())?,
         key_id: state.key.id().to_owned(),
         kid,
         alg: alg.to_owned(),
@@ -111,7 +107,7 @@ pub async fn current_keys(state: &AppState) -> ApiResult<Vec<SigningKey>> {
 }
 
 fn open(keyring: &Keyring, key: &SigningKey) -> ApiResult<zeroize::Zeroizing<Vec<u8>>> {
-    Ok(keyring.open(&key.key_id, &key.sealed, &aad(&key.kid))?)
+    Ok(keyring.open(&key.key_id, &key.sealed, &Aad::SigningKey { kid: &key.kid }.bytes())?)
 }
 
 fn algorithm(alg: &str) -> ApiResult<Algorithm> {

@@ -10,11 +10,12 @@ use twostep_core::domain::{AccountKind, AddonState, Username};
 use twostep_core::policy;
 use twostep_core::store::{Organization, SessionView};
 
-/// An administrator's session, checked.
-pub struct Admin<'a>(&'a SessionView);
+/// An administrator's session, checked: a user (not a contact) whose profile is an admin
+/// profile. The organisation always comes from the session.
+pub struct Admin(SessionView);
 
-impl<'a> Admin<'a> {
-    pub fn check(session: &'a SessionView) -> ApiResult<Self> {
+impl Admin {
+    pub fn check(session: SessionView) -> ApiResult<Self> {
         if session.admin && session.kind == AccountKind::User { Ok(Self(session)) } else { Err(ApiError::Forbidden) }
     }
 
@@ -62,12 +63,12 @@ impl<'a> Admin<'a> {
 }
 
 /// An administrator who may weaken protection right now (see [`Admin::reconfirm`]).
-pub struct Reconfirmed<'a>(&'a Admin<'a>);
+pub struct Reconfirmed<'a>(&'a Admin);
 
-impl<'a> std::ops::Deref for Reconfirmed<'a> {
-    type Target = Admin<'a>;
+impl std::ops::Deref for Reconfirmed<'_> {
+    type Target = Admin;
 
-    fn deref(&self) -> &Admin<'a> {
+    fn deref(&self) -> &Admin {
         self.0
     }
 }
@@ -93,7 +94,7 @@ pub struct TwoStepState {
     pub remember_device_days: i64,
 }
 
-pub async fn state_of(state: &AppState, admin: &Admin<'_>) -> ApiResult<TwoStepState> {
+pub async fn state_of(state: &AppState, admin: &Admin) -> ApiResult<TwoStepState> {
     let org = state.store.org_by_id(admin.org_id()).await?;
     let profiles = state
         .store
@@ -151,7 +152,7 @@ impl DaySetting {
 /// wait for 2SV, so raising one is a weakening change: the admin re-confirms (§11.3).
 pub async fn set_days(
     state: &AppState,
-    admin: &Admin<'_>,
+    admin: &Admin,
     setting: DaySetting,
     days: i64,
     meta: &RequestMeta,
@@ -172,7 +173,7 @@ pub async fn set_days(
     state_of(state, admin).await
 }
 
-async fn audit_policy(state: &AppState, admin: &Admin<'_>, meta: &RequestMeta, kind: &str, outcome: &str) {
+async fn audit_policy(state: &AppState, admin: &Admin, meta: &RequestMeta, kind: &str, outcome: &str) {
     audit::record(
         state,
         meta,
@@ -192,12 +193,12 @@ fn grace(state: &AppState) -> i64 {
     state.config.mandatory_session_grace.as_secs() as i64
 }
 
-async fn org(state: &AppState, admin: &Admin<'_>) -> ApiResult<Organization> {
+async fn org(state: &AppState, admin: &Admin) -> ApiResult<Organization> {
     Ok(state.store.org_by_id(admin.org_id()).await?)
 }
 
 /// Connect the add-on ("in the Hub"): `available` → `connected`.
-pub async fn connect(state: &AppState, admin: &Admin<'_>, meta: &RequestMeta) -> ApiResult<TwoStepState> {
+pub async fn connect(state: &AppState, admin: &Admin, meta: &RequestMeta) -> ApiResult<TwoStepState> {
     let org = org(state, admin).await?;
     match org.addon {
         AddonState::Unavailable => return Err(ApiError::AddonUnavailable),
@@ -212,7 +213,7 @@ pub async fn connect(state: &AppState, admin: &Admin<'_>, meta: &RequestMeta) ->
 
 pub async fn set_enabled(
     state: &AppState,
-    admin: &Admin<'_>,
+    admin: &Admin,
     enabled: bool,
     meta: &RequestMeta,
 ) -> ApiResult<TwoStepState> {
@@ -246,7 +247,7 @@ fn require_connected(org: &Organization) -> ApiResult<()> {
 
 pub async fn set_profile_mandatory(
     state: &AppState,
-    admin: &Admin<'_>,
+    admin: &Admin,
     slug: &str,
     mandatory: bool,
     meta: &RequestMeta,
@@ -270,7 +271,7 @@ pub async fn set_profile_mandatory(
 
 pub async fn set_organization_mandatory(
     state: &AppState,
-    admin: &Admin<'_>,
+    admin: &Admin,
     mandatory: bool,
     meta: &RequestMeta,
 ) -> ApiResult<TwoStepState> {
@@ -310,7 +311,7 @@ pub struct UserRow {
     pub remembered_devices: i64,
 }
 
-pub async fn users(state: &AppState, admin: &Admin<'_>) -> ApiResult<Vec<UserRow>> {
+pub async fn users(state: &AppState, admin: &Admin) -> ApiResult<Vec<UserRow>> {
     let org = org(state, admin).await?;
     let rows = state.store.account_report(org.id).await?;
     let devices = state.store.device_counts(org.id, state.now()).await?;
@@ -345,7 +346,7 @@ pub async fn users(state: &AppState, admin: &Admin<'_>) -> ApiResult<Vec<UserRow
 }
 
 /// Lost phone: every method and recovery code goes, and every session ends at once.
-pub async fn reset_user(state: &AppState, admin: &Admin<'_>, username: &str, meta: &RequestMeta) -> ApiResult<()> {
+pub async fn reset_user(state: &AppState, admin: &Admin, username: &str, meta: &RequestMeta) -> ApiResult<()> {
     admin.reconfirm(state, meta, "reset_two_step").await?;
     let key = Username::parse(username).map_err(|_| ApiError::NotFound(format!("user {username:?}")))?.key();
     let account = state
@@ -393,7 +394,7 @@ pub struct AuditItem {
 /// Newest first. `before` is an event `id` from a previous page, or an RFC 3339 time.
 pub async fn audit_events(
     state: &AppState,
-    admin: &Admin<'_>,
+    admin: &Admin,
     limit: Option<i64>,
     before: Option<&str>,
 ) -> ApiResult<Vec<AuditItem>> {

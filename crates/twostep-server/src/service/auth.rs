@@ -133,6 +133,8 @@ pub async fn method_offers(state: &AppState, account_id: i64) -> ApiResult<Vec<M
 }
 
 /// `POST /api/v1/login`.
+// The span names the step and the client only: the input holds the password.
+#[tracing::instrument(name = "sign_in.password", skip_all, fields(client = %input.client))]
 pub async fn login(state: &AppState, input: LoginInput, meta: &RequestMeta) -> ApiResult<LoginOutcome> {
     let client_supports = state.clients.supports_two_step(&input.client).ok_or(ApiError::UnknownClient)?;
     let client = input.client.as_str();
@@ -202,6 +204,7 @@ pub async fn login(state: &AppState, input: LoginInput, meta: &RequestMeta) -> A
 
 /// What follows a correct password (SPEC §4): a session, a second step or enrollment.
 /// Also the way in after a password is chosen on a setup link.
+#[tracing::instrument(name = "sign_in.after_password", skip_all, fields(account = account.id, client = %client))]
 pub async fn after_password(
     state: &AppState,
     org: twostep_core::store::Organization,
@@ -322,6 +325,8 @@ async fn remember_device(state: &AppState, account: &Account, meta: &RequestMeta
 }
 
 /// `POST /api/v1/login/verify`.
+// The flow token and the proof are secrets: neither is recorded.
+#[tracing::instrument(name = "sign_in.second_step", skip_all)]
 pub async fn verify(
     state: &AppState,
     flow_token: &str,
@@ -383,7 +388,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<SessionVie
     let session = state.store.session_by_hash(&TokenHash::of(token).0).await?.ok_or(ApiError::SessionInvalid)?;
     check_live(state, &session)?;
     // last_seen is for the session list: noted at most once a minute and written in
-    // batches (service::touches), so the session check stays a read.
+    // batches (crate::touches), so the session check stays a read.
     if session.last_seen_at + 60 <= now && !state.touches.note(session.id, now) {
         state.store.touch_sessions(&[(session.id, now)]).await?;
     }

@@ -6,6 +6,7 @@ use crate::service::notify::Notice;
 use crate::service::{RequestMeta, sms};
 use crate::state::AppState;
 use serde::Deserialize;
+use twostep_core::aad::Aad;
 use twostep_core::credential::{recovery, totp};
 use twostep_core::domain::{MethodKind, OtpCode};
 use twostep_core::store::{Account, SmsBinding};
@@ -72,11 +73,6 @@ pub struct CodeContext<'a> {
     pub meta: &'a RequestMeta,
 }
 
-/// The associated data that binds a sealed TOTP secret to its account.
-pub fn totp_aad(account_id: i64) -> Vec<u8> {
-    format!("totp:{account_id}").into_bytes()
-}
-
 /// Checks what was offered without touching the lockout counters.
 async fn check(state: &AppState, ctx: &CodeContext<'_>, proof: Proof<'_>) -> ApiResult<Checked> {
     let account = ctx.account;
@@ -97,7 +93,7 @@ async fn check(state: &AppState, ctx: &CodeContext<'_>, proof: Proof<'_>) -> Api
             // one it matches claims the time step.
             let mut matched = None;
             for m in methods.iter().filter(|m| m.kind == MethodKind::Totp) {
-                let secret = state.keyring.open(&m.key_id, &m.sealed, &totp_aad(account.id))?;
+                let secret = state.keyring.open(&m.key_id, &m.sealed, &Aad::Totp { account_id: account.id }.bytes())?;
                 if let Some(step) = totp::matching_step(&secret, code.expose(), now) {
                     matched = Some((m.id, step));
                     break;

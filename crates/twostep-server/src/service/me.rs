@@ -4,12 +4,13 @@
 use crate::error::{ApiError, ApiResult};
 use crate::service::audit::{self, Event};
 use crate::service::auth::{self, Issued};
-use crate::service::codes::{self, Attempt, Checked, CodeContext, Proof, totp_aad};
+use crate::service::codes::{self, Attempt, Checked, CodeContext, Proof};
 use crate::service::notify::Notice;
-use crate::service::sms::{self, phone_aad};
+use crate::service::sms;
 use crate::service::{RequestMeta, Subject, rfc3339};
 use crate::state::AppState;
 use serde::Serialize;
+use twostep_core::aad::Aad;
 use twostep_core::credential::{recovery, totp};
 use twostep_core::crypto::TokenHash;
 use twostep_core::domain::{AccountKind, MethodKind, OtpCode};
@@ -219,7 +220,7 @@ pub async fn start_totp(
             owner: caller.owner(),
             kind: MethodKind::Totp,
             name,
-            sealed: state.key.seal(&secret, &totp_aad(account.id))?,
+            sealed: state.key.seal(&secret, &Aad::Totp { account_id: account.id }.bytes())?,
             key_id: state.key.id().to_owned(),
             phone_hint: None,
             expires_at,
@@ -265,7 +266,7 @@ pub async fn start_sms(
     let same_number = match state.store.pending(account.id, MethodKind::Sms, owner, now).await? {
         Some(p) => state
             .keyring
-            .open(&p.key_id, &p.sealed, &phone_aad(account.id))
+            .open(&p.key_id, &p.sealed, &Aad::Phone { account_id: account.id }.bytes())
             .is_ok_and(|n| n.as_slice() == phone.e164().as_bytes()),
         None => false,
     };
@@ -277,7 +278,7 @@ pub async fn start_sms(
                 owner,
                 kind: MethodKind::Sms,
                 name,
-                sealed: state.key.seal(phone.e164().as_bytes(), &phone_aad(account.id))?,
+                sealed: state.key.seal(phone.e164().as_bytes(), &Aad::Phone { account_id: account.id }.bytes())?,
                 key_id: state.key.id().to_owned(),
                 phone_hint: Some(phone.hint()),
                 expires_at: now + flow::PENDING_TTL,
@@ -324,7 +325,8 @@ pub async fn confirm(
     let accepted_step = match (kind, OtpCode::parse(code)) {
         (_, Err(_)) => None,
         (MethodKind::Totp, Ok(code)) => {
-            let secret = state.keyring.open(&pending.key_id, &pending.sealed, &totp_aad(account.id))?;
+            let secret =
+                state.keyring.open(&pending.key_id, &pending.sealed, &Aad::Totp { account_id: account.id }.bytes())?;
             totp::matching_step(&secret, code.expose(), now).map(Some)
         }
         (MethodKind::Sms, Ok(code)) => {

@@ -12,9 +12,11 @@ pub mod oauth;
 pub mod purge;
 pub mod sms;
 pub mod throttle;
-pub mod touches;
 pub mod users;
 pub mod webauthn;
+
+#[cfg(test)]
+mod tests;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;

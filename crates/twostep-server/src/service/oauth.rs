@@ -108,17 +108,17 @@ pub async fn register(state: &AppState, org_id: i64, input: AppInput) -> ApiResu
     Ok(Registered { app: (&app).into(), client_secret: secret })
 }
 
-pub async fn list(state: &AppState, admin: &Admin<'_>) -> ApiResult<Vec<AppView>> {
+pub async fn list(state: &AppState, admin: &Admin) -> ApiResult<Vec<AppView>> {
     Ok(state.store.apps(admin.org_id()).await?.iter().map(AppView::from).collect())
 }
 
-pub async fn create(state: &AppState, admin: &Admin<'_>, input: AppInput, meta: &RequestMeta) -> ApiResult<Registered> {
+pub async fn create(state: &AppState, admin: &Admin, input: AppInput, meta: &RequestMeta) -> ApiResult<Registered> {
     let registered = register(state, admin.org_id(), input).await?;
     admin_event(state, admin, meta, "app.created", &registered.app.client_id).await;
     Ok(registered)
 }
 
-pub async fn delete(state: &AppState, admin: &Admin<'_>, client_id: &str, meta: &RequestMeta) -> ApiResult<()> {
+pub async fn delete(state: &AppState, admin: &Admin, client_id: &str, meta: &RequestMeta) -> ApiResult<()> {
     if !state.store.delete_app(admin.org_id(), client_id).await? {
         return Err(ApiError::NotFound(format!("app {client_id:?}")));
     }
@@ -127,7 +127,7 @@ pub async fn delete(state: &AppState, admin: &Admin<'_>, client_id: &str, meta: 
 }
 
 /// A new client secret (the old one stops working at once), shown once.
-pub async fn new_secret(state: &AppState, admin: &Admin<'_>, client_id: &str, meta: &RequestMeta) -> ApiResult<String> {
+pub async fn new_secret(state: &AppState, admin: &Admin, client_id: &str, meta: &RequestMeta) -> ApiResult<String> {
     let secret = Token::generate().expose().to_owned();
     if !state.store.set_app_secret(admin.org_id(), client_id, &hash(&secret)).await? {
         return Err(ApiError::NotFound(format!("confidential app {client_id:?}")));
@@ -136,7 +136,7 @@ pub async fn new_secret(state: &AppState, admin: &Admin<'_>, client_id: &str, me
     Ok(secret)
 }
 
-async fn admin_event(state: &AppState, admin: &Admin<'_>, meta: &RequestMeta, kind: &str, client_id: &str) {
+async fn admin_event(state: &AppState, admin: &Admin, meta: &RequestMeta, kind: &str, client_id: &str) {
     audit::record(
         state,
         meta,

@@ -6,6 +6,7 @@ use crate::service::audit::{self, Event};
 use crate::state::AppState;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
+use twostep_core::aad::Aad;
 use twostep_core::credential::sms_code;
 use twostep_core::crypto::{SecretKey, constant_time_eq};
 use twostep_core::domain::{MethodKind, OtpCode, PhoneNumber};
@@ -44,11 +45,6 @@ fn number_key(state: &AppState, phone: &PhoneNumber) -> String {
 /// earlier number cannot confirm an enrollment that has since moved to a new one).
 fn challenge_key(key: &SecretKey, salt: &[u8], phone: &PhoneNumber) -> Vec<u8> {
     [salt, number_digest(key, phone).as_slice()].concat()
-}
-
-/// The associated data binding a sealed phone number to its account.
-pub fn phone_aad(account_id: i64) -> Vec<u8> {
-    format!("phone:{account_id}").into_bytes()
 }
 
 /// A number typed by a user for text messages, under the SMS-pumping guards (SPEC §11.10):
@@ -203,7 +199,7 @@ async fn bound_phone(
 /// The enrolled number of an account, decrypted.
 pub fn open_phone(state: &AppState, account_id: i64, sealed: &[u8]) -> ApiResult<PhoneNumber> {
     // The callers hold the sealed bytes only: try each key (a previous one during a rotation).
-    let raw = state.keyring.open_any(sealed, &phone_aad(account_id))?;
+    let raw = state.keyring.open_any(sealed, &Aad::Phone { account_id }.bytes())?;
     let text = std::str::from_utf8(&raw).map_err(|e| ApiError::Internal(e.to_string()))?;
     PhoneNumber::parse(text).map_err(|e| ApiError::Internal(e.to_string()))
 }

@@ -10,6 +10,7 @@ use crate::service::{RequestMeta, Subject, blocking, rfc3339, throttle};
 use crate::state::AppState;
 use rand::Rng;
 use serde::Serialize;
+use twostep_core::aad::Aad;
 use twostep_core::credential::{password, strength};
 use twostep_core::crypto::{Token, TokenHash};
 use twostep_core::domain::{AccountKind, Password, PhoneNumber, Username};
@@ -150,7 +151,7 @@ pub struct ListInput {
     pub after: Option<String>,
 }
 
-pub async fn list(state: &AppState, admin: &Admin<'_>, input: ListInput) -> ApiResult<(Vec<UserInfo>, Option<String>)> {
+pub async fn list(state: &AppState, admin: &Admin, input: ListInput) -> ApiResult<(Vec<UserInfo>, Option<String>)> {
     let org = state.store.org_by_id(admin.org_id()).await?;
     let limit = input.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
@@ -268,7 +269,7 @@ fn parse_display_name(raw: Option<String>) -> ApiResult<Option<String>> {
 /// shown once to the admin and emailed to the user when they have an address.
 pub async fn create(
     state: &AppState,
-    admin: &Admin<'_>,
+    admin: &Admin,
     input: CreateInput,
     meta: &RequestMeta,
 ) -> ApiResult<(UserInfo, SetupLink)> {
@@ -306,8 +307,10 @@ pub async fn create(
     let (phone_sealed, phone_hint, key_id) = match &phone {
         None => (None, None, None),
         Some(p) => {
-            let (sealed, key_id) =
-                state.keyring.seal(p.e164().as_bytes(), &crate::commands::account_phone_aad(org.id, &username))?;
+            let (sealed, key_id) = state.keyring.seal(
+                p.e164().as_bytes(),
+                &Aad::AccountPhone { org_id: org.id, username_key: &username.key() }.bytes(),
+            )?;
             (Some(sealed), Some(p.hint()), Some(key_id))
         }
     };
@@ -369,7 +372,7 @@ pub struct UpdateInput {
 /// at once.
 pub async fn update(
     state: &AppState,
-    admin: &Admin<'_>,
+    admin: &Admin,
     username: &str,
     input: UpdateInput,
     meta: &RequestMeta,
@@ -436,7 +439,7 @@ pub async fn update(
 }
 
 /// `DELETE /api/v1/admin/users/{username}`: the audit keeps the username.
-pub async fn delete(state: &AppState, admin: &Admin<'_>, username: &str, meta: &RequestMeta) -> ApiResult<()> {
+pub async fn delete(state: &AppState, admin: &Admin, username: &str, meta: &RequestMeta) -> ApiResult<()> {
     admin.reconfirm(state, meta, "delete_user").await?;
     let account = find(state, admin.org_id(), username).await?;
     if account.id == admin.account_id() {
@@ -456,7 +459,7 @@ pub async fn delete(state: &AppState, admin: &Admin<'_>, username: &str, meta: &
 /// (with every session), and a new setup link is issued.
 pub async fn password_reset(
     state: &AppState,
-    admin: &Admin<'_>,
+    admin: &Admin,
     username: &str,
     meta: &RequestMeta,
 ) -> ApiResult<SetupLink> {
@@ -506,7 +509,7 @@ pub struct AccessCode {
 /// `POST /api/v1/admin/users/{username}/access-code`: shown once; only its hash is kept.
 pub async fn issue_access_code(
     state: &AppState,
-    admin: &Admin<'_>,
+    admin: &Admin,
     username: &str,
     meta: &RequestMeta,
 ) -> ApiResult<AccessCode> {

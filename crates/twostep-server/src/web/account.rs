@@ -2,11 +2,12 @@
 //! cookie) and the security settings (`/settings/security`, with the session cookie).
 //! Both journeys share the TOTP and SMS steps; `ENROLLING` says which one a request is on.
 
+use super::callers::SignedIn;
 use super::ctx::{self, CsrfForm, Ctx, Plain, Posted};
 use super::signin::{CodeForm, CodePage, MethodQuery, session_cookie, start_over};
 use super::{error_page, i18n, me, signed_in, when, when_text};
 use crate::error::ApiError;
-use crate::service::codes::totp_aad;
+use crate::extract::BodyThen;
 use crate::service::me::{self, Caller, Confirmed};
 use crate::service::{Subject, auth};
 use crate::state::AppState;
@@ -15,6 +16,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use minijinja::{Value, context};
 use serde::Deserialize;
+use twostep_core::aad::Aad;
 use twostep_core::credential::totp;
 use twostep_core::domain::{MethodKind, PhoneNumber};
 
@@ -180,7 +182,7 @@ pub async fn totp_start<const ENROLLING: bool>(
 async fn pending_totp(state: &AppState, caller: &Caller) -> Option<(String, String)> {
     let account_id = caller.account_id();
     let pending = state.store.pending(account_id, MethodKind::Totp, caller.owner(), state.now()).await.ok()??;
-    let secret = state.keyring.open(&pending.key_id, &pending.sealed, &totp_aad(account_id)).ok()?;
+    let secret = state.keyring.open(&pending.key_id, &pending.sealed, &Aad::Totp { account_id }.bytes()).ok()?;
     let subject = Subject::load(state, account_id).await.ok()?;
     let label = format!("{}@{}", subject.account.username, subject.org.slug);
     let uri = totp::otpauth_uri(&state.config.issuer, &label, &secret);
@@ -501,11 +503,11 @@ impl super::ctx::CsrfForm for PasswordForm {
 }
 
 /// "Change password" (SPEC §12): every other session ends.
-pub async fn change_password(ctx: Ctx, State(state): State<AppState>, Posted(form): Posted<PasswordForm>) -> Response {
-    let session = match signed_in(&ctx, &state).await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
+pub async fn change_password(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    BodyThen(Posted(form), SignedIn(session)): BodyThen<Posted<PasswordForm>, SignedIn>,
+) -> Response {
     if form.new_password != form.confirm {
         let message = i18n::table(ctx.lang).get("passwords_differ").to_owned();
         let card = super::setup::password_card(Some(message), Vec::new());
@@ -530,11 +532,8 @@ pub async fn change_password(ctx: Ctx, State(state): State<AppState>, Posted(for
     }
 }
 
-pub async fn settings_page(ctx: Ctx, State(state): State<AppState>) -> Response {
-    match signed_in(&ctx, &state).await {
-        Ok(session) => settings_render(&ctx, &state, &session, StatusCode::OK, None).await,
-        Err(response) => response,
-    }
+pub async fn settings_page(ctx: Ctx, State(state): State<AppState>, SignedIn(session): SignedIn) -> Response {
+    settings_render(&ctx, &state, &session, StatusCode::OK, None).await
 }
 
 /// What the user was doing when the service asked them to confirm it's them; it is
@@ -551,12 +550,8 @@ pub async fn disable(
     ctx: Ctx,
     State(state): State<AppState>,
     Path(kind): Path<String>,
-    Posted(_): Posted<Plain>,
+    BodyThen(Posted(_), SignedIn(session)): BodyThen<Posted<Plain>, SignedIn>,
 ) -> Response {
-    let session = match signed_in(&ctx, &state).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
     let Some(kind) = MethodKind::parse(&kind) else {
         return error_page(&ctx, &ApiError::NotFound("method".into()));
     };
@@ -576,11 +571,11 @@ async fn do_disable(
     }
 }
 
-pub async fn recovery_codes(ctx: Ctx, State(state): State<AppState>, Posted(_): Posted<Plain>) -> Response {
-    let session = match signed_in(&ctx, &state).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
+pub async fn recovery_codes(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    BodyThen(Posted(_), SignedIn(session)): BodyThen<Posted<Plain>, SignedIn>,
+) -> Response {
     do_regenerate(&ctx, &state, &session).await
 }
 
@@ -598,12 +593,8 @@ pub async fn end_session(
     ctx: Ctx,
     State(state): State<AppState>,
     Path(id): Path<i64>,
-    Posted(_): Posted<Plain>,
+    BodyThen(Posted(_), SignedIn(session)): BodyThen<Posted<Plain>, SignedIn>,
 ) -> Response {
-    let session = match signed_in(&ctx, &state).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
     let own = match state.store.sessions_of_account(session.account_id, state.now()).await {
         Ok(own) => own,
         Err(e) => return error_page(&ctx, &ApiError::from(e)),
@@ -635,11 +626,12 @@ fn step_up_render(
 }
 
 /// "Confirm it's you".
-pub async fn step_up_page(ctx: Ctx, State(state): State<AppState>, Query(q): Query<MethodQuery>) -> Response {
-    let session = match signed_in(&ctx, &state).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
+pub async fn step_up_page(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Query(q): Query<MethodQuery>,
+    SignedIn(session): SignedIn,
+) -> Response {
     let offers = match auth::method_offers(&state, session.account_id).await {
         Ok(o) => o,
         Err(e) => return error_page(&ctx, &e),
@@ -652,11 +644,11 @@ pub async fn step_up_page(ctx: Ctx, State(state): State<AppState>, Query(q): Que
     step_up_render(&ctx, &session, StatusCode::OK, page, then_of(q.then.as_deref()))
 }
 
-pub async fn step_up_submit(ctx: Ctx, State(state): State<AppState>, Posted(form): Posted<CodeForm>) -> Response {
-    let session = match signed_in(&ctx, &state).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
+pub async fn step_up_submit(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    BodyThen(Posted(form), SignedIn(session)): BodyThen<Posted<CodeForm>, SignedIn>,
+) -> Response {
     let caller = Caller::Session(session.clone());
     let then = then_of(Some(&form.then));
     let credential = form.credential();
@@ -718,11 +710,11 @@ impl CsrfForm for ThenForm {
 }
 
 /// "Send code" while confirming it's you.
-pub async fn step_up_sms(ctx: Ctx, State(state): State<AppState>, Posted(form): Posted<ThenForm>) -> Response {
-    let session = match signed_in(&ctx, &state).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
+pub async fn step_up_sms(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    BodyThen(Posted(form), SignedIn(session)): BodyThen<Posted<ThenForm>, SignedIn>,
+) -> Response {
     let then = then_of(Some(&form.then));
     match me::send_step_up_sms(&state, &Caller::Session(session.clone()), &ctx.meta).await {
         Ok(_) => ctx.redirect(
@@ -772,11 +764,11 @@ impl super::ctx::CsrfForm for AccessCodeForm {
 
 /// The access code after an admin reset, for a user who signed in with the password
 /// alone (2SV optional for them): it lets them set up a method again (SPEC §12).
-pub async fn access_code(ctx: Ctx, State(state): State<AppState>, Posted(form): Posted<AccessCodeForm>) -> Response {
-    let session = match signed_in(&ctx, &state).await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
+pub async fn access_code(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    BodyThen(Posted(form), SignedIn(session)): BodyThen<Posted<AccessCodeForm>, SignedIn>,
+) -> Response {
     let Some(token) = ctx.session_token() else {
         return ctx.redirect("/login", &[]);
     };
@@ -791,12 +783,8 @@ pub async fn forget_device(
     ctx: Ctx,
     State(state): State<AppState>,
     Path(id): Path<i64>,
-    Posted(_): Posted<Plain>,
+    BodyThen(Posted(_), SignedIn(session)): BodyThen<Posted<Plain>, SignedIn>,
 ) -> Response {
-    let session = match signed_in(&ctx, &state).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
     match state.store.forget_device(session.account_id, id).await {
         Ok(_) => ctx.redirect("/settings/security", &[ctx.flash_cookie("device_forgotten", None)]),
         Err(e) => error_page(&ctx, &ApiError::from(e)),
@@ -875,12 +863,8 @@ pub async fn remove_method(
     ctx: Ctx,
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Posted(_): Posted<Plain>,
+    BodyThen(Posted(_), SignedIn(session)): BodyThen<Posted<Plain>, SignedIn>,
 ) -> Response {
-    let session = match signed_in(&ctx, &state).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
     let Ok(id) = id.parse::<i64>() else {
         return error_page(&ctx, &ApiError::NotFound("method".into()));
     };

@@ -1,9 +1,11 @@
 //! Security and compliance (`/admin/security`): the 2-Step Verification card, the
 //! enrollment report with "Reset 2SV", and the recent audit events.
 
+use super::callers::SignedInAdmin;
 use super::ctx::{CsrfForm, Plain, Posted};
-use super::{Ctx, error_page, i18n, me, signed_in, when_text};
+use super::{Ctx, error_page, i18n, me, when_text};
 use crate::error::ApiError;
+use crate::extract::BodyThen;
 use crate::service::admin::{self, Admin, TwoStepState};
 use crate::state::AppState;
 use axum::extract::{Path, State};
@@ -12,15 +14,6 @@ use axum::response::Response;
 use minijinja::{Value, context};
 use serde::Deserialize;
 use twostep_core::store::SessionView;
-
-/// The session of an administrator of its organisation, or the page that refuses.
-async fn admin_session(ctx: &Ctx, state: &AppState) -> Result<SessionView, Response> {
-    let session = signed_in(ctx, state).await?;
-    match Admin::check(&session) {
-        Ok(_) => Ok(session),
-        Err(e) => Err(error_page(ctx, &e)),
-    }
-}
 
 async fn render(
     ctx: &Ctx,
@@ -41,7 +34,7 @@ async fn render_with(
     error: Option<String>,
     new_app: Option<Value>,
 ) -> Response {
-    let Ok(admin) = Admin::check(session) else {
+    let Ok(admin) = Admin::check(session.clone()) else {
         return error_page(ctx, &ApiError::Forbidden);
     };
     let s: TwoStepState = match admin::state_of(state, &admin).await {
@@ -80,26 +73,17 @@ async fn render_with(
     ctx.page(status, "admin.html", context! { me => me(session), s, users, events, apps, new_app, form_error => error })
 }
 
-pub async fn page(ctx: Ctx, State(state): State<AppState>) -> Response {
-    match admin_session(&ctx, &state).await {
-        Ok(session) => render(&ctx, &state, &session, StatusCode::OK, None).await,
-        Err(response) => response,
-    }
+pub async fn page(ctx: Ctx, State(state): State<AppState>, SignedInAdmin(session, _): SignedInAdmin) -> Response {
+    render(&ctx, &state, &session, StatusCode::OK, None).await
 }
 
 /// Runs one administrative change, then back to the card (PRG), or the card with the
 /// refusal at the top.
-async fn change<F>(ctx: Ctx, state: AppState, flash: &str, act: F) -> Response
+async fn change<F>(ctx: Ctx, state: AppState, who: SignedInAdmin, flash: &str, act: F) -> Response
 where
-    F: AsyncFnOnce(&AppState, &Admin<'_>, &Ctx) -> Result<(), ApiError>,
+    F: AsyncFnOnce(&AppState, &Admin, &Ctx) -> Result<(), ApiError>,
 {
-    let session = match admin_session(&ctx, &state).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
-    let Ok(admin) = Admin::check(&session) else {
-        return error_page(&ctx, &ApiError::Forbidden);
-    };
+    let SignedInAdmin(session, admin) = who;
     match act(&state, &admin, &ctx).await {
         Ok(()) => ctx.redirect("/admin/security", &[ctx.flash_cookie(flash, None)]),
         // SPEC §11.3: confirm it's you, then back here to do it.
@@ -108,19 +92,32 @@ where
     }
 }
 
-pub async fn connect(ctx: Ctx, State(state): State<AppState>, Posted(_): Posted<Plain>) -> Response {
-    change(ctx, state, "saved", async |state, admin, ctx| admin::connect(state, admin, &ctx.meta).await.map(drop)).await
+pub async fn connect(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    BodyThen(Posted(_), who): BodyThen<Posted<Plain>, SignedInAdmin>,
+) -> Response {
+    change(ctx, state, who, "saved", async |state, admin, ctx| admin::connect(state, admin, &ctx.meta).await.map(drop))
+        .await
 }
 
-pub async fn enable(ctx: Ctx, State(state): State<AppState>, Posted(_): Posted<Plain>) -> Response {
-    change(ctx, state, "saved", async |state, admin, ctx| {
+pub async fn enable(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    BodyThen(Posted(_), who): BodyThen<Posted<Plain>, SignedInAdmin>,
+) -> Response {
+    change(ctx, state, who, "saved", async |state, admin, ctx| {
         admin::set_enabled(state, admin, true, &ctx.meta).await.map(drop)
     })
     .await
 }
 
-pub async fn disable(ctx: Ctx, State(state): State<AppState>, Posted(_): Posted<Plain>) -> Response {
-    change(ctx, state, "saved", async |state, admin, ctx| {
+pub async fn disable(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    BodyThen(Posted(_), who): BodyThen<Posted<Plain>, SignedInAdmin>,
+) -> Response {
+    change(ctx, state, who, "saved", async |state, admin, ctx| {
         admin::set_enabled(state, admin, false, &ctx.meta).await.map(drop)
     })
     .await
@@ -145,9 +142,13 @@ impl MandatoryForm {
     }
 }
 
-pub async fn organization(ctx: Ctx, State(state): State<AppState>, Posted(form): Posted<MandatoryForm>) -> Response {
+pub async fn organization(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    BodyThen(Posted(form), who): BodyThen<Posted<MandatoryForm>, SignedInAdmin>,
+) -> Response {
     let mandatory = form.mandatory();
-    change(ctx, state, "saved", async move |state, admin, ctx| {
+    change(ctx, state, who, "saved", async move |state, admin, ctx| {
         admin::set_organization_mandatory(state, admin, mandatory, &ctx.meta).await.map(drop)
     })
     .await
@@ -157,10 +158,10 @@ pub async fn profile(
     ctx: Ctx,
     State(state): State<AppState>,
     Path(slug): Path<String>,
-    Posted(form): Posted<MandatoryForm>,
+    BodyThen(Posted(form), who): BodyThen<Posted<MandatoryForm>, SignedInAdmin>,
 ) -> Response {
     let mandatory = form.mandatory();
-    change(ctx, state, "saved", async move |state, admin, ctx| {
+    change(ctx, state, who, "saved", async move |state, admin, ctx| {
         admin::set_profile_mandatory(state, admin, &slug, mandatory, &ctx.meta).await.map(drop)
     })
     .await
@@ -181,38 +182,49 @@ impl CsrfForm for DaysForm {
 
 /// The enrollment period and remember-this-device settings (SPEC §14); a longer time
 /// asks the admin to confirm it's them first.
-async fn set_days(ctx: Ctx, state: AppState, setting: admin::DaySetting, form: DaysForm) -> Response {
+async fn set_days(
+    ctx: Ctx,
+    state: AppState,
+    who: SignedInAdmin,
+    setting: admin::DaySetting,
+    form: DaysForm,
+) -> Response {
     // Not a number: the service's range check answers with its message.
     let days = form.days.trim().parse::<i64>().unwrap_or(-1);
-    change(ctx, state, "saved", async move |state, admin, ctx| {
+    change(ctx, state, who, "saved", async move |state, admin, ctx| {
         admin::set_days(state, admin, setting, days, &ctx.meta).await.map(drop)
     })
     .await
 }
 
-pub async fn enrollment_period(ctx: Ctx, State(state): State<AppState>, Posted(form): Posted<DaysForm>) -> Response {
-    set_days(ctx, state, admin::DaySetting::EnrollmentPeriod, form).await
+pub async fn enrollment_period(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    BodyThen(Posted(form), who): BodyThen<Posted<DaysForm>, SignedInAdmin>,
+) -> Response {
+    set_days(ctx, state, who, admin::DaySetting::EnrollmentPeriod, form).await
 }
 
-pub async fn remember_device(ctx: Ctx, State(state): State<AppState>, Posted(form): Posted<DaysForm>) -> Response {
-    set_days(ctx, state, admin::DaySetting::RememberDevice, form).await
+pub async fn remember_device(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    BodyThen(Posted(form), who): BodyThen<Posted<DaysForm>, SignedInAdmin>,
+) -> Response {
+    set_days(ctx, state, who, admin::DaySetting::RememberDevice, form).await
 }
 
 /// "Reset 2SV" asks first: it signs the user out everywhere.
-pub async fn reset_page(ctx: Ctx, State(state): State<AppState>, Path(username): Path<String>) -> Response {
-    match admin_session(&ctx, &state).await {
-        Ok(session) => ctx.page(StatusCode::OK, "admin_reset.html", context! { me => me(&session), username }),
-        Err(response) => response,
-    }
+pub async fn reset_page(ctx: Ctx, Path(username): Path<String>, SignedInAdmin(session, _): SignedInAdmin) -> Response {
+    ctx.page(StatusCode::OK, "admin_reset.html", context! { me => me(&session), username })
 }
 
 pub async fn reset(
     ctx: Ctx,
     State(state): State<AppState>,
     Path(username): Path<String>,
-    Posted(_): Posted<Plain>,
+    BodyThen(Posted(_), who): BodyThen<Posted<Plain>, SignedInAdmin>,
 ) -> Response {
-    change(ctx, state, "reset_done", async move |state, admin, ctx| {
+    change(ctx, state, who, "reset_done", async move |state, admin, ctx| {
         admin::reset_user(state, admin, &username, &ctx.meta).await
     })
     .await
@@ -237,14 +249,11 @@ impl CsrfForm for AppForm {
 
 /// "Register an app": the card again, with the client secret shown this once (the
 /// answer to the POST, so the secret never sits behind a URL).
-pub async fn app_create(ctx: Ctx, State(state): State<AppState>, Posted(form): Posted<AppForm>) -> Response {
-    let session = match admin_session(&ctx, &state).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
-    let Ok(admin) = Admin::check(&session) else {
-        return error_page(&ctx, &ApiError::Forbidden);
-    };
+pub async fn app_create(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    BodyThen(Posted(form), SignedInAdmin(session, admin)): BodyThen<Posted<AppForm>, SignedInAdmin>,
+) -> Response {
     let input = crate::service::oauth::AppInput {
         slug: form.slug.trim().to_owned(),
         name: form.name,
@@ -269,9 +278,9 @@ pub async fn app_delete(
     ctx: Ctx,
     State(state): State<AppState>,
     Path(client_id): Path<String>,
-    Posted(_): Posted<Plain>,
+    BodyThen(Posted(_), who): BodyThen<Posted<Plain>, SignedInAdmin>,
 ) -> Response {
-    change(ctx, state, "saved", async move |state, admin, ctx| {
+    change(ctx, state, who, "saved", async move |state, admin, ctx| {
         crate::service::oauth::delete(state, admin, &client_id, &ctx.meta).await
     })
     .await
@@ -281,15 +290,8 @@ pub async fn app_secret(
     ctx: Ctx,
     State(state): State<AppState>,
     Path(client_id): Path<String>,
-    Posted(_): Posted<Plain>,
+    BodyThen(Posted(_), SignedInAdmin(session, admin)): BodyThen<Posted<Plain>, SignedInAdmin>,
 ) -> Response {
-    let session = match admin_session(&ctx, &state).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
-    let Ok(admin) = Admin::check(&session) else {
-        return error_page(&ctx, &ApiError::Forbidden);
-    };
     match crate::service::oauth::new_secret(&state, &admin, &client_id, &ctx.meta).await {
         Ok(secret) => {
             let name = crate::service::oauth::list(&state, &admin)

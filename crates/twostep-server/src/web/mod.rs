@@ -9,6 +9,7 @@
 
 mod account;
 mod admin;
+mod callers;
 mod ctx;
 mod forward;
 pub(crate) mod i18n;

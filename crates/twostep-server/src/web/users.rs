@@ -3,9 +3,11 @@
 //! disable/enable, delete, password reset, access code, reset 2SV, and the enrollment
 //! report as CSV. Every rule is in `service::users`; weakening actions re-confirm there.
 
+use super::callers::SignedInAdmin;
 use super::ctx::{CsrfForm, Plain, Posted};
-use super::{Ctx, error_page, i18n, me, signed_in, when_text};
+use super::{Ctx, error_page, i18n, me, when_text};
 use crate::error::ApiError;
+use crate::extract::BodyThen;
 use crate::service::admin::{self, Admin};
 use crate::service::users::{self, CreateInput, ListInput, UpdateInput, UserInfo};
 use crate::state::AppState;
@@ -15,14 +17,6 @@ use axum::response::{IntoResponse, Response};
 use minijinja::{Value, context};
 use serde::Deserialize;
 use twostep_core::store::SessionView;
-
-async fn admin_session(ctx: &Ctx, state: &AppState) -> Result<SessionView, Response> {
-    let session = signed_in(ctx, state).await?;
-    match Admin::check(&session) {
-        Ok(_) => Ok(session),
-        Err(e) => Err(error_page(ctx, &e)),
-    }
-}
 
 fn row(u: &UserInfo) -> Value {
     context! {
@@ -52,7 +46,7 @@ fn some(s: &str) -> Option<String> {
     Some(s.trim().to_owned()).filter(|s| !s.is_empty())
 }
 
-async fn profiles(state: &AppState, admin: &Admin<'_>) -> Vec<Value> {
+async fn profiles(state: &AppState, admin: &Admin) -> Vec<Value> {
     match admin::state_of(state, admin).await {
         Ok(s) => s.profiles.into_iter().map(|p| context! { slug => p.slug, name => p.name }).collect(),
         Err(_) => Vec::new(),
@@ -68,7 +62,7 @@ async fn list_render(
     status: StatusCode,
     form_error: Option<String>,
 ) -> Response {
-    let Ok(admin) = Admin::check(session) else {
+    let Ok(admin) = Admin::check(session.clone()) else {
         return error_page(ctx, &ApiError::Forbidden);
     };
     let input = ListInput {
@@ -105,11 +99,13 @@ async fn list_render(
     )
 }
 
-pub async fn list_page(ctx: Ctx, State(state): State<AppState>, Query(q): Query<ListQuery>) -> Response {
-    match admin_session(&ctx, &state).await {
-        Ok(session) => list_render(&ctx, &state, &session, &q, StatusCode::OK, None).await,
-        Err(response) => response,
-    }
+pub async fn list_page(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Query(q): Query<ListQuery>,
+    SignedInAdmin(session, _): SignedInAdmin,
+) -> Response {
+    list_render(&ctx, &state, &session, &q, StatusCode::OK, None).await
 }
 
 #[derive(Deserialize, Default)]
@@ -149,14 +145,11 @@ fn secret_page(ctx: &Ctx, session: &SessionView, status: StatusCode, shown: Show
     )
 }
 
-pub async fn create(ctx: Ctx, State(state): State<AppState>, Posted(form): Posted<CreateForm>) -> Response {
-    let session = match admin_session(&ctx, &state).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
-    let Ok(admin) = Admin::check(&session) else {
-        return error_page(&ctx, &ApiError::Forbidden);
-    };
+pub async fn create(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    BodyThen(Posted(form), SignedInAdmin(session, admin)): BodyThen<Posted<CreateForm>, SignedInAdmin>,
+) -> Response {
     let contact = form.kind == "contact";
     let input = CreateInput {
         username: form.username.trim().to_owned(),
@@ -200,7 +193,7 @@ async fn user_render(
     status: StatusCode,
     form_error: Option<(String, bool)>,
 ) -> Response {
-    let Ok(admin) = Admin::check(session) else {
+    let Ok(admin) = Admin::check(session.clone()) else {
         return error_page(ctx, &ApiError::Forbidden);
     };
     let account = match users::find(state, admin.org_id(), username).await {
@@ -228,26 +221,22 @@ async fn user_render(
     )
 }
 
-pub async fn user_page(ctx: Ctx, State(state): State<AppState>, Path(username): Path<String>) -> Response {
-    match admin_session(&ctx, &state).await {
-        Ok(session) => user_render(&ctx, &state, &session, &username, StatusCode::OK, None).await,
-        Err(response) => response,
-    }
+pub async fn user_page(
+    ctx: Ctx,
+    State(state): State<AppState>,
+    Path(username): Path<String>,
+    SignedInAdmin(session, _): SignedInAdmin,
+) -> Response {
+    user_render(&ctx, &state, &session, &username, StatusCode::OK, None).await
 }
 
 /// Runs one change on a user, then back to the user's page (PRG), or the page with the
 /// refusal at the top (and a way to re-confirm when that is what is missing).
-async fn change<F>(ctx: Ctx, state: AppState, username: String, flash: &str, act: F) -> Response
+async fn change<F>(ctx: Ctx, state: AppState, who: SignedInAdmin, username: String, flash: &str, act: F) -> Response
 where
-    F: AsyncFnOnce(&AppState, &Admin<'_>, &Ctx, &str) -> Result<Option<String>, ApiError>,
+    F: AsyncFnOnce(&AppState, &Admin, &Ctx, &str) -> Result<Option<String>, ApiError>,
 {
-    let session = match admin_session(&ctx, &state).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
-    let Ok(admin) = Admin::check(&session) else {
-        return error_page(&ctx, &ApiError::Forbidden);
-    };
+    let SignedInAdmin(session, admin) = who;
     match act(&state, &admin, &ctx, &username).await {
         Ok(Some(to)) => ctx.redirect(&to, &[ctx.flash_cookie(flash, None)]),
         Ok(None) => ctx.redirect(&format!("/admin/users/{}", segment(&username)), &[ctx.flash_cookie(flash, None)]),
@@ -282,9 +271,9 @@ pub async fn edit(
     ctx: Ctx,
     State(state): State<AppState>,
     Path(username): Path<String>,
-    Posted(form): Posted<EditForm>,
+    BodyThen(Posted(form), who): BodyThen<Posted<EditForm>, SignedInAdmin>,
 ) -> Response {
-    change(ctx, state, username, "saved", async move |state, admin, ctx, username| {
+    change(ctx, state, who, username, "saved", async move |state, admin, ctx, username| {
         let input = UpdateInput {
             profile: some(&form.profile),
             email: Some(some(&form.email)),
@@ -300,9 +289,9 @@ pub async fn disable(
     ctx: Ctx,
     State(state): State<AppState>,
     Path(username): Path<String>,
-    Posted(_): Posted<Plain>,
+    BodyThen(Posted(_), who): BodyThen<Posted<Plain>, SignedInAdmin>,
 ) -> Response {
-    change(ctx, state, username, "user_disabled", async |state, admin, ctx, username| {
+    change(ctx, state, who, username, "user_disabled", async |state, admin, ctx, username| {
         let input = UpdateInput { disabled: Some(true), ..UpdateInput::default() };
         users::update(state, admin, username, input, &ctx.meta).await.map(|_| None)
     })
@@ -313,9 +302,9 @@ pub async fn enable(
     ctx: Ctx,
     State(state): State<AppState>,
     Path(username): Path<String>,
-    Posted(_): Posted<Plain>,
+    BodyThen(Posted(_), who): BodyThen<Posted<Plain>, SignedInAdmin>,
 ) -> Response {
-    change(ctx, state, username, "saved", async |state, admin, ctx, username| {
+    change(ctx, state, who, username, "saved", async |state, admin, ctx, username| {
         let input = UpdateInput { disabled: Some(false), ..UpdateInput::default() };
         users::update(state, admin, username, input, &ctx.meta).await.map(|_| None)
     })
@@ -326,9 +315,9 @@ pub async fn delete(
     ctx: Ctx,
     State(state): State<AppState>,
     Path(username): Path<String>,
-    Posted(_): Posted<Plain>,
+    BodyThen(Posted(_), who): BodyThen<Posted<Plain>, SignedInAdmin>,
 ) -> Response {
-    change(ctx, state, username, "user_deleted", async |state, admin, ctx, username| {
+    change(ctx, state, who, username, "user_deleted", async |state, admin, ctx, username| {
         users::delete(state, admin, username, &ctx.meta).await.map(|_| Some("/admin/users".to_owned()))
     })
     .await
@@ -338,23 +327,17 @@ pub async fn reset_two_step(
     ctx: Ctx,
     State(state): State<AppState>,
     Path(username): Path<String>,
-    Posted(_): Posted<Plain>,
+    BodyThen(Posted(_), who): BodyThen<Posted<Plain>, SignedInAdmin>,
 ) -> Response {
-    change(ctx, state, username, "reset_done", async |state, admin, ctx, username| {
+    change(ctx, state, who, username, "reset_done", async |state, admin, ctx, username| {
         admin::reset_user(state, admin, username, &ctx.meta).await.map(|_| None)
     })
     .await
 }
 
 /// Password reset and access code show their secret once, on the answer to the POST.
-async fn issue(ctx: Ctx, state: AppState, username: String, access_code: bool) -> Response {
-    let session = match admin_session(&ctx, &state).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
-    let Ok(admin) = Admin::check(&session) else {
-        return error_page(&ctx, &ApiError::Forbidden);
-    };
+async fn issue(ctx: Ctx, state: AppState, who: SignedInAdmin, username: String, access_code: bool) -> Response {
+    let SignedInAdmin(session, admin) = who;
     let t = i18n::table(ctx.lang);
     let result = if access_code {
         users::issue_access_code(&state, &admin, &username, &ctx.meta)
@@ -391,18 +374,18 @@ pub async fn password_reset(
     ctx: Ctx,
     State(state): State<AppState>,
     Path(username): Path<String>,
-    Posted(_): Posted<Plain>,
+    BodyThen(Posted(_), who): BodyThen<Posted<Plain>, SignedInAdmin>,
 ) -> Response {
-    issue(ctx, state, username, false).await
+    issue(ctx, state, who, username, false).await
 }
 
 pub async fn access_code(
     ctx: Ctx,
     State(state): State<AppState>,
     Path(username): Path<String>,
-    Posted(_): Posted<Plain>,
+    BodyThen(Posted(_), who): BodyThen<Posted<Plain>, SignedInAdmin>,
 ) -> Response {
-    issue(ctx, state, username, true).await
+    issue(ctx, state, who, username, true).await
 }
 
 /// One CSV field (RFC 4180), with spreadsheet formulas defused (OWASP "CSV injection").
@@ -413,14 +396,7 @@ fn csv_field(value: &str) -> String {
 }
 
 /// The enrollment report as CSV: every account of the organisation.
-pub async fn csv(ctx: Ctx, State(state): State<AppState>) -> Response {
-    let session = match admin_session(&ctx, &state).await {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
-    let Ok(admin) = Admin::check(&session) else {
-        return error_page(&ctx, &ApiError::Forbidden);
-    };
+pub async fn csv(ctx: Ctx, State(state): State<AppState>, SignedInAdmin(_, admin): SignedInAdmin) -> Response {
     let mut out = String::from(
         "username,display_name,email,kind,profile,disabled,two_step_required,methods,waiting_for_access_code,last_sign_in_at,last_two_step_at\r\n",
     );

@@ -1,5 +1,7 @@
 //! API tests: the real application on port 0, on SQLite and PostgreSQL.
 
+#[path = "../common/mod.rs"]
+mod common;
 mod support;
 
 mod accounts;

@@ -14,24 +14,12 @@ use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use twostep_core::credential::totp;
-use twostep_store::testing::Backend;
 
 macro_rules! oidc_tests {
     ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-               async fn $name() {
-                   if let Some(app) = TestApp::spawn_self_issued(Backend::Sqlite).await { super::$name(app).await }
-               } )*
-            use super::*;
-        }
-        mod postgres {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-               async fn $name() {
-                   if let Some(app) = TestApp::spawn_self_issued(Backend::Postgres).await { super::$name(app).await }
-               } )*
-            use super::*;
-        }
+        crate::on_both_databases!(sqlite, postgres;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            |backend| TestApp::spawn_self_issued(backend).await; $($name),*);
     };
 }
 
@@ -581,7 +569,7 @@ async fn a_secret_key_rotation_moves_the_signing_keys_too(app: TestApp) {
     assert_eq!(keys.len(), 2);
     for key in keys {
         assert_eq!(key.key_id, new.id());
-        let aad = twostep_server::oidc::keys::aad(&key.kid);
+        let aad = twostep_core::aad::Aad::SigningKey { kid: &key.kid }.bytes();
         assert!(new.open(&key.sealed, &aad).is_ok(), "{} opens with the new key", key.kid);
     }
 }

@@ -20,14 +20,9 @@ use twostep_store::testing::Backend;
 /// configure it (a provider pointing at a server the test started, low limits).
 macro_rules! on_both {
     ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-               async fn $name() { super::$name(twostep_store::testing::Backend::Sqlite).await } )*
-        }
-        mod postgres {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-               async fn $name() { super::$name(twostep_store::testing::Backend::Postgres).await } )*
-        }
+        crate::on_both_databases!(sqlite, postgres;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            |backend| Some(backend); $($name),*);
     };
 }
 

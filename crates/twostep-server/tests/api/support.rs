@@ -2,16 +2,16 @@
 //! it and talk to it like a client.
 #![allow(dead_code)]
 
+use crate::common::{self, Running};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::sync::Arc;
-use twostep_core::credential::{password, totp};
+use twostep_core::credential::totp;
 use twostep_core::crypto::SecretKey;
-use twostep_core::domain::{AccountKind, AddonState, Language, Password};
-use twostep_core::store::{NewAccount, Store};
-use twostep_core::{Clock, ManualClock, SystemClock};
+use twostep_core::domain::{AddonState, Language};
+use twostep_core::store::Store;
+use twostep_core::{Clock, ManualClock};
 use twostep_server::config::Config;
-use twostep_server::startup::{App, Parts};
 use twostep_server::state::AppState;
 use twostep_store::SqlStore;
 use twostep_store::testing::{Backend, TestDb};
@@ -21,22 +21,9 @@ use twostep_store::testing::{Backend, TestDb};
 #[macro_export]
 macro_rules! both {
     ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-               async fn $name() {
-                   if let Some(app) = $crate::support::TestApp::spawn(twostep_store::testing::Backend::Sqlite).await {
-                       super::$name(app).await
-                   }
-               } )*
-        }
-        mod postgres {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-               async fn $name() {
-                   if let Some(app) = $crate::support::TestApp::spawn(twostep_store::testing::Backend::Postgres).await {
-                       super::$name(app).await
-                   }
-               } )*
-        }
+        $crate::on_both_databases!(sqlite, postgres;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            |backend| $crate::support::TestApp::spawn(backend).await; $($name),*);
     };
 }
 
@@ -44,28 +31,18 @@ macro_rules! both {
 #[macro_export]
 macro_rules! both_with {
     ($configure:path; $($name:ident),* $(,)?) => {
-        mod sqlite_configured {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-               async fn $name() {
-                   if let Some(app) = $crate::support::TestApp::spawn_with(twostep_store::testing::Backend::Sqlite, $configure).await {
-                       super::$name(app).await
-                   }
-               } )*
-        }
-        mod postgres_configured {
-            $( #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-               async fn $name() {
-                   if let Some(app) = $crate::support::TestApp::spawn_with(twostep_store::testing::Backend::Postgres, $configure).await {
-                       super::$name(app).await
-                   }
-               } )*
-        }
+        $crate::on_both_databases!(sqlite_configured, postgres_configured;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            |backend| $crate::support::TestApp::spawn_with(backend, $configure).await; $($name),*);
     };
 }
 
-pub const PASSWORD: &str = "correct horse battery";
+#[allow(unused_imports)]
+pub use crate::common::{PASSWORD, Response, password_hash};
 
 pub struct TestApp {
+    /// Stops the application when the test ends.
+    _running: Running,
     pub base: String,
     /// `http://…` of `metrics_listen`, when the configuration sets it.
     pub metrics_base: Option<String>,
@@ -74,15 +51,6 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub state: AppState,
     pub db: TestDb,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-    }
 }
 
 impl TestApp {
@@ -99,33 +67,18 @@ impl TestApp {
             ..Config::default()
         };
         configure(&mut config);
-        let store = SqlStore::connect(&db.url, &twostep_server::startup::db_options(&config)).await.unwrap();
-        store.migrate().await.unwrap();
-        let store = Arc::new(store);
-        let clock = Arc::new(ManualClock::new(SystemClock.now()));
-        let parts = Parts {
-            store: store.clone() as Arc<dyn Store>,
-            key: SecretKey::generate(),
-            clock: clock.clone() as Arc<dyn Clock>,
-            demo: true,
-        };
-        let app = App::bind(config, parts).await.unwrap();
-        let addr = app.local_addr().unwrap();
-        let metrics_base = app.metrics_addr().map(|a| format!("http://{a}"));
-        let state = app.state.clone();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(app.serve(async move {
-            let _ = rx.await;
-        }));
+        let store = Arc::new(common::migrated_store(&config).await);
+        let clock = common::test_clock();
+        let running = common::serve(config, store.clone(), SecretKey::generate(), clock.clone()).await;
         Some(Self {
-            base: format!("http://{addr}"),
-            metrics_base,
-            http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+            base: running.base(),
+            metrics_base: running.metrics_addr.map(|a| format!("http://{a}")),
+            http: common::http_client(),
             store,
             clock,
-            state,
+            state: running.state.clone(),
             db,
-            shutdown: Some(tx),
+            _running: running,
         })
     }
 
@@ -226,20 +179,7 @@ impl TestApp {
             Some(p) => Some(self.store.profile_by_slug(org.id, p).await.unwrap().unwrap().id),
             None => None,
         };
-        self.store
-            .create_account(NewAccount {
-                org_id: org.id,
-                username: username.into(),
-                kind: if profile.is_some() { AccountKind::User } else { AccountKind::Contact },
-                profile_id,
-                password_hash: password_hash(),
-                phone_sealed: None,
-                phone_hint: None,
-                key_id: None,
-                created_at: self.clock.now(),
-            })
-            .await
-            .unwrap()
+        self.store.create_account(common::new_account(org.id, username, profile_id, self.clock.now())).await.unwrap()
     }
 
     /// Organisation `acme` with profiles `admin` (admin) and `technician`, users `boss`
@@ -300,41 +240,6 @@ impl TestApp {
     pub async fn events(&self, org: &str) -> Vec<twostep_core::store::AuditRecord> {
         let org = self.store.org_by_slug(org).await.unwrap().unwrap();
         self.store.events(org.id, 100, None, None).await.unwrap()
-    }
-}
-
-/// One argon2id hash of [`PASSWORD`], computed once per test binary.
-pub fn password_hash() -> String {
-    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    HASH.get_or_init(|| password::hash(&Password::new(PASSWORD)).unwrap()).clone()
-}
-
-#[derive(Debug)]
-pub struct Response {
-    pub status: u16,
-    pub headers: reqwest::header::HeaderMap,
-    pub body: Value,
-    pub text: String,
-}
-
-impl Response {
-    async fn read(res: reqwest::Response) -> Self {
-        let status = res.status().as_u16();
-        let headers = res.headers().clone();
-        let text = res.text().await.unwrap();
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Self { status, headers, body, text }
-    }
-
-    /// The error code, asserting the error shape.
-    pub fn error_code(&self) -> &str {
-        let error = &self.body["error"];
-        assert!(error["message"].is_string(), "not the error shape: {}", self.text);
-        error["code"].as_str().unwrap_or_else(|| panic!("not the error shape: {}", self.text))
-    }
-
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 }
 

@@ -5,6 +5,8 @@
 //! (cookies, CSRF, headers, language) need no browser and always run.
 
 mod accounts;
+#[path = "../common/mod.rs"]
+mod common;
 mod passkeys;
 mod security;
 mod spanish;

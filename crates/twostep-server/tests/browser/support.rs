@@ -2,6 +2,7 @@
 //! driven through ChromeDriver (WebDriver) to click through its pages.
 #![allow(dead_code)]
 
+use crate::common::{self, Running};
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
@@ -9,19 +10,19 @@ use std::net::TcpListener as StdListener;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use twostep_core::credential::{password, totp};
+use twostep_core::credential::totp;
 use twostep_core::crypto::SecretKey;
-use twostep_core::domain::{AccountKind, AddonState, Language, Password};
-use twostep_core::store::{NewAccount, Store};
-use twostep_core::{Clock, ManualClock, SystemClock};
+use twostep_core::domain::{AddonState, Language};
+use twostep_core::store::Store;
+use twostep_core::{Clock, ManualClock};
 use twostep_server::config::Config;
-use twostep_server::startup::{App, Parts};
 use twostep_server::state::AppState;
 use twostep_store::SqlStore;
 use twostep_store::testing::{Backend, TestDb};
 
+pub use crate::common::{PASSWORD, password_hash};
+
 pub const CHROMEDRIVER_ENV: &str = "TWOSTEP_TEST_CHROMEDRIVER";
-pub const PASSWORD: &str = "correct horse battery";
 pub const ORG: &str = "acme";
 
 /// Generous: a loaded two-core CI machine may take seconds to start Chromium or to hash a
@@ -33,20 +34,13 @@ const WAIT: Duration = Duration::from_secs(60);
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 pub struct TestApp {
+    /// Stops the application when the test ends.
+    _running: Running,
     pub base: String,
     pub store: Arc<SqlStore>,
     pub clock: Arc<ManualClock>,
     pub state: AppState,
     _db: TestDb,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-    }
 }
 
 impl TestApp {
@@ -58,24 +52,10 @@ impl TestApp {
         let db = TestDb::new(Backend::Sqlite).await.unwrap();
         let mut config = Config { listen: "127.0.0.1:0".into(), database_url: db.url.clone(), ..Config::default() };
         configure(&mut config);
-        let store = SqlStore::connect(&db.url, &twostep_server::startup::db_options(&config)).await.unwrap();
-        store.migrate().await.unwrap();
-        let store = Arc::new(store);
-        let clock = Arc::new(ManualClock::new(SystemClock.now()));
-        let parts = Parts {
-            store: store.clone() as Arc<dyn Store>,
-            key: SecretKey::generate(),
-            clock: clock.clone() as Arc<dyn Clock>,
-            demo: true,
-        };
-        let app = App::bind(config, parts).await.unwrap();
-        let addr = app.local_addr().unwrap();
-        let state = app.state.clone();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(app.serve(async move {
-            let _ = rx.await;
-        }));
-        Self { base: format!("http://{addr}"), store, clock, state, _db: db, shutdown: Some(tx) }
+        let store = Arc::new(common::migrated_store(&config).await);
+        let clock = common::test_clock();
+        let running = common::serve(config, store.clone(), SecretKey::generate(), clock.clone()).await;
+        Self { base: running.base(), store, clock, state: running.state.clone(), _db: db, _running: running }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -93,20 +73,7 @@ impl TestApp {
         for (username, profile) in
             [("boss", Some(admin.id)), ("ana", Some(tech.id)), ("bruno", Some(tech.id)), ("guest", None)]
         {
-            self.store
-                .create_account(NewAccount {
-                    org_id: org.id,
-                    username: username.into(),
-                    kind: if profile.is_some() { AccountKind::User } else { AccountKind::Contact },
-                    profile_id: profile,
-                    password_hash: password_hash(),
-                    phone_sealed: None,
-                    phone_hint: None,
-                    key_id: None,
-                    created_at: self.clock.now(),
-                })
-                .await
-                .unwrap();
+            self.store.create_account(common::new_account(org.id, username, profile, self.clock.now())).await.unwrap();
         }
     }
 
@@ -165,12 +132,6 @@ impl TestApp {
 
 pub fn decode(secret_base32: &str) -> Vec<u8> {
     base32::decode(base32::Alphabet::Rfc4648 { padding: false }, secret_base32).unwrap()
-}
-
-/// One argon2id hash of [`PASSWORD`] per test binary.
-pub fn password_hash() -> String {
-    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    HASH.get_or_init(|| password::hash(&Password::new(PASSWORD)).unwrap()).clone()
 }
 
 /// A headless Chromium behind its own ChromeDriver, closed when the test ends.

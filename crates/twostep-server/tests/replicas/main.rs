@@ -3,6 +3,8 @@
 //! the limits stay exact under parallel load. Skipped (with a note) without
 //! `TWOSTEP_TEST_POSTGRES_URL`.
 
+#[path = "../common/mod.rs"]
+mod common;
 mod faults;
 mod hardening;
 mod rotation;

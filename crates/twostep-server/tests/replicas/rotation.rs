@@ -7,6 +7,7 @@ use crate::support::{Cluster, Replica};
 use serde_json::json;
 use std::path::PathBuf;
 use std::sync::Arc;
+use twostep_core::aad::Aad;
 use twostep_core::credential::totp;
 use twostep_core::crypto::{Keyring, SecretKey};
 use twostep_core::domain::{AccountKind, Username};
@@ -74,7 +75,7 @@ async fn seed(c: &Cluster, keys: &Keys) -> Seeded {
     // A phone number given at account creation (`twostep user create --phone`).
     let org = c.store().org_by_slug("acme").await.unwrap().unwrap();
     let username = Username::parse("Dora").unwrap();
-    let aad = twostep_server::commands::account_phone_aad(org.id, &username);
+    let aad = Aad::AccountPhone { org_id: org.id, username_key: &username.key() }.bytes();
     c.store()
         .create_account(NewAccount {
             org_id: org.id,
@@ -165,13 +166,15 @@ async fn an_interrupted_rotation_run_again_moves_every_secret_and_sign_ins_work_
     let org = c.store().org_by_slug("acme").await.unwrap().unwrap();
     let dora = c.account_id("dora").await;
     let (sealed, key_id) = c.store().account_phone(dora).await.unwrap().unwrap();
-    let aad = twostep_server::commands::account_phone_aad(org.id, &Username::parse("dora").unwrap());
+    let username_key = Username::parse("dora").unwrap().key();
+    let aad = Aad::AccountPhone { org_id: org.id, username_key: &username_key }.bytes();
     let phone = Keyring::new(keys.new.clone(), []).open(&key_id, &sealed, &aad).unwrap();
     assert_eq!(phone.as_slice(), DORA_PHONE.as_bytes());
     // The old key alone can no longer open anything.
     let maria = c.account_id("maria").await;
     let method = &c.store().methods(maria).await.unwrap()[0];
-    assert!(keys.old.open(&method.sealed, &twostep_server::service::codes::totp_aad(maria)).is_err());
+    let totp_aad = Aad::Totp { account_id: maria }.bytes();
+    assert!(keys.old.open(&method.sealed, &totp_aad).is_err());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -3,38 +3,31 @@
 //! balancer would see them. Helpers to seed the database and to talk to a replica.
 #![allow(dead_code)]
 
+use crate::common::{self, Running};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::sync::Arc;
-use twostep_core::credential::{password, totp};
+use twostep_core::credential::totp;
 use twostep_core::crypto::SecretKey;
-use twostep_core::domain::{AccountKind, AddonState, Language, Password};
-use twostep_core::store::{NewAccount, Store};
-use twostep_core::{Clock, ManualClock, SystemClock};
+use twostep_core::domain::{AddonState, Language};
+use twostep_core::store::Store;
+use twostep_core::{Clock, ManualClock};
 use twostep_server::config::Config;
-use twostep_server::startup::{App, Parts};
 use twostep_server::state::AppState;
 use twostep_store::SqlStore;
 use twostep_store::testing::{Backend, TestDb};
 
-pub const PASSWORD: &str = "correct horse battery";
+pub use crate::common::{PASSWORD, Response, password_hash};
 
 /// One running replica: its own listener, pool and (demo) outbox.
 pub struct Replica {
+    /// Stops the replica when it is dropped.
+    _running: Running,
     pub name: &'static str,
     pub base: String,
     pub http: reqwest::Client,
     pub store: Arc<SqlStore>,
     pub state: AppState,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl Drop for Replica {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-    }
 }
 
 impl Replica {
@@ -53,17 +46,10 @@ impl Replica {
         clock: Arc<ManualClock>,
         store: Arc<SqlStore>,
     ) -> Self {
-        let parts = Parts { store: store.clone() as Arc<dyn Store>, key, clock: clock as Arc<dyn Clock>, demo: true };
-        let app = App::bind(config, parts).await.unwrap();
-        let addr = app.local_addr().unwrap();
-        let state = app.state.clone();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(app.serve(async move {
-            let _ = rx.await;
-        }));
+        let running = common::serve(config, store.clone(), key, clock).await;
         Self {
             name,
-            base: format!("http://{addr}"),
+            base: running.base(),
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 // A generous bound: a request that hangs fails the test instead of stalling it.
@@ -71,8 +57,8 @@ impl Replica {
                 .build()
                 .unwrap(),
             store,
-            state,
-            shutdown: Some(tx),
+            state: running.state.clone(),
+            _running: running,
         }
     }
 
@@ -177,10 +163,8 @@ impl Cluster {
         let db = TestDb::new(Backend::Postgres).await?;
         let mut config = config_for(&db.url);
         configure(&mut config);
-        let first =
-            SqlStore::connect(&config.database_url, &twostep_server::startup::db_options(&config)).await.unwrap();
-        first.migrate().await.unwrap();
-        let clock = Arc::new(ManualClock::new(SystemClock.now()));
+        let first = common::migrated_store(&config).await;
+        let clock = common::test_clock();
         let key = SecretKey::generate();
         let names = ["A", "B", "C", "D"];
         let mut started =
@@ -252,20 +236,7 @@ impl Cluster {
         let store = self.store();
         let org = store.org_by_slug("acme").await.unwrap().unwrap();
         let profile = store.profile_by_slug(org.id, profile).await.unwrap().unwrap();
-        store
-            .create_account(NewAccount {
-                org_id: org.id,
-                username: username.into(),
-                kind: AccountKind::User,
-                profile_id: Some(profile.id),
-                password_hash: password_hash(),
-                phone_sealed: None,
-                phone_hint: None,
-                key_id: None,
-                created_at: self.now(),
-            })
-            .await
-            .unwrap()
+        store.create_account(common::new_account(org.id, username, Some(profile.id), self.now())).await.unwrap()
     }
 
     pub async fn account_id(&self, username: &str) -> i64 {
@@ -305,41 +276,5 @@ pub fn config_for(database_url: &str) -> Config {
         database_url: database_url.into(),
         public_url: "https://login.example.com".into(),
         ..Config::default()
-    }
-}
-
-/// One argon2id hash of [`PASSWORD`], computed once per test binary.
-pub fn password_hash() -> String {
-    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    HASH.get_or_init(|| password::hash(&Password::new(PASSWORD)).unwrap()).clone()
-}
-
-#[derive(Debug)]
-pub struct Response {
-    pub status: u16,
-    pub headers: reqwest::header::HeaderMap,
-    pub body: Value,
-    pub text: String,
-}
-
-impl Response {
-    async fn read(res: reqwest::Response) -> Self {
-        let status = res.status().as_u16();
-        let headers = res.headers().clone();
-        let text = res.text().await.unwrap();
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Self { status, headers, body, text }
-    }
-
-    /// The error code, if this is an error in the API's shape.
-    pub fn error_code_or_none(&self) -> Option<&str> {
-        self.body["error"]["code"].as_str()
-    }
-
-    /// The error code, asserting the error shape.
-    pub fn error_code(&self) -> &str {
-        let error = &self.body["error"];
-        assert!(error["message"].is_string(), "not the error shape: {}", self.text);
-        error["code"].as_str().unwrap_or_else(|| panic!("not the error shape: {}", self.text))
     }
 }
