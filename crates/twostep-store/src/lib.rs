@@ -49,6 +49,7 @@ macro_rules! on {
 }
 
 mod oauth;
+mod pg_lookup;
 mod purge;
 mod queries;
 mod readers;
@@ -110,6 +111,8 @@ pub struct SqlStore {
     pub(crate) waits: Arc<timed::AcquireWaits>,
     /// SQLite on a file: the shared WAL sync every write waits for (group commit).
     pub(crate) wal_sync: Option<Arc<wal_sync::WalSync>>,
+    /// PostgreSQL: connections for the session check alone (see [`pg_lookup`]).
+    pub(crate) pg_lookup: Option<Arc<pg_lookup::PgLookup>>,
 }
 
 impl SqlStore {
@@ -149,7 +152,7 @@ impl SqlStore {
                 let readers = Readers::open(connect.get_filename(), count, options.statement_timeout)?;
                 (Some(Arc::new(readers)), Some(Arc::new(wal_sync::WalSync::new(connect.get_filename()))))
             };
-            Ok(Self { pool: Pool::Sqlite(pool), readers, waits: Arc::default(), wal_sync })
+            Ok(Self { pool: Pool::Sqlite(pool), readers, waits: Arc::default(), wal_sync, pg_lookup: None })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let timeout_ms = options.statement_timeout.as_millis().to_string();
             let connect = PgConnectOptions::from_str(url)
@@ -159,10 +162,27 @@ impl SqlStore {
             let pool = PgPoolOptions::new()
                 .max_connections(options.max_connections.max(1))
                 .acquire_timeout(options.acquire_timeout)
-                .connect_with(connect)
+                // No ping round trip before each use: broken connections are found on
+                // error, and checked before use only after one (`pg_lookup`).
+                .test_before_acquire(false)
+                .before_acquire(pg_lookup::before_acquire)
+                .connect_with(connect.clone())
                 .await
                 .map_err(map_err)?;
-            Ok(Self { pool: Pool::Postgres(pool), readers: None, waits: Arc::default(), wal_sync: None })
+            let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+            let lookup = pg_lookup::PgLookup::new(
+                connect,
+                (2 * cores).min(options.max_connections.max(1) as usize),
+                options.acquire_timeout,
+                options.acquire_timeout + options.statement_timeout,
+            );
+            Ok(Self {
+                pool: Pool::Postgres(pool),
+                readers: None,
+                waits: Arc::default(),
+                wal_sync: None,
+                pg_lookup: Some(Arc::new(lookup)),
+            })
         } else {
             Err(StoreError::Other(format!(
                 "database_url must start with sqlite:// or postgres://, got {:?}",
@@ -247,12 +267,16 @@ pub(crate) fn sqlite_sql(pg: &'static str) -> &'static str {
 }
 
 pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
+    pg_lookup::note_error(&e);
     match &e {
         sqlx::Error::RowNotFound => StoreError::NotFound,
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(db.message().to_owned()),
         sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
             StoreError::Unavailable(e.to_string())
         }
+        // A connection that broke or could not be opened (say, an answer cut short while
+        // connecting): the database is out of reach, not the request at fault.
+        _ if pg_lookup::is_connection_error(&e) => StoreError::Unavailable(e.to_string()),
         // PostgreSQL: statement_timeout (57014) and connection failures (08xxx).
         sqlx::Error::Database(db) if db.code().is_some_and(|c| c == "57014" || c.starts_with("08")) => {
             StoreError::Unavailable(e.to_string())

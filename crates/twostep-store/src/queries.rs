@@ -1211,6 +1211,10 @@ impl Store for SqlStore {
             })?;
             return Ok(row.map(Into::into));
         }
+        if let Some(lookup) = &self.pg_lookup {
+            let row: Option<SessionRow> = lookup.row(text, token_hash).await?;
+            return Ok(row.map(Into::into));
+        }
         on!(read self, |pool, sql| {
             let row: Option<SessionRow> = sqlx::query_as(sql(text)).bind(token_hash).fetch_optional(pool).await?;
             Ok(row.map(Into::into))
