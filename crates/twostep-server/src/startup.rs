@@ -155,8 +155,23 @@ pub fn build_router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(api::BODY_LIMIT))
+        .layer(middleware::from_fn(durable_answers))
         .layer(EdgeLayer::new(state.metrics.clone(), state.config.public_url_is_https(), state.trusted_proxies.clone()))
         .with_state(state)
+}
+
+/// SQLite group commit: what a request wrote is on disk before its answer leaves, with one
+/// shared WAL sync for all of its writes (and those of the requests answered beside it)
+/// rather than one per write (`twostep_store::deferring_sync`; README, "Durability").
+async fn durable_answers(request: Request, next: Next) -> Response {
+    let (response, pending) = twostep_store::deferring_sync(next.run(request)).await;
+    match pending {
+        None => response,
+        Some(pending) => match pending.wait().await {
+            Ok(()) => response,
+            Err(e) => ApiError::from(e).into_response(),
+        },
+    }
 }
 
 /// Swagger UI (served from the binary) needs inline styles and its own scripts; nothing

@@ -17,13 +17,27 @@ pub(crate) fn typed<T, F: Future<Output = Result<T, sqlx::Error>>>(f: F) -> F {
 
 /// Runs `$body` against whichever pool this store has. Inside it, `$pool` is the pool and
 /// `$sql("…")` turns a `$N`-parameter query into the backend's spelling.
+///
+/// On SQLite a successful operation returns only once what it committed is on disk
+/// ([`wal_sync`]); `on!(read self, …)` marks an operation that never writes, which skips
+/// that wait.
 macro_rules! on {
+    (read $self:expr, |$pool:ident, $sql:ident| $body:block) => {
+        on!(@ $self, false, |$pool, $sql| $body)
+    };
     ($self:expr, |$pool:ident, $sql:ident| $body:block) => {
+        on!(@ $self, true, |$pool, $sql| $body)
+    };
+    (@ $self:expr, $writes:expr, |$pool:ident, $sql:ident| $body:block) => {
         match &$self.pool {
             $crate::Pool::Sqlite(pool) => {
                 let $pool = &$crate::timed::Timed { pool, waits: &$self.waits };
                 let $sql = crate::sqlite_sql;
-                $crate::typed(async { $body }).await.map_err($crate::map_err)
+                let result = $crate::typed(async { $body }).await.map_err($crate::map_err);
+                match (&$self.wal_sync, result) {
+                    (Some(wal), Ok(value)) if $writes => wal.after_write().await.map(|()| value),
+                    (_, result) => result,
+                }
             }
             $crate::Pool::Postgres(pool) => {
                 let $pool = &$crate::timed::Timed { pool, waits: &$self.waits };
@@ -35,12 +49,16 @@ macro_rules! on {
 }
 
 mod oauth;
+mod pg_lookup;
 mod purge;
 mod queries;
 mod readers;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod timed;
+mod wal_sync;
+
+pub use wal_sync::{PendingSync, deferring_sync};
 
 use readers::Readers;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
@@ -91,6 +109,10 @@ pub struct SqlStore {
     pub(crate) readers: Option<Arc<Readers<queries::SessionRow>>>,
     /// How long queries waited for a pooled connection (`timed`).
     pub(crate) waits: Arc<timed::AcquireWaits>,
+    /// SQLite on a file: the shared WAL sync every write waits for (group commit).
+    pub(crate) wal_sync: Option<Arc<wal_sync::WalSync>>,
+    /// PostgreSQL: connections for the session check alone (see [`pg_lookup`]).
+    pub(crate) pg_lookup: Option<Arc<pg_lookup::PgLookup>>,
 }
 
 impl SqlStore {
@@ -100,11 +122,13 @@ impl SqlStore {
             let connect = SqliteConnectOptions::from_str(url)
                 .map_err(|e| StoreError::Other(format!("bad database_url: {e}")))?
                 .create_if_missing(true)
-                // WAL lets readers run beside the one writer. synchronous=FULL makes each
-                // commit durable once acknowledged, also across power loss, at the cost of
-                // one fsync per write transaction (README, "Durability").
+                // WAL lets readers run beside the one writer. synchronous=NORMAL commits
+                // without an fsync while holding the write lock; every write then waits
+                // for a shared fdatasync of the WAL before it is answered (`wal_sync`):
+                // each acknowledged commit is durable, also across power loss, and
+                // concurrent writes share one fsync (README, "Durability").
                 .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Full)
+                .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(options.statement_timeout)
                 .foreign_keys(true);
             let pool = SqlitePoolOptions::new()
@@ -119,14 +143,16 @@ impl SqlStore {
             // One reader per runtime thread (see `readers`); an in-memory database is
             // only reachable through the pool.
             let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-            let readers = if in_memory {
-                None
+            let (readers, wal_sync) = if in_memory {
+                // Nothing to make durable.
+                (None, None)
             } else {
                 let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
                 let count = cores.min(options.max_connections.max(1) as usize);
-                Some(Arc::new(Readers::open(connect.get_filename(), count, options.statement_timeout)?))
+                let readers = Readers::open(connect.get_filename(), count, options.statement_timeout)?;
+                (Some(Arc::new(readers)), Some(Arc::new(wal_sync::WalSync::new(connect.get_filename()))))
             };
-            Ok(Self { pool: Pool::Sqlite(pool), readers, waits: Arc::default() })
+            Ok(Self { pool: Pool::Sqlite(pool), readers, waits: Arc::default(), wal_sync, pg_lookup: None })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let timeout_ms = options.statement_timeout.as_millis().to_string();
             let connect = PgConnectOptions::from_str(url)
@@ -136,10 +162,27 @@ impl SqlStore {
             let pool = PgPoolOptions::new()
                 .max_connections(options.max_connections.max(1))
                 .acquire_timeout(options.acquire_timeout)
-                .connect_with(connect)
+                // No ping round trip before each use: broken connections are found on
+                // error, and checked before use only after one (`pg_lookup`).
+                .test_before_acquire(false)
+                .before_acquire(pg_lookup::before_acquire)
+                .connect_with(connect.clone())
                 .await
                 .map_err(map_err)?;
-            Ok(Self { pool: Pool::Postgres(pool), readers: None, waits: Arc::default() })
+            let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+            let lookup = pg_lookup::PgLookup::new(
+                connect,
+                (2 * cores).min(options.max_connections.max(1) as usize),
+                options.acquire_timeout,
+                options.acquire_timeout + options.statement_timeout,
+            );
+            Ok(Self {
+                pool: Pool::Postgres(pool),
+                readers: None,
+                waits: Arc::default(),
+                wal_sync: None,
+                pg_lookup: Some(Arc::new(lookup)),
+            })
         } else {
             Err(StoreError::Other(format!(
                 "database_url must start with sqlite:// or postgres://, got {:?}",
@@ -168,7 +211,11 @@ impl SqlStore {
                 migrator.run(pool).await
             }
         };
-        result.map_err(|e| StoreError::Other(format!("migration failed: {e}")))
+        result.map_err(|e| StoreError::Other(format!("migration failed: {e}")))?;
+        match &self.wal_sync {
+            Some(wal) => wal.sync().await,
+            None => Ok(()),
+        }
     }
 
     pub fn backend(&self) -> &'static str {
@@ -220,16 +267,16 @@ pub(crate) fn sqlite_sql(pg: &'static str) -> &'static str {
 }
 
 pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
+    pg_lookup::note_error(&e);
     match &e {
         sqlx::Error::RowNotFound => StoreError::NotFound,
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(db.message().to_owned()),
         sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
             StoreError::Unavailable(e.to_string())
         }
-        // A connection that broke while it was being made: with TLS available, the first thing
-        // sent is PostgreSQL's SSLRequest, and a peer that hangs up answers it with nothing; a
-        // handshake that fails is the same database out of reach.
-        sqlx::Error::Protocol(_) | sqlx::Error::Tls(_) => StoreError::Unavailable(e.to_string()),
+        // A connection that broke or could not be opened (say, an answer cut short while
+        // connecting): the database is out of reach, not the request at fault.
+        _ if pg_lookup::is_connection_error(&e) => StoreError::Unavailable(e.to_string()),
         // PostgreSQL: statement_timeout (57014) and connection failures (08xxx).
         sqlx::Error::Database(db) if db.code().is_some_and(|c| c == "57014" || c.starts_with("08")) => {
             StoreError::Unavailable(e.to_string())

@@ -144,7 +144,7 @@ impl OAuthStore for SqlStore {
         static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
         let text =
             TEXT.get_or_init(|| format!("SELECT {APP_COLUMNS} FROM apps WHERE org_id = $1 ORDER BY slug")).as_str();
-        on!(self, |pool, sql| {
+        on!(read self, |pool, sql| {
             let rows: Vec<AppRow> = sqlx::query_as(sql(text)).bind(org_id).fetch_all(pool).await?;
             Ok(rows.into_iter().map(Into::into).collect())
         })
@@ -153,7 +153,7 @@ impl OAuthStore for SqlStore {
     async fn app_by_client_id(&self, client_id: &str) -> StoreResult<Option<App>> {
         static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
         let text = TEXT.get_or_init(|| format!("SELECT {APP_COLUMNS} FROM apps WHERE client_id = $1")).as_str();
-        on!(self, |pool, sql| {
+        on!(read self, |pool, sql| {
             let row: Option<AppRow> = sqlx::query_as(sql(text)).bind(client_id).fetch_optional(pool).await?;
             Ok(row.map(Into::into))
         })
@@ -185,7 +185,7 @@ impl OAuthStore for SqlStore {
     }
 
     async fn signing_keys(&self, listed_after: Timestamp) -> StoreResult<Vec<SigningKey>> {
-        on!(self, |pool, sql| {
+        on!(read self, |pool, sql| {
             let rows: Vec<KeyRow> = sqlx::query_as(sql(
                 "SELECT kid, alg, sealed, key_id, public_jwk, created_at, retired_at FROM signing_keys \
                  WHERE retired_at IS NULL OR retired_at > $1 ORDER BY created_at DESC, kid",
@@ -270,7 +270,7 @@ impl OAuthStore for SqlStore {
     }
 
     async fn request_by_handle(&self, handle_hash: &[u8], now: Timestamp) -> StoreResult<Option<PendingRequest>> {
-        on!(self, |pool, sql| {
+        on!(read self, |pool, sql| {
             let row: Option<(i64, i64, String, i64, i64)> =
                 sqlx::query_as(sql("SELECT id, app_id, params, created_at, expires_at FROM oauth_requests \
                  WHERE handle_hash = $1 AND expires_at > $2"))
@@ -357,7 +357,7 @@ impl OAuthStore for SqlStore {
     }
 
     async fn grant_by_id(&self, id: i64) -> StoreResult<Option<Grant>> {
-        on!(self, |pool, sql| {
+        on!(read self, |pool, sql| {
             let row: Option<GrantRow> =
                 sqlx::query_as(sql(grant_select!("WHERE g.id = $1"))).bind(id).fetch_optional(pool).await?;
             Ok(row.map(Into::into))
@@ -441,7 +441,7 @@ impl OAuthStore for SqlStore {
     }
 
     async fn grant_of_refresh_token(&self, token_hash: &[u8], now: Timestamp) -> StoreResult<Option<Grant>> {
-        on!(self, |pool, sql| {
+        on!(read self, |pool, sql| {
             let row: Option<GrantRow> = sqlx::query_as(sql(grant_select!(
                 "JOIN refresh_tokens t ON t.grant_id = g.id WHERE t.token_hash = $1 AND t.used_at IS NULL \
                  AND t.expires_at > $2 AND g.revoked_at IS NULL"
@@ -457,14 +457,14 @@ impl OAuthStore for SqlStore {
     async fn session_by_id(&self, id: i64) -> StoreResult<Option<SessionView>> {
         static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
         let text = TEXT.get_or_init(|| format!("{SESSION_SELECT} WHERE s.id = $1")).as_str();
-        on!(self, |pool, sql| {
+        on!(read self, |pool, sql| {
             let row: Option<SessionRow> = sqlx::query_as(sql(text)).bind(id).fetch_optional(pool).await?;
             Ok(row.map(Into::into))
         })
     }
 
     async fn session_second_factor(&self, session_id: i64) -> StoreResult<Option<String>> {
-        on!(self, |pool, sql| {
+        on!(read self, |pool, sql| {
             let factor: Option<Option<String>> =
                 sqlx::query_scalar(sql("SELECT second_factor FROM sessions WHERE id = $1"))
                     .bind(session_id)

@@ -135,6 +135,9 @@ pub(crate) async fn purge(
         };
         *n = result.map_err(map_err)?;
     }
+    if let Some(wal) = &store.wal_sync {
+        wal.after_write().await?;
+    }
     let [flows, sms_challenges, pending_methods, rate_counters, sessions, links, codes, requests, devices, ceremonies] =
         removed;
     Ok(Purged {

@@ -423,7 +423,7 @@ impl Store for SqlStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        on!(self, |pool, sql| {
+        on!(read self, |pool, sql| {
             sqlx::query(sql("SELECT 1")).execute(pool).await?;
             Ok(())
         })
@@ -444,7 +444,7 @@ impl Store for SqlStore {
     }
 
     async fn org_by_slug(&self, slug: &str) -> StoreResult<Option<Organization>> {
-        on!(self, |pool, sql| {
+        on!(read self, |pool, sql| {
             let row: Option<OrgRow> = sqlx::query_as(sql(
                 "SELECT id, slug, name, addon, two_step_enabled, mandatory_all, language, enrollment_period_days, remember_device_days \
                  FROM organizations WHERE slug = $1",
@@ -457,7 +457,7 @@ impl Store for SqlStore {
     }
 
     async fn org_by_id(&self, id: i64) -> StoreResult<Organization> {
-        on!(self, |pool, sql| {
+        on!(read self, |pool, sql| {
             let row: OrgRow = sqlx::query_as(sql(
                 "SELECT id, slug, name, addon, two_step_enabled, mandatory_all, language, enrollment_period_days, remember_device_days \
                  FROM organizations WHERE id = $1",
@@ -532,7 +532,7 @@ impl Store for SqlStore {
     }
 
     async fn profile_by_slug(&self, org_id: i64, slug: &str) -> StoreResult<Option<Profile>> {
-        on!(self, |pool, sql| {
+        on!(read self, |pool, sql| {
             let row: Option<ProfileRow> = sqlx::query_as(sql(
                 "SELECT id, org_id, slug, name, admin, mandatory FROM profiles WHERE org_id = $1 AND slug = $2",
             ))
@@ -545,7 +545,7 @@ impl Store for SqlStore {
     }
 
     async fn profile_stats(&self, org_id: i64) -> StoreResult<Vec<ProfileStats>> {
-        on!(self, |pool, sql| {
+        on!(read self, |pool, sql| {
             let rows: Vec<ProfileStatsRow> =
                 sqlx::query_as(sql("SELECT p.id, p.org_id, p.slug, p.name, p.admin, p.mandatory, \
                    (SELECT COUNT(*) FROM accounts a WHERE a.profile_id = p.id AND a.kind = 'user') AS users, \
@@ -720,7 +720,7 @@ impl Store for SqlStore {
     }
 
     async fn devices(&self, account_id: i64, now: Timestamp) -> StoreResult<Vec<RememberedDevice>> {
-        on!(self, |pool, sql| {
+        on!(read self, |pool, sql| {
             let rows: Vec<(i64, Option<String>, i64, i64, i64)> = sqlx::query_as(sql(
                 "SELECT id, user_agent, created_at, last_used_at, expires_at FROM remembered_devices \
                  WHERE account_id = $1 AND expires_at > $2 ORDER BY last_used_at DESC, id DESC",
@@ -764,7 +764,7 @@ impl Store for SqlStore {
     }
 
     async fn device_counts(&self, org_id: i64, now: Timestamp) -> StoreResult<Vec<(i64, i64)>> {
-        on!(self, |pool, sql| {
+        on!(read self, |pool, sql| {
             let rows: Vec<(i64, i64)> = sqlx::query_as(sql(
                 "SELECT d.account_id, COUNT(*) FROM remembered_devices d JOIN accounts a ON a.id = d.account_id \
                  WHERE a.org_id = $1 AND d.expires_at > $2 GROUP BY d.account_id",
@@ -800,7 +800,7 @@ impl Store for SqlStore {
     }
 
     async fn account_by_username(&self, org_id: i64, username_key: &str) -> StoreResult<Option<Account>> {
-        on!(self, |pool, sql| {
+        on!(read self, |pool, sql| {
             let row: Option<AccountRow> = sqlx::query_as(sql(
                 "SELECT a.id, a.org_id, a.username, a.kind, a.password_hash, a.phone_hint, a.locked_until, \
                    a.email, a.display_name, a.disabled, a.access_code_required, a.enroll_by, \
@@ -817,7 +817,7 @@ impl Store for SqlStore {
     }
 
     async fn account_by_id(&self, id: i64) -> StoreResult<Account> {
-        on!(self, |pool, sql| {
+        on!(read self, |pool, sql| {
             let row: AccountRow = sqlx::query_as(sql(
                 "SELECT a.id, a.org_id, a.username, a.kind, a.password_hash, a.phone_hint, a.locked_until, \
                    a.email, a.display_name, a.disabled, a.access_code_required, a.enroll_by, \
@@ -832,7 +832,7 @@ impl Store for SqlStore {
     }
 
     async fn account_report(&self, org_id: i64) -> StoreResult<Vec<AccountReport>> {
-        on!(self, |pool, sql| {
+        on!(read self, |pool, sql| {
             let rows: Vec<ReportRow> = sqlx::query_as(sql("SELECT a.id, a.username, a.kind, p.slug AS profile_slug, \
                    COALESCE(p.mandatory, FALSE) AS profile_mandatory, a.last_two_step_at, a.enroll_by \
                  FROM accounts a LEFT JOIN profiles p ON p.id = a.profile_id \
@@ -970,7 +970,7 @@ impl Store for SqlStore {
             TwoStepFilter::NotEnrolled => "not_enrolled",
             TwoStepFilter::RequiredNotEnrolled => "required_not_enrolled",
         });
-        on!(self, |pool, sql| {
+        on!(read self, |pool, sql| {
             let rows: Vec<SummaryRow> = sqlx::query_as(sql(LIST_ACCOUNTS))
                 .bind(org_id)
                 .bind(&pattern)
@@ -1049,7 +1049,7 @@ impl Store for SqlStore {
     }
 
     async fn setup_link_account(&self, token_hash: &[u8], now: Timestamp) -> StoreResult<Option<i64>> {
-        on!(self, |pool, sql| {
+        on!(read self, |pool, sql| {
             let id: Option<i64> = sqlx::query_scalar(sql(
                 "SELECT account_id FROM setup_links WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
             ))
@@ -1143,7 +1143,7 @@ impl Store for SqlStore {
     }
 
     async fn account_phone(&self, account_id: i64) -> StoreResult<Option<(Vec<u8>, String)>> {
-        on!(self, |pool, sql| {
+        on!(read self, |pool, sql| {
             let row: Option<(Option<Vec<u8>>, Option<String>)> =
                 sqlx::query_as(sql("SELECT phone_sealed, phone_key_id FROM accounts WHERE id = $1"))
                     .bind(account_id)
@@ -1211,7 +1211,11 @@ impl Store for SqlStore {
             })?;
             return Ok(row.map(Into::into));
         }
-        on!(self, |pool, sql| {
+        if let Some(lookup) = &self.pg_lookup {
+            let row: Option<SessionRow> = lookup.row(text, token_hash).await?;
+            return Ok(row.map(Into::into));
+        }
+        on!(read self, |pool, sql| {
             let row: Option<SessionRow> = sqlx::query_as(sql(text)).bind(token_hash).fetch_optional(pool).await?;
             Ok(row.map(Into::into))
         })
@@ -1252,7 +1256,7 @@ impl Store for SqlStore {
     }
 
     async fn sessions_of_account(&self, account_id: i64, now: Timestamp) -> StoreResult<Vec<SessionView>> {
-        on!(self, |pool, sql| {
+        on!(read self, |pool, sql| {
             static QUERY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
             let text: &'static str = QUERY
                 .get_or_init(|| {
@@ -1302,7 +1306,7 @@ impl Store for SqlStore {
     }
 
     async fn flow_by_hash(&self, token_hash: &[u8], now: Timestamp) -> StoreResult<Option<Flow>> {
-        on!(self, |pool, sql| {
+        on!(read self, |pool, sql| {
             let row: Option<FlowRow> = sqlx::query_as(sql(
                 "SELECT id, kind, org_id, account_id, client, failures, expires_at, access_code_ok FROM flows \
                  WHERE token_hash = $1 AND expires_at > $2",
@@ -1347,7 +1351,7 @@ impl Store for SqlStore {
     }
 
     async fn methods(&self, account_id: i64) -> StoreResult<Vec<Method>> {
-        on!(self, |pool, sql| {
+        on!(read self, |pool, sql| {
             let rows: Vec<MethodRow> = sqlx::query_as(sql(
                 "SELECT id, kind, name, sealed, key_id, phone_hint, enabled_at, last_used_at, credential \
                  FROM methods WHERE account_id = $1 ORDER BY kind DESC, id",
@@ -1391,7 +1395,7 @@ impl Store for SqlStore {
         owner: EnrollmentOwner,
         now: Timestamp,
     ) -> StoreResult<Option<Pending>> {
-        on!(self, |pool, sql| {
+        on!(read self, |pool, sql| {
             let row: Option<PendingRow> = sqlx::query_as(sql(
                 "SELECT account_id, owner, kind, name, sealed, key_id, phone_hint, expires_at FROM pending_methods \
                  WHERE account_id = $1 AND kind = $2 AND expires_at > $3 AND owner = $4",
@@ -1664,7 +1668,7 @@ impl Store for SqlStore {
     }
 
     async fn recovery_codes_remaining(&self, account_id: i64) -> StoreResult<i64> {
-        on!(self, |pool, sql| {
+        on!(read self, |pool, sql| {
             let n: i64 = sqlx::query_scalar(sql(
                 "SELECT COUNT(*) FROM recovery_codes WHERE account_id = $1 AND used_at IS NULL",
             ))
@@ -1774,7 +1778,7 @@ impl Store for SqlStore {
     }
 
     async fn window_count(&self, key: &str, window_start: Timestamp) -> StoreResult<i64> {
-        on!(self, |pool, sql| {
+        on!(read self, |pool, sql| {
             let count: Option<i64> =
                 sqlx::query_scalar(sql("SELECT count FROM rate_counters WHERE key = $1 AND window_start = $2"))
                     .bind(key)
@@ -1887,7 +1891,7 @@ impl Store for SqlStore {
         binding: SmsBinding,
         now: Timestamp,
     ) -> StoreResult<Option<SmsChallenge>> {
-        on!(self, |pool, sql| {
+        on!(read self, |pool, sql| {
             let row: Option<(i64, Vec<u8>, Vec<u8>, i64, i64)> =
                 sqlx::query_as(sql("SELECT id, salt, code_hash, attempts, expires_at FROM sms_challenges \
                  WHERE account_id = $1 AND purpose = $3 AND flow_id = $2 \
@@ -1932,7 +1936,7 @@ impl Store for SqlStore {
     }
 
     async fn sealed_not_under(&self, key_id: &str, limit: i64) -> StoreResult<Vec<SealedRecord>> {
-        on!(self, |pool, sql| {
+        on!(read self, |pool, sql| {
             let rows: Vec<SealedRow> =
                 sqlx::query_as(sql(SEALED_NOT_UNDER)).bind(key_id).bind(limit).fetch_all(pool).await?;
             rows.into_iter()
@@ -1990,7 +1994,7 @@ impl Store for SqlStore {
     }
 
     async fn sealed_counts(&self) -> StoreResult<Vec<(Option<String>, i64)>> {
-        on!(self, |pool, sql| {
+        on!(read self, |pool, sql| {
             let rows: Vec<(Option<String>, i64)> = sqlx::query_as(sql("SELECT key_id, COUNT(*) FROM ( \
                    SELECT key_id FROM methods WHERE sealed IS NOT NULL \
                    UNION ALL SELECT key_id FROM pending_methods \
@@ -2038,7 +2042,7 @@ impl Store for SqlStore {
         before_id: Option<i64>,
         before_at: Option<Timestamp>,
     ) -> StoreResult<Vec<AuditRecord>> {
-        on!(self, |pool, sql| {
+        on!(read self, |pool, sql| {
             let rows: Vec<EventRow> = sqlx::query_as(sql(
                 "SELECT id, org_id, at, kind, actor, subject, client, ip, outcome FROM audit_events \
                  WHERE org_id = $1 AND ($2 IS NULL OR id < $2) AND ($3 IS NULL OR at < $3) \
