@@ -271,13 +271,13 @@ fn check_sms(config: &Config, report: &mut Report) {
             report.problems.push(format!("sms.{key} {value:?} is not an http(s) URL"));
         }
     }
-    if let Err(e) = crate::sms::check_templates(&sms.templates) {
+    if let Err(e) = crate::sms_providers::check_templates(&sms.templates) {
         report.problems.push(e);
     }
     if report.problems.len() == before {
         // Whatever else serve's own provider check refuses (it builds the HTTP client,
         // sends nothing).
-        match crate::sms::provider(sms, None) {
+        match crate::sms_providers::provider(sms, None) {
             Ok(_) if sms.provider == SmsProvider::Log => report.notes.push(
                 "sms.provider = log: text messages, codes included, go to the server log (for development)".into(),
             ),

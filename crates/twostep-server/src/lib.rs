@@ -19,7 +19,7 @@ pub mod oidc;
 pub mod qr;
 pub mod rotation;
 pub mod service;
-pub mod sms;
+pub mod sms_providers;
 pub mod startup;
 pub mod state;
 pub mod touches;

@@ -5,7 +5,7 @@ use crate::config::Config;
 use crate::edge::EdgeLayer;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
-use crate::sms::Outbox;
+use crate::sms_providers::Outbox;
 use crate::state::{AppState, Inner};
 use crate::touches::{self, Touches};
 use axum::Router;
@@ -50,7 +50,7 @@ pub async fn open_store(config: &Config) -> anyhow::Result<SqlStore> {
 
 pub fn build_state(config: Config, parts: Parts) -> anyhow::Result<AppState> {
     let outbox = parts.demo.then(Outbox::default);
-    let sms = crate::sms::provider(&config.sms, outbox.clone()).map_err(anyhow::Error::msg)?;
+    let sms = crate::sms_providers::provider(&config.sms, outbox.clone()).map_err(anyhow::Error::msg)?;
     let mailer = crate::email::provider(&config.email).map_err(anyhow::Error::msg)?;
     let mut overrides = Vec::new();
     for (name, client) in &config.clients {

@@ -2,7 +2,7 @@
 
 use crate::config::Config;
 use crate::metrics::Metrics;
-use crate::sms::{Outbox, SmsSender};
+use crate::sms_providers::{Outbox, SmsSender};
 use crate::touches::Touches;
 use std::ops::Deref;
 use std::sync::Arc;

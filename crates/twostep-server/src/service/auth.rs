@@ -4,7 +4,7 @@
 use crate::error::{ApiError, ApiResult};
 use crate::service::audit::{self, Event};
 use crate::service::codes::{self, Checked, CodeContext, Proof};
-use crate::service::{RequestMeta, Subject, blocking, throttle};
+use crate::service::{Member, RequestMeta, blocking, throttle};
 use crate::state::AppState;
 use serde::Serialize;
 use twostep_core::credential::password;
@@ -215,7 +215,7 @@ pub async fn after_password(
     device_token: Option<&str>,
 ) -> ApiResult<LoginOutcome> {
     let has_method = !state.store.methods(account.id).await?.is_empty();
-    let subject = Subject { org, account, has_method };
+    let subject = Member { org, account, has_method };
     let requirement = policy::requirement(subject.policy());
     let step = policy::sign_in_step(requirement, client_supports);
     let account = &subject.account;
@@ -293,7 +293,7 @@ pub struct Verified {
 
 /// Whether `device_token` is a live remembered device of this account, while the
 /// organisation remembers devices (SPEC §14). The password has been checked already.
-async fn remembered(state: &AppState, subject: &Subject, device_token: Option<&str>) -> ApiResult<bool> {
+async fn remembered(state: &AppState, subject: &Member, device_token: Option<&str>) -> ApiResult<bool> {
     let Some(token) = device_token.filter(|t| !t.is_empty() && t.len() <= 512) else { return Ok(false) };
     if subject.org.remember_device_days <= 0 {
         return Ok(false);
@@ -416,7 +416,7 @@ pub async fn logout(state: &AppState, session: &SessionView, meta: &RequestMeta)
 /// `POST /api/v1/login/sms`: a code to the user's enrolled number for this flow.
 pub async fn send_sign_in_sms(state: &AppState, flow_token: &str, meta: &RequestMeta) -> ApiResult<()> {
     let flow = flow_for(state, flow_token, FlowKind::TwoStep).await?;
-    let subject = Subject::load(state, flow.account_id).await?;
+    let subject = Member::load(state, flow.account_id).await?;
     let methods = state.store.methods(flow.account_id).await?;
     let method = methods
         .iter()

@@ -7,7 +7,7 @@ use crate::service::auth::{self, Issued};
 use crate::service::codes::{self, Attempt, Checked, CodeContext, Proof};
 use crate::service::notify::Notice;
 use crate::service::sms;
-use crate::service::{RequestMeta, Subject, rfc3339};
+use crate::service::{Member, RequestMeta, rfc3339};
 use crate::state::AppState;
 use serde::Serialize;
 use twostep_core::aad::Aad;
@@ -75,8 +75,8 @@ pub async fn caller(state: &AppState, token: &str) -> ApiResult<Caller> {
 
 /// Loads the caller's account and applies the gates every endpoint shares: contacts
 /// never (403), and only while 2SV is enabled for the organisation (409).
-pub(crate) async fn subject(state: &AppState, caller: &Caller) -> ApiResult<Subject> {
-    let subject = Subject::load(state, caller.account_id()).await?;
+pub(crate) async fn subject(state: &AppState, caller: &Caller) -> ApiResult<Member> {
+    let subject = Member::load(state, caller.account_id()).await?;
     if subject.account.kind == AccountKind::Contact {
         return Err(ApiError::TwoStepNotAvailable);
     }
@@ -157,7 +157,7 @@ pub struct TotpEnrollment {
 pub(crate) async fn guard_binding(
     state: &AppState,
     caller: &Caller,
-    subject: &Subject,
+    subject: &Member,
     kind: MethodKind,
     meta: &RequestMeta,
 ) -> ApiResult<()> {
@@ -392,7 +392,7 @@ pub fn method_name(name: Option<&str>, kind: MethodKind) -> ApiResult<Option<Str
 pub(crate) async fn enrolled(
     state: &AppState,
     caller: &Caller,
-    subject: &Subject,
+    subject: &Member,
     method: MethodInfo,
     codes: Option<Vec<String>>,
     factor: &str,
@@ -452,7 +452,7 @@ pub(crate) async fn wrong_confirmation(
     caller: &Caller,
     attempt: Attempt,
     meta: &RequestMeta,
-    subject: &Subject,
+    subject: &Member,
 ) -> ApiResult<ApiError> {
     let now = state.now();
     if attempt.failed(now).await?.is_some() {

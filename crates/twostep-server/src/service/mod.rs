@@ -52,14 +52,15 @@ pub async fn blocking<T: Send + 'static>(state: &AppState, job: impl FnOnce() ->
     tokio::task::spawn_blocking(job).await.map_err(|e| ApiError::Internal(e.to_string()))
 }
 
-/// The account and its organisation, as the policy needs them.
-pub struct Subject {
+/// An account with its organisation, loaded for a rule; [`Member::policy`] gives the
+/// narrower `twostep_core::policy::Subject` the 2SV policy decides on.
+pub struct Member {
     pub org: Organization,
     pub account: Account,
     pub has_method: bool,
 }
 
-impl Subject {
+impl Member {
     pub async fn load(state: &AppState, account_id: i64) -> ApiResult<Self> {
         let account = state.store.account_by_id(account_id).await?;
         let org = state.store.org_by_id(account.org_id).await?;

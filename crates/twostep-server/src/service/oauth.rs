@@ -6,7 +6,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::oidc::keys;
 use crate::service::admin::Admin;
 use crate::service::audit::{self, Event};
-use crate::service::{RequestMeta, Subject, auth};
+use crate::service::{Member, RequestMeta, auth};
 use crate::state::AppState;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -310,7 +310,7 @@ pub async fn decide(
     {
         return Ok(need_sign_in(true));
     }
-    let subject = Subject::load(state, session.account_id).await?;
+    let subject = Member::load(state, session.account_id).await?;
     let requirement = policy::requirement(subject.policy());
     if requirement != Requirement::None && !checked.app.two_step {
         refused_event(state, &subject, checked, meta, "two_step_unsupported_client").await;
@@ -375,7 +375,7 @@ pub async fn decide(
     Ok(Next::Redirect(checked.redirect(&[("code", code.expose()), ("iss", &issuer)])))
 }
 
-async fn refused_event(state: &AppState, subject: &Subject, checked: &Checked, meta: &RequestMeta, outcome: &str) {
+async fn refused_event(state: &AppState, subject: &Member, checked: &Checked, meta: &RequestMeta, outcome: &str) {
     audit::record(
         state,
         meta,

@@ -123,7 +123,7 @@ pub async fn send_code(
             expires_at: now + ttl,
         })
         .await?;
-    let body = crate::sms::render(
+    let body = crate::sms_providers::render(
         &state.config.sms.templates,
         org.language,
         &state.config.issuer,

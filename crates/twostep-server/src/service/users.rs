@@ -6,7 +6,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::service::admin::Admin;
 use crate::service::audit::{self, Event};
 use crate::service::auth::{self, LoginOutcome};
-use crate::service::{RequestMeta, Subject, blocking, rfc3339, throttle};
+use crate::service::{Member, RequestMeta, blocking, rfc3339, throttle};
 use crate::state::AppState;
 use rand::Rng;
 use serde::Serialize;
@@ -60,7 +60,7 @@ pub async fn change_own_password(
     new: Password,
     meta: &RequestMeta,
 ) -> ApiResult<()> {
-    let subject = Subject::load(state, session.account_id).await?;
+    let subject = Member::load(state, session.account_id).await?;
     let account = &subject.account;
     let org = &subject.org;
     if policy::requirement(subject.policy()).applies()

@@ -9,7 +9,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::service::audit::{self, Event};
 use crate::service::codes::{Attempt, Checked, CodeContext};
 use crate::service::me::{self, Caller, Confirmed, MethodInfo};
-use crate::service::{RequestMeta, Subject, rfc3339};
+use crate::service::{Member, RequestMeta, rfc3339};
 use crate::state::AppState;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -268,7 +268,7 @@ pub async fn begin_sign_in(state: &AppState, flow_token: &str) -> ApiResult<Begu
 
 /// `POST /api/v1/me/two-step/verify/webauthn`: options for a step-up within a session.
 pub async fn begin_step_up(state: &AppState, caller: &Caller) -> ApiResult<Begun> {
-    let subject: Subject = me::subject(state, caller).await?;
+    let subject: Member = me::subject(state, caller).await?;
     let Caller::Session(session) = caller else { return Err(ApiError::SessionInvalid) };
     begin_assertion(state, &subject.account, EnrollmentOwner::Session(session.id)).await
 }

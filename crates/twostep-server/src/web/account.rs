@@ -9,7 +9,7 @@ use super::{error_page, i18n, me, signed_in, when, when_text};
 use crate::error::ApiError;
 use crate::extract::BodyThen;
 use crate::service::me::{self, Caller, Confirmed};
-use crate::service::{Subject, auth};
+use crate::service::{Member, auth};
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -183,7 +183,7 @@ async fn pending_totp(state: &AppState, caller: &Caller) -> Option<(String, Stri
     let account_id = caller.account_id();
     let pending = state.store.pending(account_id, MethodKind::Totp, caller.owner(), state.now()).await.ok()??;
     let secret = state.keyring.open(&pending.key_id, &pending.sealed, &Aad::Totp { account_id }.bytes()).ok()?;
-    let subject = Subject::load(state, account_id).await.ok()?;
+    let subject = Member::load(state, account_id).await.ok()?;
     let label = format!("{}@{}", subject.account.username, subject.org.slug);
     let uri = totp::otpauth_uri(&state.config.issuer, &label, &secret);
     let png = crate::qr::png_base64(&uri).ok()?;
@@ -365,7 +365,7 @@ fn download_url(header: &str, codes: &[String]) -> String {
 }
 
 async fn codes_render(ctx: &Ctx, state: &AppState, caller: &Caller, codes: &[String], next: &str) -> Response {
-    let (user, org) = match Subject::load(state, caller.account_id()).await {
+    let (user, org) = match Member::load(state, caller.account_id()).await {
         Ok(s) => (s.account.username, s.org.slug),
         Err(e) => return error_page(ctx, &e),
     };
