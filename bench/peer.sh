@@ -17,13 +17,20 @@ PEER_PID=
 # second step's length may see none complete.
 PEER_DUR=${BENCH_PEER_DURATION:-10}
 
-peer_py() { "$PEER_DIR/venv/bin/python" "$@"; }
+# Run from its own directory, so that nothing privacyIDEA may write lands in the repository.
+peer_py() { (cd "$PEER_DIR" && "$PEER_DIR/venv/bin/python" "$@"); }
 
 peer_setup() {
   mkdir -p "$PEER_DIR"
-  log "privacyIDEA $PEER_VERSION: installing into a throwaway virtualenv (pip)"
-  python3 -m venv "$PEER_DIR/venv" >"$OUT/peer-install.log" 2>&1 || return 1
-  "$PEER_DIR/venv/bin/pip" install -q "privacyidea==$PEER_VERSION.*" gunicorn >>"$OUT/peer-install.log" 2>&1 || return 1
+  if [ -n "${BENCH_PEER_VENV:-}" ]; then
+    # A virtualenv made earlier with the same two packages (pip takes minutes on a busy machine).
+    log "privacyIDEA: using the virtualenv $BENCH_PEER_VENV"
+    ln -s "$BENCH_PEER_VENV" "$PEER_DIR/venv"
+  else
+    log "privacyIDEA $PEER_VERSION: installing into a throwaway virtualenv (pip)"
+    python3 -m venv "$PEER_DIR/venv" >"$OUT/peer-install.log" 2>&1 || return 1
+    "$PEER_DIR/venv/bin/pip" install -q "privacyidea==$PEER_VERSION.*" gunicorn >>"$OUT/peer-install.log" 2>&1 || return 1
+  fi
   local pepper secret
   pepper=$(od -An -tx1 -N24 /dev/urandom | tr -d ' \n')
   secret=$(od -An -tx1 -N24 /dev/urandom | tr -d ' \n')

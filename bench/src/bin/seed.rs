@@ -388,10 +388,13 @@ async fn two_step(
     on_db!(db, |pool, D| {
         for chunk in prepared.chunks(BATCH) {
             let mut tx = pool.begin().await?;
-            let mut q = QueryBuilder::<D>::new("INSERT INTO methods (account_id, kind, sealed, key_id, enabled_at) ");
+            let mut q =
+                QueryBuilder::<D>::new("INSERT INTO methods (account_id, kind, name, sealed, key_id, enabled_at) ");
             q.push_values(chunk, |mut b, p| {
                 b.push_bind(p.id)
                     .push_bind("totp")
+                    // Methods are named since SPEC §14 (migration 0007).
+                    .push_bind("Authenticator app")
                     .push_bind(p.sealed.clone())
                     .push_bind(key_id.clone())
                     .push_bind(now);
