@@ -16,6 +16,10 @@ pub enum StoreError {
     /// The database could not be reached in time.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// A value the database cannot hold, e.g. text with a NUL character on PostgreSQL: the
+    /// request's input is at fault, not the database.
+    #[error("value not storable: {0}")]
+    Invalid(String),
     #[error("storage error: {0}")]
     Other(String),
 }

@@ -215,6 +215,10 @@ impl From<StoreError> for ApiError {
                 tracing::warn!(%cause, "database unavailable");
                 Self::Unavailable
             }
+            StoreError::Invalid(cause) => {
+                tracing::debug!(%cause, "value refused by the database");
+                Self::InvalidRequest("the request contains a character that cannot be used here".into())
+            }
             StoreError::Other(cause) => Self::Internal(cause),
         }
     }

@@ -281,6 +281,10 @@ pub(crate) fn map_err(e: sqlx::Error) -> StoreError {
         sqlx::Error::Database(db) if db.code().is_some_and(|c| c == "57014" || c.starts_with("08")) => {
             StoreError::Unavailable(e.to_string())
         }
+        // PostgreSQL: text it cannot hold (22021: a NUL character or bad UTF-8; 22P05).
+        sqlx::Error::Database(db) if db.code().is_some_and(|c| c == "22021" || c == "22P05") => {
+            StoreError::Invalid(e.to_string())
+        }
         // SQLite: still busy after the busy timeout.
         sqlx::Error::Database(db) if db.code().is_some_and(|c| c == "5" || c == "517") => {
             StoreError::Unavailable(e.to_string())

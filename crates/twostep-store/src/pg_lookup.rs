@@ -129,10 +129,9 @@ impl PgLookup {
         let lookup = async {
             if slot.as_ref().is_some_and(|h| check_before_use(h.last_used.elapsed()))
                 && let Some(mut held) = slot.take()
+                && held.conn.ping().await.is_ok()
             {
-                if held.conn.ping().await.is_ok() {
-                    *slot = Some(held);
-                }
+                *slot = Some(held);
             }
             let held = match slot.take() {
                 Some(held) => slot.insert(held),

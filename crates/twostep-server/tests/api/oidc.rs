@@ -32,6 +32,7 @@ oidc_tests!(
     every_token_ends_with_the_twostep_session_it_came_from,
     a_second_app_signs_in_with_the_same_browser_session,
     bad_authorization_requests_are_refused_without_redirecting_to_unknown_addresses,
+    a_client_id_the_database_cannot_hold_is_a_clear_error,
     a_secret_key_rotation_moves_the_signing_keys_too,
     tokens_are_refused_to_the_wrong_app_redirect_uri_or_key,
     disabling_a_user_ends_their_apps_tokens_and_names_come_from_the_account,
@@ -517,6 +518,21 @@ async fn a_second_app_signs_in_with_the_same_browser_session(app: TestApp) {
     let mut fresh = Browser::new(&app);
     let (_, location, _) = fresh.visit(&authorize_url(&crm, "&prompt=none")).await;
     assert_eq!(query(&location.unwrap()).get("error").map(String::as_str), Some("login_required"));
+}
+
+/// PostgreSQL refuses text with a NUL character; such an id is bad input (400 or 404 in the
+/// API's shape), never a server error.
+async fn a_client_id_the_database_cannot_hold_is_a_clear_error(app: TestApp) {
+    let admin = app.acme(false).await;
+    for path in ["/api/v1/admin/apps/a%00b", "/api/v1/admin/apps/a%00b/secret"] {
+        let method = if path.ends_with("secret") { reqwest::Method::POST } else { reqwest::Method::DELETE };
+        let r = app.call(method, path, Some(&admin), None).await;
+        assert!(matches!(r.status, 400 | 404), "{path}: {} {}", r.status, r.text);
+        assert!(matches!(r.error_code(), "invalid_request" | "not_found"), "{path}: {}", r.text);
+    }
+    let mut b = Browser::new(&app);
+    let (status, location, _) = b.visit("/oauth2/authorize?response_type=code&client_id=a%00b&scope=openid").await;
+    assert_eq!((status, location), (400, None));
 }
 
 async fn bad_authorization_requests_are_refused_without_redirecting_to_unknown_addresses(app: TestApp) {
