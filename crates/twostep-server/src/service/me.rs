@@ -507,21 +507,7 @@ pub async fn disable(state: &AppState, caller: &Caller, kind: MethodKind, meta: 
         Removal::NotFound => return Err(ApiError::NotFound(format!("{kind} method"))),
         Removal::LastMethod => return Err(ApiError::MethodRequired),
     }
-    audit::record(
-        state,
-        meta,
-        Event {
-            org_id: Some(session.org_id),
-            kind: "two_step.method_disabled",
-            actor: Some(&session.username),
-            subject: Some(&session.username),
-            client: Some(&session.client),
-            outcome: kind.as_str(),
-        },
-    )
-    .await;
-    crate::service::notify::send(state, &subject.org, &subject.account, Notice::MethodRemoved(kind.as_str()), meta)
-        .await;
+    method_removed(state, session, &subject, kind.as_str(), meta).await;
     Ok(())
 }
 
@@ -535,7 +521,12 @@ pub async fn remove(state: &AppState, caller: &Caller, method_id: i64, meta: &Re
         (Removal::LastMethod, _) => return Err(ApiError::MethodRequired),
         _ => return Err(ApiError::NotFound("method".into())),
     };
-    let kind = removed.kind.as_str();
+    method_removed(state, session, &subject, removed.kind.as_str(), meta).await;
+    Ok(())
+}
+
+/// What follows every removal of a method: the audit event and the owner's email.
+async fn method_removed(state: &AppState, session: &SessionView, subject: &Member, kind: &str, meta: &RequestMeta) {
     audit::record(
         state,
         meta,
@@ -550,7 +541,6 @@ pub async fn remove(state: &AppState, caller: &Caller, method_id: i64, meta: &Re
     )
     .await;
     crate::service::notify::send(state, &subject.org, &subject.account, Notice::MethodRemoved(kind), meta).await;
-    Ok(())
 }
 
 pub async fn regenerate_recovery_codes(
