@@ -6,7 +6,7 @@ use crate::Timestamp;
 use crate::domain::{AccountKind, AddonState, Language, MethodKind};
 use crate::flow::FlowKind;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     #[error("not found")]
     NotFound,
@@ -150,6 +150,9 @@ pub struct NewSession {
     pub expires_at: Timestamp,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The second step that opened it (`totp`, `sms`, `recovery_code`, `hwk`/`swk`,
+    /// `remembered_device`), if any: the `amr` of the apps signed in with it.
+    pub second_factor: Option<String>,
 }
 
 /// A live session with who it belongs to: what every authenticated request needs,
@@ -610,7 +613,12 @@ pub trait Store: crate::oauth::OAuthStore + Send + Sync + 'static {
     async fn account_phone(&self, account_id: i64) -> StoreResult<Option<(Vec<u8>, String)>>;
 
     // Sessions.
+    /// Opens the session (and notes the account's last sign-in) in one transaction.
     async fn create_session(&self, session: NewSession) -> StoreResult<i64>;
+    /// Ends the sign-in flow and opens the session it led to, in one transaction: `None`,
+    /// and nothing written, when the flow was already ended (only one caller gets a
+    /// session from a flow).
+    async fn open_session_from_flow(&self, flow_id: i64, session: NewSession) -> StoreResult<Option<i64>>;
     async fn session_by_hash(&self, token_hash: &[u8]) -> StoreResult<Option<SessionView>>;
     /// Records when sessions were last used, `(session id, moment)` each; a moment older
     /// than the one recorded is ignored.
@@ -757,6 +765,8 @@ pub trait Store: crate::oauth::OAuthStore + Send + Sync + 'static {
     ) -> StoreResult<Purged>;
 
     // Audit.
+    /// Returns once the event is committed. Events recorded at the same moment may be
+    /// written together, in one transaction.
     async fn record_event(&self, event: AuditEvent) -> StoreResult<()>;
     /// Newest first; `before_id` pages by event id, `before_at` by time.
     async fn events(

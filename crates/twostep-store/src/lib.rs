@@ -33,7 +33,10 @@ macro_rules! on {
             $crate::Pool::Sqlite(pool) => {
                 let $pool = &$crate::timed::Timed { pool, waits: &$self.waits };
                 let $sql = crate::sqlite_sql;
+                // One writer at a time in this process: see `SqlStore::writer`.
+                let writing = if $writes { Some($self.writer.lock().await) } else { None };
                 let result = $crate::typed(async { $body }).await.map_err($crate::map_err);
+                drop(writing);
                 match (&$self.wal_sync, result) {
                     (Some(wal), Ok(value)) if $writes => wal.after_write().await.map(|()| value),
                     (_, result) => result,
@@ -48,6 +51,7 @@ macro_rules! on {
     };
 }
 
+mod audit_batch;
 mod oauth;
 mod pg_lookup;
 mod purge;
@@ -113,6 +117,17 @@ pub struct SqlStore {
     pub(crate) wal_sync: Option<Arc<wal_sync::WalSync>>,
     /// PostgreSQL: connections for the session check alone (see [`pg_lookup`]).
     pub(crate) pg_lookup: Option<Arc<pg_lookup::PgLookup>>,
+    /// SQLite: held by every operation that may write, for as long as it runs. SQLite
+    /// lets one connection write at a time; without this, the pool's connections would
+    /// race for its write lock, and a loser either sleeps in SQLite's busy handler (1 to
+    /// 100 ms at a time, whatever became free meanwhile) or, when its transaction had
+    /// already read, fails at once (`SQLITE_BUSY_SNAPSHOT`). Queued here, writers take
+    /// turns in arrival order with no sleep. Readers never take it (WAL lets them run
+    /// beside the writer); other processes (`twostep` commands) still meet the busy
+    /// timeout.
+    pub(crate) writer: Arc<tokio::sync::Mutex<()>>,
+    /// Audit events waiting to be written together (see [`audit_batch`]).
+    pub(crate) audit: Arc<audit_batch::AuditQueue>,
 }
 
 impl SqlStore {
@@ -152,7 +167,15 @@ impl SqlStore {
                 let readers = Readers::open(connect.get_filename(), count, options.statement_timeout)?;
                 (Some(Arc::new(readers)), Some(Arc::new(wal_sync::WalSync::new(connect.get_filename()))))
             };
-            Ok(Self { pool: Pool::Sqlite(pool), readers, waits: Arc::default(), wal_sync, pg_lookup: None })
+            Ok(Self {
+                pool: Pool::Sqlite(pool),
+                readers,
+                waits: Arc::default(),
+                wal_sync,
+                pg_lookup: None,
+                writer: Arc::default(),
+                audit: Arc::default(),
+            })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let timeout_ms = options.statement_timeout.as_millis().to_string();
             let connect = PgConnectOptions::from_str(url)
@@ -182,6 +205,8 @@ impl SqlStore {
                 waits: Arc::default(),
                 wal_sync: None,
                 pg_lookup: Some(Arc::new(lookup)),
+                writer: Arc::default(),
+                audit: Arc::default(),
             })
         } else {
             Err(StoreError::Other(format!(

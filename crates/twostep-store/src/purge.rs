@@ -117,6 +117,7 @@ pub(crate) async fn purge(
         };
         let result = match &store.pool {
             Pool::Sqlite(pool) => {
+                let _writing = store.writer.lock().await;
                 let query = sqlx::query(sweep.sqlite).bind(now).bind(batch);
                 let query = match third {
                     Some(t) => query.bind(t),

@@ -1157,31 +1157,11 @@ impl Store for SqlStore {
     }
 
     async fn create_session(&self, s: NewSession) -> StoreResult<i64> {
-        on!(self, |pool, sql| {
-            let id: i64 = sqlx::query_scalar(sql(
-                "INSERT INTO sessions (token_hash, org_id, account_id, client, two_step_verified, \
-                   last_two_step_at, created_at, last_seen_at, expires_at, ip, user_agent) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10) RETURNING id",
-            ))
-            .bind(&s.token_hash)
-            .bind(s.org_id)
-            .bind(s.account_id)
-            .bind(&s.client)
-            .bind(s.two_step_verified)
-            .bind(s.two_step_verified.then_some(s.created_at))
-            .bind(s.created_at)
-            .bind(s.expires_at)
-            .bind(&s.ip)
-            .bind(&s.user_agent)
-            .fetch_one(pool)
-            .await?;
-            sqlx::query(sql("UPDATE accounts SET last_sign_in_at = $2 WHERE id = $1"))
-                .bind(s.account_id)
-                .bind(s.created_at)
-                .execute(pool)
-                .await?;
-            Ok(id)
-        })
+        self.open_session(None, s).await?.ok_or(StoreError::NotFound)
+    }
+
+    async fn open_session_from_flow(&self, flow_id: i64, s: NewSession) -> StoreResult<Option<i64>> {
+        self.open_session(Some(flow_id), s).await
     }
 
     async fn session_by_hash(&self, token_hash: &[u8]) -> StoreResult<Option<SessionView>> {
@@ -2018,21 +1998,7 @@ impl Store for SqlStore {
     }
 
     async fn record_event(&self, e: AuditEvent) -> StoreResult<()> {
-        on!(self, |pool, sql| {
-            sqlx::query(sql("INSERT INTO audit_events (org_id, at, kind, actor, subject, client, ip, outcome) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
-            .bind(e.org_id)
-            .bind(e.at)
-            .bind(&e.kind)
-            .bind(&e.actor)
-            .bind(&e.subject)
-            .bind(&e.client)
-            .bind(&e.ip)
-            .bind(&e.outcome)
-            .execute(pool)
-            .await?;
-            Ok(())
-        })
+        self.audit.record(self, e).await
     }
 
     async fn events(
@@ -2070,6 +2036,48 @@ impl Store for SqlStore {
                     },
                 })
                 .collect())
+        })
+    }
+}
+
+impl SqlStore {
+    /// The session, and the account's last sign-in, in one transaction; first the flow
+    /// it comes from is ended, and `None` (nothing written) if that was done already.
+    async fn open_session(&self, flow_id: Option<i64>, s: NewSession) -> StoreResult<Option<i64>> {
+        on!(self, |pool, sql| {
+            let mut tx = pool.begin().await?;
+            if let Some(flow_id) = flow_id {
+                let ended = sqlx::query(sql("DELETE FROM flows WHERE id = $1")).bind(flow_id).execute(&mut *tx).await?;
+                if ended.rows_affected() != 1 {
+                    tx.rollback().await?;
+                    return Ok(None);
+                }
+            }
+            let id: i64 = sqlx::query_scalar(sql(
+                "INSERT INTO sessions (token_hash, org_id, account_id, client, two_step_verified, \
+                   last_two_step_at, created_at, last_seen_at, expires_at, ip, user_agent, second_factor) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11) RETURNING id",
+            ))
+            .bind(&s.token_hash)
+            .bind(s.org_id)
+            .bind(s.account_id)
+            .bind(&s.client)
+            .bind(s.two_step_verified)
+            .bind(s.two_step_verified.then_some(s.created_at))
+            .bind(s.created_at)
+            .bind(s.expires_at)
+            .bind(&s.ip)
+            .bind(&s.user_agent)
+            .bind(&s.second_factor)
+            .fetch_one(&mut *tx)
+            .await?;
+            sqlx::query(sql("UPDATE accounts SET last_sign_in_at = $2 WHERE id = $1"))
+                .bind(s.account_id)
+                .bind(s.created_at)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(Some(id))
         })
     }
 }

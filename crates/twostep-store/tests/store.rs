@@ -31,6 +31,8 @@ both!(
     a_reseal_applies_only_to_the_bytes_that_were_read,
     a_pending_method_re_encrypted_meanwhile_still_enables_once,
     last_use_is_recorded_in_batches_and_never_goes_back,
+    a_flow_opens_one_session_however_many_ask_at_once,
+    audit_events_recorded_at_once_are_each_written_once,
 );
 
 async fn run<F, Fut>(backend: Backend, test: F)
@@ -82,6 +84,7 @@ fn session(org_id: i64, account_id: i64, hash: &[u8], verified: bool) -> NewSess
         expires_at: NOW + 3600,
         ip: None,
         user_agent: None,
+        second_factor: None,
     }
 }
 
@@ -611,4 +614,79 @@ async fn last_use_is_recorded_in_batches_and_never_goes_back(store: Arc<SqlStore
     assert_eq!(seen("s0".into()).await, NOW, "an older moment is ignored");
     assert_eq!(seen("s1".into()).await, NOW + 120);
     assert_eq!(seen("s1004".into()).await, NOW + 120);
+}
+
+async fn a_flow_opens_one_session_however_many_ask_at_once(store: Arc<SqlStore>) {
+    use twostep_core::oauth::OAuthStore;
+    let (org, _, id) = org_with_user(&store).await;
+    let flow = NewFlow {
+        token_hash: b"flow".to_vec(),
+        kind: FlowKind::TwoStep,
+        org_id: org.id,
+        account_id: id,
+        client: "web".into(),
+        created_at: NOW,
+        expires_at: NOW + 300,
+    };
+    store.create_flow(flow).await.unwrap();
+    let f = store.flow_by_hash(b"flow", NOW).await.unwrap().unwrap();
+    let callers: Vec<_> = (0..8u8)
+        .map(|i| {
+            let store = store.clone();
+            let mut s = session(org.id, id, &[b's', i], true);
+            s.second_factor = Some("totp".into());
+            tokio::spawn(async move { store.open_session_from_flow(f.id, s).await.unwrap() })
+        })
+        .collect();
+    let mut opened = Vec::new();
+    for c in callers {
+        opened.extend(c.await.unwrap());
+    }
+    assert_eq!(opened.len(), 1, "{opened:?}");
+    // The others wrote nothing: one session, with its second factor, and no flow left.
+    let sessions = store.sessions_of_account(id, NOW).await.unwrap();
+    assert_eq!(sessions.iter().map(|s| s.id).collect::<Vec<_>>(), opened);
+    assert!(sessions[0].two_step_verified);
+    assert_eq!(store.session_second_factor(opened[0]).await.unwrap().as_deref(), Some("totp"));
+    assert!(store.flow_by_hash(b"flow", NOW).await.unwrap().is_none());
+    assert!(store.open_session_from_flow(f.id, session(org.id, id, b"late", true)).await.unwrap().is_none());
+    assert!(store.session_by_hash(b"late").await.unwrap().is_none());
+}
+
+async fn audit_events_recorded_at_once_are_each_written_once(store: Arc<SqlStore>) {
+    let (org, _, _) = org_with_user(&store).await;
+    // More at once than one statement carries (256), so that some wait for a second turn.
+    let tasks: Vec<_> = (0..600)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .record_event(AuditEvent {
+                        org_id: Some(org.id),
+                        at: NOW + i,
+                        kind: format!("event.{i}"),
+                        actor: Some("Maria".into()),
+                        subject: None,
+                        client: None,
+                        ip: Some("192.0.2.1".into()),
+                        outcome: "success".into(),
+                    })
+                    .await
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let written = store.events(org.id, 1000, None, None).await.unwrap();
+    let mut kinds: Vec<_> = written.iter().map(|e| e.event.kind.clone()).collect();
+    kinds.sort();
+    let mut expected: Vec<_> = (0..600).map(|i| format!("event.{i}")).collect();
+    expected.sort();
+    assert_eq!(kinds, expected);
+    let first = written.iter().find(|e| e.event.kind == "event.7").unwrap();
+    assert_eq!(
+        (first.event.at, first.event.actor.as_deref(), first.event.ip.as_deref()),
+        (NOW + 7, Some("Maria"), Some("192.0.2.1"))
+    );
 }

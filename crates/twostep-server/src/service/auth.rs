@@ -65,34 +65,39 @@ pub enum LoginOutcome {
 
 /// Creates a session and returns its token (the only time it exists in clear).
 /// `second_factor` is the second step that opened it (`totp`, `sms`, `recovery_code`),
-/// if any: it becomes the `amr` of the apps signed in with it (RFC 8176).
+/// if any: it becomes the `amr` of the apps signed in with it (RFC 8176). With `flow`,
+/// the sign-in flow that led here ends in the same write, and only the one caller that
+/// ends it gets a session (401 `flow_expired` for the others).
 pub async fn open_session(
     state: &AppState,
     account: &Account,
     client: &str,
     second_factor: Option<&str>,
+    flow: Option<i64>,
     meta: &RequestMeta,
 ) -> ApiResult<Issued> {
-    let two_step_verified = second_factor.is_some();
     let now = state.now();
     let token = Token::generate();
     let expires_at = now + state.config.session_ttl.as_secs() as i64;
-    let id = state
-        .store
-        .create_session(NewSession {
-            token_hash: token.hash().0,
-            org_id: account.org_id,
-            account_id: account.id,
-            client: client.to_owned(),
-            two_step_verified,
-            created_at: now,
-            expires_at,
-            ip: meta.ip.clone(),
-            user_agent: meta.user_agent.as_ref().map(|ua| ua.chars().take(200).collect()),
-        })
-        .await?;
-    if let Some(factor) = second_factor {
-        state.store.set_session_second_factor(id, factor).await?;
+    let session = NewSession {
+        token_hash: token.hash().0,
+        org_id: account.org_id,
+        account_id: account.id,
+        client: client.to_owned(),
+        two_step_verified: second_factor.is_some(),
+        created_at: now,
+        expires_at,
+        ip: meta.ip.clone(),
+        user_agent: meta.user_agent.as_ref().map(|ua| ua.chars().take(200).collect()),
+        second_factor: second_factor.map(str::to_owned),
+    };
+    match flow {
+        Some(flow_id) => {
+            state.store.open_session_from_flow(flow_id, session).await?.ok_or(ApiError::FlowExpired)?;
+        }
+        None => {
+            state.store.create_session(session).await?;
+        }
     }
     Ok(Issued { token: token.expose().to_owned(), expires_at: super::rfc3339(expires_at) })
 }
@@ -238,7 +243,7 @@ pub async fn after_password(
     }
     let outcome = match step {
         SignInStep::Authenticated => {
-            let session = open_session(state, account, client, None, meta).await?;
+            let session = open_session(state, account, client, None, None, meta).await?;
             LoginOutcome::Authenticated { session }
         }
         SignInStep::UnsupportedClient => {
@@ -247,7 +252,7 @@ pub async fn after_password(
             return Err(ApiError::TwoStepUnsupportedClient);
         }
         SignInStep::TwoStepRequired if remembered(state, &subject, device_token).await? => {
-            let session = open_session(state, account, client, Some("remembered_device"), meta).await?;
+            let session = open_session(state, account, client, Some("remembered_device"), None, meta).await?;
             LoginOutcome::Remembered { session }
         }
         SignInStep::TwoStepRequired => {
@@ -339,11 +344,8 @@ pub async fn verify(
     let ctx = CodeContext { account: &account, client: Some(&flow.client), binding: SmsBinding::Flow(flow.id), meta };
     match codes::second_step(state, &ctx, proof).await? {
         Checked::Accepted { recovery_codes_remaining, factor } => {
-            // Only the caller that consumes the flow gets a session.
-            if !state.store.consume_flow(flow.id).await? {
-                return Err(ApiError::FlowExpired);
-            }
-            let session = open_session(state, &account, &flow.client, Some(factor), meta).await?;
+            // Only the caller that ends the flow gets a session.
+            let session = open_session(state, &account, &flow.client, Some(factor), Some(flow.id), meta).await?;
             state.metrics.sign_in("authenticated_two_step");
             let device_token = if remember { remember_device(state, &account, meta).await? } else { None };
             Ok(Verified { session, recovery_codes_remaining, device_token })
@@ -445,10 +447,7 @@ pub async fn skip_enrollment(state: &AppState, flow_token: &str, meta: &RequestM
     let Some(enroll_by) = account.enroll_by.filter(|by| *by > now) else {
         return Err(ApiError::ForbiddenBecause("the enrollment deadline has passed: set up 2-Step Verification now"));
     };
-    if !state.store.consume_flow(flow.id).await? {
-        return Err(ApiError::FlowExpired);
-    }
-    let session = open_session(state, &account, &flow.client, None, meta).await?;
+    let session = open_session(state, &account, &flow.client, None, Some(flow.id), meta).await?;
     if let Some(view) = state.store.session_by_hash(&TokenHash::of(&session.token).0).await? {
         state.store.set_session_revoke_at(view.id, enroll_by).await?;
     }

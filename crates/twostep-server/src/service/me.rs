@@ -431,10 +431,7 @@ pub(crate) async fn enrolled(
         }
         Caller::Enrollment(f) => {
             // The first method completes the sign-in that asked for it.
-            if !state.store.consume_flow(f.id).await? {
-                return Err(ApiError::FlowExpired);
-            }
-            let session = auth::open_session(state, account, &f.client, Some(factor), meta).await?;
+            let session = auth::open_session(state, account, &f.client, Some(factor), Some(f.id), meta).await?;
             state.metrics.sign_in("authenticated_enrollment");
             Ok(Confirmed {
                 status: Some("authenticated"),
