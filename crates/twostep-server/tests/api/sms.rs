@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use twostep_core::crypto::TokenHash;
 use twostep_core::domain::{AddonState, Language, MethodKind};
-use twostep_core::store::{EnrollmentOwner, NewAccount, Store};
+use twostep_core::store::{EnrollmentOwner, NewAccount, prelude::*};
 use twostep_server::config::{Config, SmsProvider};
 use twostep_store::testing::Backend;
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use twostep_core::credential::password;
 use twostep_core::crypto::SecretKey;
 use twostep_core::domain::{AccountKind, Password};
-use twostep_core::store::{NewAccount, Store};
+use twostep_core::store::{NewAccount, prelude::*};
 use twostep_core::{Clock, ManualClock, SystemClock};
 use twostep_server::config::Config;
 use twostep_server::startup::{App, Parts};

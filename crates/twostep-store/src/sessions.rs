@@ -1,0 +1,205 @@
+//! [`SessionStore`]: sessions, and the one row every authenticated request reads.
+
+use crate::SqlStore;
+use twostep_core::Timestamp;
+use twostep_core::domain::AccountKind;
+use twostep_core::store::{NewSession, SessionStore, SessionView, StoreResult};
+
+#[derive(sqlx::FromRow, Clone)]
+pub(crate) struct SessionRow {
+    id: i64,
+    org_id: i64,
+    org_slug: String,
+    account_id: i64,
+    username: String,
+    kind: String,
+    profile_slug: Option<String>,
+    admin: bool,
+    client: String,
+    two_step_verified: bool,
+    last_two_step_at: Option<i64>,
+    created_at: i64,
+    last_seen_at: i64,
+    expires_at: i64,
+    revoke_at: Option<i64>,
+    ip: Option<String>,
+    user_agent: Option<String>,
+}
+
+impl From<SessionRow> for SessionView {
+    fn from(r: SessionRow) -> Self {
+        Self {
+            id: r.id,
+            org_id: r.org_id,
+            org_slug: r.org_slug,
+            account_id: r.account_id,
+            username: r.username,
+            kind: AccountKind::parse(&r.kind).unwrap_or(AccountKind::Contact),
+            profile_slug: r.profile_slug,
+            admin: r.admin,
+            client: r.client,
+            two_step_verified: r.two_step_verified,
+            last_two_step_at: r.last_two_step_at,
+            created_at: r.created_at,
+            last_seen_at: r.last_seen_at,
+            expires_at: r.expires_at,
+            revoke_at: r.revoke_at,
+            ip: r.ip,
+            user_agent: r.user_agent,
+        }
+    }
+}
+
+/// Sessions per `touch_sessions` statement (two parameters each, far below both
+/// databases' limits).
+const TOUCH_BATCH: usize = 1000;
+
+pub(crate) const SESSION_SELECT: &str = "SELECT s.id, s.org_id, o.slug AS org_slug, s.account_id, a.username, a.kind, \
+     p.slug AS profile_slug, COALESCE(p.admin, FALSE) AS admin, s.client, s.two_step_verified, \
+     s.last_two_step_at, s.created_at, s.last_seen_at, s.expires_at, s.revoke_at, s.ip, s.user_agent \
+     FROM sessions s JOIN accounts a ON a.id = s.account_id JOIN organizations o ON o.id = s.org_id \
+     LEFT JOIN profiles p ON p.id = a.profile_id";
+
+#[async_trait::async_trait]
+impl SessionStore for SqlStore {
+    async fn create_session(&self, s: NewSession) -> StoreResult<i64> {
+        on!(self, |pool, sql| {
+            let id: i64 = sqlx::query_scalar(sql(
+                "INSERT INTO sessions (token_hash, org_id, account_id, client, two_step_verified, \
+                   last_two_step_at, created_at, last_seen_at, expires_at, ip, user_agent) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10) RETURNING id",
+            ))
+            .bind(&s.token_hash)
+            .bind(s.org_id)
+            .bind(s.account_id)
+            .bind(&s.client)
+            .bind(s.two_step_verified)
+            .bind(s.two_step_verified.then_some(s.created_at))
+            .bind(s.created_at)
+            .bind(s.expires_at)
+            .bind(&s.ip)
+            .bind(&s.user_agent)
+            .fetch_one(pool)
+            .await?;
+            sqlx::query(sql("UPDATE accounts SET last_sign_in_at = $2 WHERE id = $1"))
+                .bind(s.account_id)
+                .bind(s.created_at)
+                .execute(pool)
+                .await?;
+            Ok(id)
+        })
+    }
+
+    async fn session_by_hash(&self, token_hash: &[u8]) -> StoreResult<Option<SessionView>> {
+        static QUERY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let text: &'static str = QUERY.get_or_init(|| format!("{SESSION_SELECT} WHERE s.token_hash = $1")).as_str();
+        if let Some(readers) = &self.readers {
+            let row = readers.row(crate::sqlite_sql(text), token_hash, |r| {
+                Ok(SessionRow {
+                    id: r.get(0)?,
+                    org_id: r.get(1)?,
+                    org_slug: r.get(2)?,
+                    account_id: r.get(3)?,
+                    username: r.get(4)?,
+                    kind: r.get(5)?,
+                    profile_slug: r.get(6)?,
+                    admin: r.get(7)?,
+                    client: r.get(8)?,
+                    two_step_verified: r.get(9)?,
+                    last_two_step_at: r.get(10)?,
+                    created_at: r.get(11)?,
+                    last_seen_at: r.get(12)?,
+                    expires_at: r.get(13)?,
+                    revoke_at: r.get(14)?,
+                    ip: r.get(15)?,
+                    user_agent: r.get(16)?,
+                })
+            })?;
+            return Ok(row.map(Into::into));
+        }
+        if let Some(lookup) = &self.pg_lookup {
+            let row: Option<SessionRow> = lookup.row(text, token_hash).await?;
+            return Ok(row.map(Into::into));
+        }
+        on!(read self, |pool, sql| {
+            let row: Option<SessionRow> = sqlx::query_as(sql(text)).bind(token_hash).fetch_optional(pool).await?;
+            Ok(row.map(Into::into))
+        })
+    }
+
+    async fn touch_sessions(&self, touches: &[(i64, Timestamp)]) -> StoreResult<()> {
+        if touches.is_empty() {
+            return Ok(());
+        }
+        // One statement per thousand, all in one transaction: one commit (on SQLite one
+        // fsync, and one change for the session lookups to see). VALUES names its
+        // columns column1, column2 on both databases.
+        on!(self, |pool, _sql| {
+            let mut tx = pool.begin().await?;
+            for batch in touches.chunks(TOUCH_BATCH) {
+                let mut q = sqlx::QueryBuilder::new("UPDATE sessions SET last_seen_at = v.column2 FROM (");
+                q.push_values(batch, |mut row, &(session_id, at)| {
+                    row.push_bind(session_id).push_bind(at);
+                });
+                q.push(") AS v WHERE sessions.id = v.column1 AND sessions.last_seen_at < v.column2");
+                q.build().execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    async fn mark_stepped_up(&self, session_id: i64, now: Timestamp) -> StoreResult<()> {
+        on!(self, |pool, sql| {
+            sqlx::query(sql("UPDATE sessions SET last_two_step_at = $2, two_step_verified = TRUE, revoke_at = NULL \
+                 WHERE id = $1"))
+            .bind(session_id)
+            .bind(now)
+            .execute(pool)
+            .await?;
+            Ok(())
+        })
+    }
+
+    async fn set_session_revoke_at(&self, session_id: i64, at: Timestamp) -> StoreResult<()> {
+        on!(self, |pool, sql| {
+            sqlx::query(sql("UPDATE sessions SET revoke_at = $2 WHERE id = $1"))
+                .bind(session_id)
+                .bind(at)
+                .execute(pool)
+                .await?;
+            Ok(())
+        })
+    }
+
+    async fn sessions_of_account(&self, account_id: i64, now: Timestamp) -> StoreResult<Vec<SessionView>> {
+        on!(read self, |pool, sql| {
+            static QUERY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+            let text: &'static str = QUERY
+                .get_or_init(|| {
+                    format!(
+                        "{SESSION_SELECT} WHERE s.account_id = $1 AND s.expires_at > $2 \
+                         AND (s.revoke_at IS NULL OR s.revoke_at > $2) ORDER BY s.id DESC"
+                    )
+                })
+                .as_str();
+            let rows: Vec<SessionRow> = sqlx::query_as(sql(text)).bind(account_id).bind(now).fetch_all(pool).await?;
+            Ok(rows.into_iter().map(Into::into).collect())
+        })
+    }
+
+    async fn delete_session(&self, session_id: i64) -> StoreResult<bool> {
+        on!(self, |pool, sql| {
+            let done = sqlx::query(sql("DELETE FROM sessions WHERE id = $1")).bind(session_id).execute(pool).await?;
+            Ok(done.rows_affected() == 1)
+        })
+    }
+
+    async fn delete_sessions_of_account(&self, account_id: i64) -> StoreResult<u64> {
+        on!(self, |pool, sql| {
+            let done =
+                sqlx::query(sql("DELETE FROM sessions WHERE account_id = $1")).bind(account_id).execute(pool).await?;
+            Ok(done.rows_affected())
+        })
+    }
+}
