@@ -5,25 +5,51 @@ use twostep_core::Timestamp;
 use twostep_core::domain::AccountKind;
 use twostep_core::store::{NewSession, SessionStore, SessionView, StoreResult};
 
-#[derive(sqlx::FromRow, Clone)]
-pub(crate) struct SessionRow {
-    id: i64,
-    org_id: i64,
-    org_slug: String,
-    account_id: i64,
-    username: String,
-    kind: String,
-    profile_slug: Option<String>,
-    admin: bool,
-    client: String,
-    two_step_verified: bool,
-    last_two_step_at: Option<i64>,
-    created_at: i64,
-    last_seen_at: i64,
-    expires_at: i64,
-    revoke_at: Option<i64>,
-    ip: Option<String>,
-    user_agent: Option<String>,
+/// The session row, spelt once: each field with the column that selects it. From this one
+/// list come the row type (read by sqlx on either pool and by `pg_lookup`), the query text
+/// [`SESSION_SELECT`], and the rusqlite mapping by column name (`readers`).
+macro_rules! session_row {
+    ($first:ident: $first_ty:ty = $first_column:literal $(, $field:ident: $ty:ty = $column:literal)* $(,)?) => {
+        #[derive(sqlx::FromRow, Clone)]
+        pub(crate) struct SessionRow {
+            $first: $first_ty,
+            $($field: $ty,)*
+        }
+
+        /// A session with its account, profile and organisation; a condition follows.
+        pub(crate) const SESSION_SELECT: &str = concat!(
+            "SELECT ", $first_column $(, ", ", $column)*,
+            " FROM sessions s JOIN accounts a ON a.id = s.account_id JOIN organizations o ON o.id = s.org_id \
+             LEFT JOIN profiles p ON p.id = a.profile_id"
+        );
+
+        impl SessionRow {
+            /// The row as rusqlite reads it, by column name.
+            pub(crate) fn from_rusqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+                Ok(Self { $first: row.get(stringify!($first))?, $($field: row.get(stringify!($field))?,)* })
+            }
+        }
+    };
+}
+
+session_row! {
+    id: i64 = "s.id",
+    org_id: i64 = "s.org_id",
+    org_slug: String = "o.slug AS org_slug",
+    account_id: i64 = "s.account_id",
+    username: String = "a.username",
+    kind: String = "a.kind",
+    profile_slug: Option<String> = "p.slug AS profile_slug",
+    admin: bool = "COALESCE(p.admin, FALSE) AS admin",
+    client: String = "s.client",
+    two_step_verified: bool = "s.two_step_verified",
+    last_two_step_at: Option<i64> = "s.last_two_step_at",
+    created_at: i64 = "s.created_at",
+    last_seen_at: i64 = "s.last_seen_at",
+    expires_at: i64 = "s.expires_at",
+    revoke_at: Option<i64> = "s.revoke_at",
+    ip: Option<String> = "s.ip",
+    user_agent: Option<String> = "s.user_agent",
 }
 
 impl From<SessionRow> for SessionView {
@@ -53,12 +79,6 @@ impl From<SessionRow> for SessionView {
 /// Sessions per `touch_sessions` statement (two parameters each, far below both
 /// databases' limits).
 const TOUCH_BATCH: usize = 1000;
-
-pub(crate) const SESSION_SELECT: &str = "SELECT s.id, s.org_id, o.slug AS org_slug, s.account_id, a.username, a.kind, \
-     p.slug AS profile_slug, COALESCE(p.admin, FALSE) AS admin, s.client, s.two_step_verified, \
-     s.last_two_step_at, s.created_at, s.last_seen_at, s.expires_at, s.revoke_at, s.ip, s.user_agent \
-     FROM sessions s JOIN accounts a ON a.id = s.account_id JOIN organizations o ON o.id = s.org_id \
-     LEFT JOIN profiles p ON p.id = a.profile_id";
 
 #[async_trait::async_trait]
 impl SessionStore for SqlStore {
@@ -94,27 +114,7 @@ impl SessionStore for SqlStore {
         static QUERY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
         let text: &'static str = QUERY.get_or_init(|| format!("{SESSION_SELECT} WHERE s.token_hash = $1")).as_str();
         if let Some(readers) = &self.readers {
-            let row = readers.row(crate::sqlite_sql(text), token_hash, |r| {
-                Ok(SessionRow {
-                    id: r.get(0)?,
-                    org_id: r.get(1)?,
-                    org_slug: r.get(2)?,
-                    account_id: r.get(3)?,
-                    username: r.get(4)?,
-                    kind: r.get(5)?,
-                    profile_slug: r.get(6)?,
-                    admin: r.get(7)?,
-                    client: r.get(8)?,
-                    two_step_verified: r.get(9)?,
-                    last_two_step_at: r.get(10)?,
-                    created_at: r.get(11)?,
-                    last_seen_at: r.get(12)?,
-                    expires_at: r.get(13)?,
-                    revoke_at: r.get(14)?,
-                    ip: r.get(15)?,
-                    user_agent: r.get(16)?,
-                })
-            })?;
+            let row = readers.row(crate::sqlite_sql(text), token_hash, SessionRow::from_rusqlite)?;
             return Ok(row.map(Into::into));
         }
         if let Some(lookup) = &self.pg_lookup {
