@@ -63,7 +63,7 @@ mod readers;
 mod rotation;
 mod sessions;
 mod sms;
-#[cfg(any(test, feature = "testing"))]
+#[cfg(feature = "testing")]
 pub mod testing;
 mod timed;
 mod wal_sync;
