@@ -20,7 +20,7 @@ use twostep_store::testing::Backend;
 /// configure it (a provider pointing at a server the test started, low limits).
 macro_rules! on_both {
     ($($name:ident),* $(,)?) => {
-        crate::on_both_databases!(sqlite, postgres;
+        twostep_store::on_both_databases!(sqlite, postgres;
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             |backend| Some(backend); $($name),*);
     };
