@@ -33,6 +33,9 @@ pub use rotation::*;
 pub use sessions::*;
 pub use sms::*;
 
+/// Apps and their tokens (SPEC §13), a concern of its own in [`crate::oauth`].
+pub use crate::oauth::OAuthStore;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("not found")]
@@ -53,54 +56,35 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Everything the service stores: every concern's trait, implemented by one type. A type
-/// that implements them all is a `Store`.
-pub trait Store:
-    OrgStore
-    + AccountStore
-    + DeviceStore
-    + SessionStore
-    + FlowStore
-    + MethodStore
-    + SmsStore
-    + LimitStore
-    + AuditStore
-    + RotationStore
-    + PurgeStore
-    + HealthStore
-    + crate::oauth::OAuthStore
-    + Send
-    + Sync
-    + 'static
-{
-}
+/// [`Store`] and [`prelude`] from the one list of the concerns' traits.
+macro_rules! store_of {
+    ($($concern:ident),* $(,)?) => {
+        /// Everything the service stores: every concern's trait, implemented by one type. A
+        /// type that implements them all is a `Store`.
+        pub trait Store: $($concern +)* Send + Sync + 'static {}
 
-impl<T> Store for T where
-    T: OrgStore
-        + AccountStore
-        + DeviceStore
-        + SessionStore
-        + FlowStore
-        + MethodStore
-        + SmsStore
-        + LimitStore
-        + AuditStore
-        + RotationStore
-        + PurgeStore
-        + HealthStore
-        + crate::oauth::OAuthStore
-        + Send
-        + Sync
-        + 'static
-{
-}
+        impl<T: $($concern +)* Send + Sync + 'static> Store for T {}
 
-/// Every store trait, for calling store methods on a concrete store (`SqlStore`) with one
-/// import; through `dyn Store` they need none.
-pub mod prelude {
-    pub use super::{
-        AccountStore, AuditStore, DeviceStore, FlowStore, HealthStore, LimitStore, MethodStore, OrgStore, PurgeStore,
-        RotationStore, SessionStore, SmsStore, Store,
+        /// Every store trait, for calling store methods on a concrete store (`SqlStore`)
+        /// with one import; through `dyn Store` they need none.
+        pub mod prelude {
+            pub use super::{Store, $($concern),*};
+        }
     };
-    pub use crate::oauth::OAuthStore;
 }
+
+store_of!(
+    OrgStore,
+    AccountStore,
+    DeviceStore,
+    SessionStore,
+    FlowStore,
+    MethodStore,
+    SmsStore,
+    LimitStore,
+    AuditStore,
+    RotationStore,
+    PurgeStore,
+    HealthStore,
+    OAuthStore,
+);
