@@ -374,25 +374,16 @@ impl AccountStore for SqlStore {
         now: Timestamp,
         expires_at: Timestamp,
     ) -> StoreResult<()> {
-        on!(self, |pool, sql| {
-            let mut tx = pool.begin().await?;
-            // One live link per account: a new one replaces the last.
-            sqlx::query(sql("DELETE FROM setup_links WHERE account_id = $1"))
-                .bind(account_id)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(sql(
-                "INSERT INTO setup_links (token_hash, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-            ))
-            .bind(token_hash)
-            .bind(account_id)
-            .bind(now)
-            .bind(expires_at)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            Ok(())
-        })
+        // One live link per account: a new one replaces the last.
+        self.replace_for_account(
+            "DELETE FROM setup_links WHERE account_id = $1",
+            "INSERT INTO setup_links (account_id, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+            account_id,
+            token_hash,
+            now,
+            expires_at,
+        )
+        .await
     }
 
     async fn setup_link_account(&self, token_hash: &[u8], now: Timestamp) -> StoreResult<Option<i64>> {
@@ -427,24 +418,16 @@ impl AccountStore for SqlStore {
         now: Timestamp,
         expires_at: Timestamp,
     ) -> StoreResult<()> {
-        on!(self, |pool, sql| {
-            let mut tx = pool.begin().await?;
-            sqlx::query(sql("DELETE FROM access_codes WHERE account_id = $1"))
-                .bind(account_id)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(sql(
-                "INSERT INTO access_codes (account_id, code_hash, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-            ))
-            .bind(account_id)
-            .bind(code_hash)
-            .bind(now)
-            .bind(expires_at)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            Ok(())
-        })
+        // Earlier unused codes of the account die.
+        self.replace_for_account(
+            "DELETE FROM access_codes WHERE account_id = $1",
+            "INSERT INTO access_codes (account_id, code_hash, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+            account_id,
+            code_hash,
+            now,
+            expires_at,
+        )
+        .await
     }
 
     async fn claim_access_code(
@@ -500,6 +483,29 @@ impl AccountStore for SqlStore {
                 Some((Some(sealed), Some(key_id))) => Some((sealed, key_id)),
                 _ => None,
             })
+        })
+    }
+}
+
+impl SqlStore {
+    /// In one transaction, `delete` (`$1` the account) and then `insert` (`$1` the account,
+    /// `$2` the hash, `$3` now, `$4` the expiry): an account's one live setup link or
+    /// access code.
+    async fn replace_for_account(
+        &self,
+        delete: &'static str,
+        insert: &'static str,
+        account_id: i64,
+        hash: &[u8],
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> StoreResult<()> {
+        on!(self, |pool, sql| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(sql(delete)).bind(account_id).execute(&mut *tx).await?;
+            sqlx::query(sql(insert)).bind(account_id).bind(hash).bind(now).bind(expires_at).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(())
         })
     }
 }

@@ -96,6 +96,32 @@ const CLEAR_REVOCATIONS: &str = "UPDATE sessions SET revoke_at = NULL \
        WHERE a.org_id = $1 AND (COALESCE(p.mandatory, FALSE) = FALSE \
          OR NOT EXISTS (SELECT 1 FROM organizations o WHERE o.id = $1 AND o.two_step_enabled = TRUE)))";
 
+/// After 2SV or a profile's "mandatory" changed, in the same transaction `$tx`: when it now
+/// applies (to the profile `$profile_id`, or `None`: every profile), enrollment periods
+/// start and unverified sessions are revoked at `$revoke_at`; when it no longer does,
+/// pending revocations and deadlines are cleared.
+macro_rules! after_policy_change {
+    ($tx:expr, $sql:ident, $applies:expr, $org_id:expr, $profile_id:expr, $now:expr, $revoke_at:expr) => {
+        if $applies {
+            sqlx::query($sql(START_ENROLLMENT_PERIOD))
+                .bind($org_id)
+                .bind($now)
+                .bind($profile_id)
+                .execute(&mut *$tx)
+                .await?;
+            sqlx::query($sql(REVOKE_UNVERIFIED))
+                .bind($org_id)
+                .bind($revoke_at)
+                .bind($profile_id)
+                .execute(&mut *$tx)
+                .await?;
+        } else {
+            sqlx::query($sql(CLEAR_REVOCATIONS)).bind($org_id).bind($now).execute(&mut *$tx).await?;
+            sqlx::query($sql(CLEAR_ENROLLMENT_PERIOD)).bind($org_id).execute(&mut *$tx).await?;
+        }
+    };
+}
+
 #[async_trait::async_trait]
 impl OrgStore for SqlStore {
     async fn create_org(&self, slug: &str, name: &str, language: Language) -> StoreResult<Organization> {
@@ -163,23 +189,7 @@ impl OrgStore for SqlStore {
                 .bind(enabled)
                 .execute(&mut *tx)
                 .await?;
-            if enabled {
-                sqlx::query(sql(START_ENROLLMENT_PERIOD))
-                    .bind(org_id)
-                    .bind(now)
-                    .bind(None::<i64>)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query(sql(REVOKE_UNVERIFIED))
-                    .bind(org_id)
-                    .bind(revoke_at)
-                    .bind(None::<i64>)
-                    .execute(&mut *tx)
-                    .await?;
-            } else {
-                sqlx::query(sql(CLEAR_REVOCATIONS)).bind(org_id).bind(now).execute(&mut *tx).await?;
-                sqlx::query(sql(CLEAR_ENROLLMENT_PERIOD)).bind(org_id).execute(&mut *tx).await?;
-            }
+            after_policy_change!(tx, sql, enabled, org_id, None::<i64>, now, revoke_at);
             tx.commit().await?;
             Ok(())
         })
@@ -270,23 +280,7 @@ impl OrgStore for SqlStore {
                         .await?;
                 }
             }
-            if mandatory {
-                sqlx::query(sql(START_ENROLLMENT_PERIOD))
-                    .bind(org_id)
-                    .bind(now)
-                    .bind(profile_id)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query(sql(REVOKE_UNVERIFIED))
-                    .bind(org_id)
-                    .bind(revoke_at)
-                    .bind(profile_id)
-                    .execute(&mut *tx)
-                    .await?;
-            } else {
-                sqlx::query(sql(CLEAR_REVOCATIONS)).bind(org_id).bind(now).execute(&mut *tx).await?;
-                sqlx::query(sql(CLEAR_ENROLLMENT_PERIOD)).bind(org_id).execute(&mut *tx).await?;
-            }
+            after_policy_change!(tx, sql, mandatory, org_id, profile_id, now, revoke_at);
             tx.commit().await?;
             Ok(())
         })
