@@ -12,7 +12,7 @@ use std::sync::Arc;
 use twostep_core::aad::Aad;
 use twostep_core::credential::password;
 use twostep_core::domain::{AccountKind, AddonState, Language, OrgSlug, Password, PhoneNumber, ProfileSlug, Username};
-use twostep_core::store::{NewAccount, Organization, Store, StoreError};
+use twostep_core::store::{NewAccount, Organization, StoreError, prelude::*};
 use twostep_store::SqlStore;
 
 /// The command has already written its problems to standard error; exit 1 without

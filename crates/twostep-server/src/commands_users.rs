@@ -11,7 +11,7 @@ use std::io::BufRead;
 use twostep_core::credential::password;
 use twostep_core::crypto::Token;
 use twostep_core::domain::{AccountKind, Password, Username};
-use twostep_core::store::{Account, AccountQuery, AccountUpdate, AuditEvent, Organization, Store};
+use twostep_core::store::{Account, AccountQuery, AccountUpdate, AuditEvent, Organization, prelude::*};
 use twostep_core::{Clock, SystemClock};
 use twostep_store::SqlStore;
 

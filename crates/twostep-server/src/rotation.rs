@@ -8,7 +8,7 @@ use anyhow::bail;
 use std::time::Duration;
 use twostep_core::aad::Aad;
 use twostep_core::crypto::{Keyring, SecretKey};
-use twostep_core::store::{SealedRecord, SealedSlot, Store};
+use twostep_core::store::{SealedRecord, SealedSlot, prelude::*};
 
 #[derive(Debug, Clone)]
 pub struct RotateOptions {

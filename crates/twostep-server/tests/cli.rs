@@ -109,7 +109,7 @@ async fn login(base: &str, org: &str, user: &str, password: &str) -> serde_json:
 
 macro_rules! both {
     ($($name:ident),* $(,)?) => {
-        crate::on_both_databases!(sqlite, postgres; #[tokio::test] |backend| Env::new(backend).await; $($name),*);
+        twostep_store::on_both_databases!(sqlite, postgres; #[tokio::test] |backend| Env::new(backend).await; $($name),*);
     };
 }
 

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 use twostep_core::credential::{password, totp};
 use twostep_core::domain::{AccountKind, AddonState, Language, Password};
-use twostep_core::store::{NewAccount, Store};
+use twostep_core::store::{NewAccount, prelude::*};
 use twostep_store::testing::{Backend, TestDb};
 use twostep_store::{DbOptions, SqlStore};
 

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Output;
 use twostep_core::crypto::SecretKey;
 use twostep_core::domain::Username;
-use twostep_core::store::Store;
+use twostep_core::store::prelude::*;
 use twostep_store::testing::Backend;
 use twostep_store::{DbOptions, SqlStore};
 

@@ -51,13 +51,23 @@ macro_rules! on {
     };
 }
 
+mod accounts;
+mod audit;
 mod audit_batch;
+mod devices;
+mod flows;
+mod health;
+mod limits;
+mod methods;
 mod oauth;
+mod orgs;
 mod pg_lookup;
 mod purge;
-mod queries;
 mod readers;
-#[cfg(any(test, feature = "testing"))]
+mod rotation;
+mod sessions;
+mod sms;
+#[cfg(feature = "testing")]
 pub mod testing;
 mod timed;
 mod wal_sync;
@@ -110,7 +120,7 @@ pub(crate) enum Pool {
 pub struct SqlStore {
     pub(crate) pool: Pool,
     /// SQLite on a file: connections for the session check alone (see [`readers`]).
-    pub(crate) readers: Option<Arc<Readers<queries::SessionRow>>>,
+    pub(crate) readers: Option<Arc<Readers<sessions::SessionRow>>>,
     /// How long queries waited for a pooled connection (`timed`).
     pub(crate) waits: Arc<timed::AcquireWaits>,
     /// SQLite on a file: the shared WAL sync every write waits for (group commit).

@@ -3,7 +3,7 @@
 //! token) is one conditional `UPDATE`, so it holds across replicas.
 
 use crate::SqlStore;
-use crate::queries::{SESSION_SELECT, SessionRow};
+use crate::sessions::{SESSION_SELECT, SessionRow};
 use twostep_core::Timestamp;
 use twostep_core::oauth::*;
 use twostep_core::store::{SessionView, StoreResult};

@@ -1,4 +1,4 @@
-//! Housekeeping (SPEC §11.7): rows that traffic leaves behind — flows, SMS codes,
+//! [`PurgeStore`], housekeeping (SPEC §11.7): rows that traffic leaves behind — flows, SMS codes,
 //! pending enrollments, rate counters, dead sessions, used or expired setup links and
 //! access codes — are deleted in small batches, so a
 //! flood of failed sign-ins never grows the database for good.
@@ -9,7 +9,7 @@
 
 use crate::{Pool, SqlStore, map_err};
 use twostep_core::Timestamp;
-use twostep_core::store::{Purged, StoreResult};
+use twostep_core::store::{PurgeStore, Purged, StoreResult};
 
 /// Per table: the statement on SQLite, on PostgreSQL, and what its `$3` is. `$1` is now,
 /// `$2` the batch size.
@@ -100,55 +100,68 @@ const SWEEPS: [Sweep; 10] = [
     },
 ];
 
-/// One batch of each table; see [`twostep_core::store::Store::purge`].
-pub(crate) async fn purge(
-    store: &SqlStore,
-    now: Timestamp,
-    idle_before: Timestamp,
-    counters_before: Timestamp,
-    batch: i64,
-) -> StoreResult<Purged> {
-    let mut removed = [0u64; 10];
-    for (sweep, n) in SWEEPS.iter().zip(removed.iter_mut()) {
-        let third = match sweep.third {
-            Third::None => None,
-            Third::CountersBefore => Some(counters_before),
-            Third::IdleBefore => Some(idle_before),
-        };
-        let result = match &store.pool {
-            Pool::Sqlite(pool) => {
-                let _writing = store.writer.lock().await;
-                let query = sqlx::query(sweep.sqlite).bind(now).bind(batch);
-                let query = match third {
-                    Some(t) => query.bind(t),
-                    None => query,
-                };
-                query.execute(pool).await.map(|r| r.rows_affected())
-            }
-            Pool::Postgres(pool) => {
-                let query = sqlx::query(sweep.postgres).bind(now).bind(batch);
-                let query = match third {
-                    Some(t) => query.bind(t),
-                    None => query,
-                };
-                query.execute(pool).await.map(|r| r.rows_affected())
-            }
-        };
-        *n = result.map_err(map_err)?;
+#[async_trait::async_trait]
+impl PurgeStore for SqlStore {
+    /// One batch of each table.
+    async fn purge(
+        &self,
+        now: Timestamp,
+        idle_before: Timestamp,
+        counters_before: Timestamp,
+        batch: i64,
+    ) -> StoreResult<Purged> {
+        let mut removed = [0u64; 10];
+        for (sweep, n) in SWEEPS.iter().zip(removed.iter_mut()) {
+            let third = match sweep.third {
+                Third::None => None,
+                Third::CountersBefore => Some(counters_before),
+                Third::IdleBefore => Some(idle_before),
+            };
+            let result = match &self.pool {
+                Pool::Sqlite(pool) => {
+                    let _writing = self.writer.lock().await;
+                    let query = sqlx::query(sweep.sqlite).bind(now).bind(batch);
+                    let query = match third {
+                        Some(t) => query.bind(t),
+                        None => query,
+                    };
+                    query.execute(pool).await.map(|r| r.rows_affected())
+                }
+                Pool::Postgres(pool) => {
+                    let query = sqlx::query(sweep.postgres).bind(now).bind(batch);
+                    let query = match third {
+                        Some(t) => query.bind(t),
+                        None => query,
+                    };
+                    query.execute(pool).await.map(|r| r.rows_affected())
+                }
+            };
+            *n = result.map_err(map_err)?;
+        }
+        if let Some(wal) = &self.wal_sync {
+            wal.after_write().await?;
+        }
+        let [
+            flows,
+            sms_challenges,
+            pending_methods,
+            rate_counters,
+            sessions,
+            links,
+            codes,
+            requests,
+            devices,
+            ceremonies,
+        ] = removed;
+        Ok(Purged {
+            flows,
+            sms_challenges,
+            // A WebAuthn ceremony is an enrollment or a second step under way.
+            pending_methods: pending_methods + ceremonies,
+            rate_counters,
+            sessions,
+            links_and_codes: links + codes,
+            requests_and_devices: requests + devices,
+        })
     }
-    if let Some(wal) = &store.wal_sync {
-        wal.after_write().await?;
-    }
-    let [flows, sms_challenges, pending_methods, rate_counters, sessions, links, codes, requests, devices, ceremonies] =
-        removed;
-    Ok(Purged {
-        flows,
-        sms_challenges,
-        // A WebAuthn ceremony is an enrollment or a second step under way.
-        pending_methods: pending_methods + ceremonies,
-        rate_counters,
-        sessions,
-        links_and_codes: links + codes,
-        requests_and_devices: requests + devices,
-    })
 }

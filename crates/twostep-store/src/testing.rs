@@ -14,6 +14,49 @@ pub enum Backend {
     Postgres,
 }
 
+/// Runs each named test once on SQLite (in module `$sqlite`) and once on PostgreSQL (in
+/// `$postgres`), for this crate's tests and the server's.
+///
+/// With `|backend| $start`, `$start` makes what the test takes from `backend`; when it is
+/// `None` (PostgreSQL without `TWOSTEP_TEST_POSTGRES_URL`) the test passes as skipped. With
+/// `|backend, test| $run`, `$run` is given the test function itself and runs it as it likes
+/// (say, on a store it opens and closes around it).
+///
+/// ```ignore
+/// on_both_databases!(sqlite, postgres; #[tokio::test] |backend| TestApp::spawn(backend).await; a_test, another);
+/// on_both_databases!(sqlite, postgres; #[tokio::test] |backend, test| run(backend, test).await; a_test);
+/// ```
+#[macro_export]
+macro_rules! on_both_databases {
+    ($sqlite:ident, $postgres:ident; #[$attr:meta] |$backend:ident| $start:expr; $($name:ident),* $(,)?) => {
+        $crate::on_both_databases!($sqlite, $postgres; #[$attr] |$backend, test| {
+            if let Some(given) = $start { test(given).await }
+        }; $($name),*);
+    };
+    ($sqlite:ident, $postgres:ident; #[$attr:meta] |$backend:ident, $test:ident| $run:expr; $($name:ident),* $(,)?) => {
+        mod $sqlite {
+            #[allow(unused_imports)]
+            use super::*;
+            $( #[$attr]
+               async fn $name() {
+                   let $backend = $crate::testing::Backend::Sqlite;
+                   let $test = super::$name;
+                   $run
+               } )*
+        }
+        mod $postgres {
+            #[allow(unused_imports)]
+            use super::*;
+            $( #[$attr]
+               async fn $name() {
+                   let $backend = $crate::testing::Backend::Postgres;
+                   let $test = super::$name;
+                   $run
+               } )*
+        }
+    };
+}
+
 /// A database that exists for one test.
 #[derive(Debug)]
 pub struct TestDb {

@@ -7,14 +7,8 @@ use twostep_core::store::*;
 use twostep_store::testing::{Backend, TestDb};
 use twostep_store::{DbOptions, SqlStore};
 
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite { $( #[tokio::test(flavor = "multi_thread", worker_threads = 4)] async fn $name() { super::run(twostep_store::testing::Backend::Sqlite, super::$name).await } )* }
-        mod postgres { $( #[tokio::test(flavor = "multi_thread", worker_threads = 4)] async fn $name() { super::run(twostep_store::testing::Backend::Postgres, super::$name).await } )* }
-    };
-}
-
-both!(
+twostep_store::on_both_databases!(sqlite, postgres;
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)] |backend, test| run(backend, test).await;
     organisations_have_unique_slugs,
     usernames_are_unique_per_organisation_without_case,
     profiles_created_while_fully_mandatory_are_mandatory,

@@ -14,7 +14,7 @@ use twostep_core::credential::{password, totp};
 use twostep_core::crypto::SecretKey;
 use twostep_core::domain::{AccountKind, AddonState, Language, MethodKind, Password};
 use twostep_core::flow::{STEP_UP_WINDOW, lockout};
-use twostep_core::store::{NewAccount, Store};
+use twostep_core::store::{NewAccount, prelude::*};
 use twostep_core::{Clock, ManualClock};
 use twostep_store::{DbOptions, SqlStore};
 

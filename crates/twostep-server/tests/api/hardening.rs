@@ -7,7 +7,7 @@ use futures_util::future::join_all;
 use serde_json::{Value, json};
 use std::time::Duration;
 use twostep_core::credential::totp;
-use twostep_core::store::Store;
+use twostep_core::store::prelude::*;
 use twostep_server::config::Config;
 
 both!(

@@ -3,7 +3,7 @@
 use crate::both;
 use crate::support::{PASSWORD, TestApp};
 use serde_json::json;
-use twostep_core::store::Store;
+use twostep_core::store::prelude::*;
 
 both!(
     a_right_password_opens_a_session_that_checks_out,

@@ -17,7 +17,7 @@ use twostep_core::credential::totp;
 
 macro_rules! oidc_tests {
     ($($name:ident),* $(,)?) => {
-        crate::on_both_databases!(sqlite, postgres;
+        twostep_store::on_both_databases!(sqlite, postgres;
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             |backend| TestApp::spawn_self_issued(backend).await; $($name),*);
     };

@@ -4,7 +4,7 @@ use crate::both;
 use crate::support::{PASSWORD, TestApp};
 use serde_json::json;
 use twostep_core::credential::totp;
-use twostep_core::store::Store;
+use twostep_core::store::prelude::*;
 use twostep_store::testing::Backend;
 
 both!(

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use twostep_core::crypto::TokenHash;
 use twostep_core::domain::{AddonState, Language, MethodKind};
-use twostep_core::store::{EnrollmentOwner, NewAccount, Store};
+use twostep_core::store::{EnrollmentOwner, NewAccount, prelude::*};
 use twostep_server::config::{Config, SmsProvider};
 use twostep_store::testing::Backend;
 
@@ -20,7 +20,7 @@ use twostep_store::testing::Backend;
 /// configure it (a provider pointing at a server the test started, low limits).
 macro_rules! on_both {
     ($($name:ident),* $(,)?) => {
-        crate::on_both_databases!(sqlite, postgres;
+        twostep_store::on_both_databases!(sqlite, postgres;
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             |backend| Some(backend); $($name),*);
     };

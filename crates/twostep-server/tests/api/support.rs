@@ -9,7 +9,7 @@ use std::sync::Arc;
 use twostep_core::credential::totp;
 use twostep_core::crypto::SecretKey;
 use twostep_core::domain::{AddonState, Language};
-use twostep_core::store::Store;
+use twostep_core::store::prelude::*;
 use twostep_core::{Clock, ManualClock};
 use twostep_server::config::Config;
 use twostep_server::state::AppState;
@@ -21,7 +21,7 @@ use twostep_store::testing::{Backend, TestDb};
 #[macro_export]
 macro_rules! both {
     ($($name:ident),* $(,)?) => {
-        $crate::on_both_databases!(sqlite, postgres;
+        twostep_store::on_both_databases!(sqlite, postgres;
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             |backend| $crate::support::TestApp::spawn(backend).await; $($name),*);
     };
@@ -31,7 +31,7 @@ macro_rules! both {
 #[macro_export]
 macro_rules! both_with {
     ($configure:path; $($name:ident),* $(,)?) => {
-        $crate::on_both_databases!(sqlite_configured, postgres_configured;
+        twostep_store::on_both_databases!(sqlite_configured, postgres_configured;
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             |backend| $crate::support::TestApp::spawn_with(backend, $configure).await; $($name),*);
     };

@@ -5,7 +5,7 @@
 use crate::both;
 use crate::support::{PASSWORD, TestApp};
 use serde_json::{Value, json};
-use twostep_core::store::Store;
+use twostep_core::store::prelude::*;
 use url::Url;
 use webauthn_authenticator_rs::WebauthnAuthenticator;
 use webauthn_authenticator_rs::softpasskey::SoftPasskey;

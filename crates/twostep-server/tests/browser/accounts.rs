@@ -5,7 +5,7 @@ use crate::enroll_totp_after_choice;
 use crate::support::{ORG, TestApp, browser};
 use twostep_core::Clock;
 use twostep_core::crypto::Token;
-use twostep_core::store::Store;
+use twostep_core::store::prelude::*;
 use twostep_server::service::users;
 
 const NEW_PASSWORD: &str = "violet tangerine orbit 42";

@@ -13,7 +13,7 @@ mod spanish;
 mod support;
 
 use support::{Browser, TestApp, browser};
-use twostep_core::store::Store;
+use twostep_core::store::prelude::*;
 
 /// Reads the TOTP key the page shows for manual entry (groups of four, as a person
 /// would copy it).

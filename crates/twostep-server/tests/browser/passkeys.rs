@@ -6,7 +6,7 @@
 use crate::support::{Browser, TestApp, browser};
 use axum::http::Method;
 use serde_json::json;
-use twostep_core::store::Store;
+use twostep_core::store::prelude::*;
 
 /// `POST /session/{id}/webauthn/authenticator`: a platform authenticator that holds
 /// passkeys and verifies its user (Chromium's virtual authenticator, WebAuthn §11).

@@ -4,7 +4,7 @@
 use crate::support::{ORG, PASSWORD, TestApp};
 use reqwest::header::{HeaderMap, SET_COOKIE};
 use twostep_core::Clock;
-use twostep_core::store::Store;
+use twostep_core::store::prelude::*;
 
 fn cookies(headers: &HeaderMap) -> Vec<String> {
     headers.get_all(SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_owned()).collect()

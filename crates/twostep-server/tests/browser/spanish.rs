@@ -5,7 +5,7 @@
 use crate::support::{PASSWORD, TestApp, browser, password_hash};
 use twostep_core::Clock;
 use twostep_core::domain::{AccountKind, AddonState, Language};
-use twostep_core::store::{NewAccount, Store};
+use twostep_core::store::{NewAccount, prelude::*};
 
 const ORG: &str = "tienda";
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 use twostep_core::credential::totp;
 use twostep_core::crypto::SecretKey;
 use twostep_core::domain::{AddonState, Language};
-use twostep_core::store::Store;
+use twostep_core::store::prelude::*;
 use twostep_core::{Clock, ManualClock};
 use twostep_server::config::Config;
 use twostep_server::state::AppState;

@@ -1,5 +1,5 @@
 //! The one test support of the server's test binaries (`api`, `browser`, `replicas`,
-//! `leaks`, `cli`): running a test on both databases, spawning the real application on
+//! `leaks`, `cli`), beside `twostep_store::on_both_databases!`: spawning the real application on
 //! port 0, the seeded password, and reading an answer. Each binary includes this module
 //! (`#[path]`), and its own `support.rs` keeps only what its tests talk about (a JSON
 //! client, a browser, a cluster of replicas).
@@ -11,43 +11,12 @@ use std::sync::Arc;
 use twostep_core::credential::password;
 use twostep_core::crypto::SecretKey;
 use twostep_core::domain::{AccountKind, Password};
-use twostep_core::store::{NewAccount, Store};
+use twostep_core::store::{NewAccount, prelude::*};
 use twostep_core::{Clock, ManualClock, SystemClock};
 use twostep_server::config::Config;
 use twostep_server::startup::{App, Parts};
 use twostep_server::state::AppState;
 use twostep_store::SqlStore;
-
-/// Runs each named test body once on SQLite (in module `$sqlite`) and once on PostgreSQL
-/// (in `$postgres`). `$start` makes what the body takes from `$backend`; when it is
-/// `None` (PostgreSQL without `TWOSTEP_TEST_POSTGRES_URL`) the test passes as skipped.
-///
-/// ```ignore
-/// on_both_databases!(sqlite, postgres; #[tokio::test] |backend| TestApp::spawn(backend).await; a_test, another);
-/// ```
-#[macro_export]
-macro_rules! on_both_databases {
-    ($sqlite:ident, $postgres:ident; #[$attr:meta] |$backend:ident| $start:expr; $($name:ident),* $(,)?) => {
-        mod $sqlite {
-            #[allow(unused_imports)]
-            use super::*;
-            $( #[$attr]
-               async fn $name() {
-                   let $backend = twostep_store::testing::Backend::Sqlite;
-                   if let Some(given) = $start { super::$name(given).await }
-               } )*
-        }
-        mod $postgres {
-            #[allow(unused_imports)]
-            use super::*;
-            $( #[$attr]
-               async fn $name() {
-                   let $backend = twostep_store::testing::Backend::Postgres;
-                   if let Some(given) = $start { super::$name(given).await }
-               } )*
-        }
-    };
-}
 
 pub const PASSWORD: &str = "correct horse battery";
 

@@ -58,7 +58,7 @@ async fn parallel_failures_over_both_replicas_get_at_most_100_password_checks_pe
 /// SPEC §11.5: attempts that end in an error on either replica are given back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn attempts_that_end_in_an_error_on_either_replica_are_given_back() {
-    use twostep_core::store::Store;
+    use twostep_core::store::prelude::*;
     let Some(c) = Cluster::start().await else { return };
     c.acme().await;
     let maria = c.a().session("maria").await;

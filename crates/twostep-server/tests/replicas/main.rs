@@ -288,7 +288,7 @@ async fn two_replicas_starting_together_on_an_empty_database_both_migrate_and_se
         versions.dedup();
         assert_eq!(versions.len(), applied.len(), "a migration ran twice: {applied:?}");
         assert!(applied.iter().all(|(_, success)| *success), "{applied:?}");
-        use twostep_core::store::Store;
+        use twostep_core::store::prelude::*;
         a.ping().await.unwrap();
         b.create_org("acme", "Acme", twostep_core::domain::Language::English).await.unwrap();
         assert!(a.org_by_slug("acme").await.unwrap().is_some());

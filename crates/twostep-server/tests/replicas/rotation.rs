@@ -11,7 +11,7 @@ use twostep_core::aad::Aad;
 use twostep_core::credential::totp;
 use twostep_core::crypto::{Keyring, SecretKey};
 use twostep_core::domain::{AccountKind, Username};
-use twostep_core::store::{NewAccount, Store};
+use twostep_core::store::{NewAccount, prelude::*};
 use twostep_server::rotation::{self, RotateOptions};
 
 const BOSS_PHONE: &str = "+351912345678";

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use twostep_core::credential::totp;
 use twostep_core::crypto::SecretKey;
 use twostep_core::domain::{AddonState, Language};
-use twostep_core::store::Store;
+use twostep_core::store::prelude::*;
 use twostep_core::{Clock, ManualClock};
 use twostep_server::config::Config;
 use twostep_server::state::AppState;
