@@ -1,9 +1,10 @@
 //! Administration: `/api/v1/admin/…`, for admin-profile sessions of the organisation.
 
 use crate::api::callers::Admin;
+use crate::api::error::ApiResult;
 use crate::api::{Json, Meta, Path};
-use crate::error::{ApiError, ApiResult};
 use crate::extract::BodyThen;
+use crate::service::Refusal;
 use crate::service::admin::{self, TwoStepState};
 use crate::state::AppState;
 use axum::extract::{Query, State};
@@ -261,10 +262,10 @@ pub async fn audit(
     admin: Admin,
     query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<Value>> {
-    let Query(q) = query.map_err(|e| ApiError::InvalidRequest(e.body_text()))?;
+    let Query(q) = query.map_err(|e| Refusal::InvalidRequest(e.body_text()))?;
     let limit = match q.limit.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
         None => None,
-        Some(l) => Some(l.parse::<i64>().map_err(|_| ApiError::InvalidRequest("limit must be a number".into()))?),
+        Some(l) => Some(l.parse::<i64>().map_err(|_| Refusal::InvalidRequest("limit must be a number".into()))?),
     };
     let events = admin::audit_events(&state, &admin, limit, q.before.as_deref()).await?;
     Ok(Json(json!({ "events": events })))

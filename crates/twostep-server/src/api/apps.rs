@@ -2,8 +2,8 @@
 //! organisation.
 
 use crate::api::callers::Admin;
+use crate::api::error::ApiResult;
 use crate::api::{Json, Meta, Path};
-use crate::error::ApiResult;
 use crate::extract::BodyThen;
 use crate::service::oauth::{self, AppInput, Registered};
 use crate::state::AppState;

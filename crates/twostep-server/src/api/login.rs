@@ -2,12 +2,13 @@
 
 use crate::api::callers::{EnrollmentFlow, Session, SignInFlow};
 use crate::api::doc::SessionDoc;
+use crate::api::error::ApiResult;
 use crate::api::{Json, Meta};
-use crate::error::{ApiError, ApiResult};
 use crate::extract::BodyThen;
 use crate::service::auth::{self, LoginInput};
 use crate::service::codes::{CodeMethod, Proof};
 use crate::service::rfc3339;
+use crate::service::{Refusal, ServiceResult};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -124,9 +125,9 @@ pub struct VerifyBody {
 }
 
 /// Parses `"totp" | "sms" | "recovery_code" | "webauthn"`.
-pub fn code_method(method: &str) -> ApiResult<CodeMethod> {
+pub fn code_method(method: &str) -> ServiceResult<CodeMethod> {
     serde_json::from_value(Value::String(method.to_owned())).map_err(|_| {
-        ApiError::InvalidRequest(format!(
+        Refusal::InvalidRequest(format!(
             "method must be \"totp\", \"sms\", \"recovery_code\" or \"webauthn\", not {method:?}"
         ))
     })
@@ -138,15 +139,15 @@ pub fn proof<'a>(
     code: Option<&'a str>,
     challenge_id: Option<&'a str>,
     credential: Option<&'a Value>,
-) -> ApiResult<Proof<'a>> {
+) -> ServiceResult<Proof<'a>> {
     match code_method(method)? {
         CodeMethod::Webauthn => match (challenge_id, credential) {
             (Some(challenge_id), Some(credential)) => Ok(Proof::Key { challenge_id, credential }),
-            _ => Err(ApiError::InvalidRequest("method webauthn needs challenge_id and credential".into())),
+            _ => Err(Refusal::InvalidRequest("method webauthn needs challenge_id and credential".into())),
         },
         method => match code {
             Some(code) => Ok(Proof::Code(method, code)),
-            None => Err(ApiError::InvalidRequest(format!("method {} needs a code", method.as_str()))),
+            None => Err(Refusal::InvalidRequest(format!("method {} needs a code", method.as_str()))),
         },
     }
 }

@@ -1,10 +1,11 @@
 //! The user's own methods and sessions: `/api/v1/me/…`.
 
 use crate::api::callers::Session;
+use crate::api::error::ApiResult;
 use crate::api::login::proof;
 use crate::api::{Json, Meta, Path};
-use crate::error::{ApiError, ApiResult};
 use crate::extract::BodyThen;
+use crate::service::Refusal;
 use crate::service::auth;
 use crate::service::me::{self, Caller};
 use crate::service::rfc3339;
@@ -344,7 +345,7 @@ pub async fn end_session(
 ) -> ApiResult<StatusCode> {
     let own = state.store.sessions_of_account(current.account_id, state.now()).await?;
     let Some(target) = own.into_iter().find(|s| s.id == id) else {
-        return Err(ApiError::NotFound("session".into()));
+        return Err(Refusal::NotFound("session".into()).into());
     };
     auth::logout(&state, &target, &meta).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -402,7 +403,7 @@ pub async fn forget_device(
     Session(session): Session,
 ) -> ApiResult<StatusCode> {
     if !state.store.forget_device(session.account_id, id).await? {
-        return Err(ApiError::NotFound("device".into()));
+        return Err(Refusal::NotFound("device".into()).into());
     }
     Ok(StatusCode::NO_CONTENT)
 }

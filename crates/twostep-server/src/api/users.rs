@@ -2,9 +2,10 @@
 //! `/api/v1/setup/{token}` and the user administration under `/api/v1/admin/users`.
 
 use crate::api::callers::{Admin, EnrollmentFlow, Session};
+use crate::api::error::ApiResult;
 use crate::api::{Json, Meta, Path};
-use crate::error::{ApiError, ApiResult};
 use crate::extract::BodyThen;
+use crate::service::Refusal;
 use crate::service::auth::LoginOutcome;
 use crate::service::users::{self, CreateInput, ListInput, UpdateInput};
 use crate::state::AppState;
@@ -182,10 +183,10 @@ pub async fn list(
     admin: Admin,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<Value>> {
-    let Query(q) = query.map_err(|e| ApiError::InvalidRequest(e.body_text()))?;
+    let Query(q) = query.map_err(|e| Refusal::InvalidRequest(e.body_text()))?;
     let limit = match q.limit.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
         None => None,
-        Some(l) => Some(l.parse::<i64>().map_err(|_| ApiError::InvalidRequest("limit must be a number".into()))?),
+        Some(l) => Some(l.parse::<i64>().map_err(|_| Refusal::InvalidRequest("limit must be a number".into()))?),
     };
     let input = ListInput { query: q.query, profile: q.profile, two_step: q.two_step, limit, after: q.after };
     let (users, next) = users::list(&state, &admin, input).await?;

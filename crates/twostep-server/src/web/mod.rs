@@ -19,7 +19,8 @@ mod signin;
 mod templates;
 mod users;
 
-use crate::error::ApiError;
+use crate::api::error::Status as _;
+use crate::service::Refusal;
 use crate::service::auth;
 use crate::state::AppState;
 use axum::Router;
@@ -132,7 +133,7 @@ async fn signed_in(ctx: &Ctx, state: &AppState) -> Result<SessionView, Response>
     };
     match auth::authenticate(state, token).await {
         Ok(session) => Ok(session),
-        Err(e @ (ApiError::SessionInvalid | ApiError::SessionRevoked)) => {
+        Err(e @ (Refusal::SessionInvalid | Refusal::SessionRevoked)) => {
             Err(ctx.redirect("/login", &[ctx.clear_cookie(ctx::SESSION), ctx.flash_cookie(e.code(), None)]))
         }
         Err(e) => Err(error_page(ctx, &e)),
@@ -140,7 +141,7 @@ async fn signed_in(ctx: &Ctx, state: &AppState) -> Result<SessionView, Response>
 }
 
 /// A page that says what went wrong, in the reader's language.
-fn error_page(ctx: &Ctx, e: &ApiError) -> Response {
+fn error_page(ctx: &Ctx, e: &Refusal) -> Response {
     let t = i18n::table(ctx.lang);
     ctx.message(e.status(), t.get("error_title"), &i18n::error(ctx.lang, e))
 }
@@ -197,7 +198,7 @@ fn javascript(text: &'static str) -> Response {
 /// Demo mode only: the text messages the `log` provider "sent".
 async fn outbox(ctx: Ctx, State(state): State<AppState>) -> Response {
     let Some(outbox) = &state.outbox else {
-        return ApiError::NotFound("page".into()).into_response();
+        return Refusal::NotFound("page".into()).into_response();
     };
     let messages: Vec<Value> =
         outbox.messages().iter().map(|m| context! { to => &m.to, at => when(m.at), body => &m.body }).collect();

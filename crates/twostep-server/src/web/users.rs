@@ -6,8 +6,9 @@
 use super::callers::SignedInAdmin;
 use super::ctx::{CsrfForm, Plain, Posted};
 use super::{Ctx, error_page, i18n, me, when_text};
-use crate::error::ApiError;
+use crate::api::error::Status as _;
 use crate::extract::BodyThen;
+use crate::service::Refusal;
 use crate::service::admin::{self, Admin};
 use crate::service::users::{self, CreateInput, ListInput, UpdateInput, UserInfo};
 use crate::state::AppState;
@@ -63,7 +64,7 @@ async fn list_render(
     form_error: Option<String>,
 ) -> Response {
     let Ok(admin) = Admin::check(session.clone()) else {
-        return error_page(ctx, &ApiError::Forbidden);
+        return error_page(ctx, &Refusal::Forbidden);
     };
     let input = ListInput {
         query: some(&q.query),
@@ -177,7 +178,7 @@ pub async fn create(
         }
         Err(e) => {
             let message = match e {
-                ApiError::Conflict(_) => i18n::table(ctx.lang).get("username_taken").to_owned(),
+                Refusal::Conflict(_) => i18n::table(ctx.lang).get("username_taken").to_owned(),
                 _ => i18n::error(ctx.lang, &e),
             };
             list_render(&ctx, &state, &session, &ListQuery::default(), e.status(), Some(message)).await
@@ -194,7 +195,7 @@ async fn user_render(
     form_error: Option<(String, bool)>,
 ) -> Response {
     let Ok(admin) = Admin::check(session.clone()) else {
-        return error_page(ctx, &ApiError::Forbidden);
+        return error_page(ctx, &Refusal::Forbidden);
     };
     let account = match users::find(state, admin.org_id(), username).await {
         Ok(a) => a,
@@ -206,7 +207,7 @@ async fn user_render(
         Err(e) => return error_page(ctx, &e),
     };
     let Some(user) = user else {
-        return error_page(ctx, &ApiError::NotFound("user".into()));
+        return error_page(ctx, &Refusal::NotFound("user".into()));
     };
     let profiles = profiles(state, &admin).await;
     let (form_error, step_up) = match form_error {
@@ -234,14 +235,14 @@ pub async fn user_page(
 /// refusal at the top (and a way to re-confirm when that is what is missing).
 async fn change<F>(ctx: Ctx, state: AppState, who: SignedInAdmin, username: String, flash: &str, act: F) -> Response
 where
-    F: AsyncFnOnce(&AppState, &Admin, &Ctx, &str) -> Result<Option<String>, ApiError>,
+    F: AsyncFnOnce(&AppState, &Admin, &Ctx, &str) -> Result<Option<String>, Refusal>,
 {
     let SignedInAdmin(session, admin) = who;
     match act(&state, &admin, &ctx, &username).await {
         Ok(Some(to)) => ctx.redirect(&to, &[ctx.flash_cookie(flash, None)]),
         Ok(None) => ctx.redirect(&format!("/admin/users/{}", segment(&username)), &[ctx.flash_cookie(flash, None)]),
         Err(e) => {
-            let step_up = matches!(e, ApiError::StepUpRequired);
+            let step_up = matches!(e, Refusal::StepUpRequired);
             let message = i18n::error(ctx.lang, &e);
             user_render(&ctx, &state, &session, &username, e.status(), Some((message, step_up))).await
         }
@@ -363,7 +364,7 @@ async fn issue(ctx: Ctx, state: AppState, who: SignedInAdmin, username: String, 
             )
         }
         Err(e) => {
-            let step_up = matches!(e, ApiError::StepUpRequired);
+            let step_up = matches!(e, Refusal::StepUpRequired);
             let message = i18n::error(ctx.lang, &e);
             user_render(&ctx, &state, &session, &username, e.status(), Some((message, step_up))).await
         }
