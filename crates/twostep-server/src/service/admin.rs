@@ -2,9 +2,10 @@
 //! only for their own organisation — the organisation always comes from the session.
 
 use crate::service::audit::{self, Event};
-use crate::service::{Refusal, RequestMeta, ServiceResult, parse_rfc3339, rfc3339};
+use crate::service::{Refusal, RequestMeta, ServiceResult, parse_rfc3339};
 use crate::state::AppState;
 use serde::Serialize;
+use twostep_core::Timestamp;
 use twostep_core::domain::{AccountKind, AddonState, Username};
 use twostep_core::policy;
 use twostep_core::store::{Organization, SessionView};
@@ -77,7 +78,7 @@ impl std::ops::Deref for Reconfirmed<'_> {
     }
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize)]
 pub struct ProfileState {
     pub slug: String,
     pub name: String,
@@ -86,7 +87,8 @@ pub struct ProfileState {
     pub enrolled: i64,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+/// The organisation's 2SV state (`Serialize`: the security page shows it as it is).
+#[derive(Debug, Serialize)]
 pub struct TwoStepState {
     pub addon: &'static str,
     pub enabled: bool,
@@ -291,14 +293,13 @@ pub async fn set_organization_mandatory(
     state_of(state, admin).await
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug)]
 pub struct NamedMethod {
-    #[serde(rename = "type")]
     pub kind: &'static str,
     pub name: String,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug)]
 pub struct UserRow {
     pub username: String,
     pub profile: Option<String>,
@@ -308,9 +309,9 @@ pub struct UserRow {
     pub methods: Vec<&'static str>,
     /// Every method by type and name (SPEC §14).
     pub method_names: Vec<NamedMethod>,
-    pub last_two_step_at: Option<String>,
+    pub last_two_step_at: Option<Timestamp>,
     /// Until when the user may still skip enrolling (SPEC §14), while that is ahead.
-    pub enroll_by: Option<String>,
+    pub enroll_by: Option<Timestamp>,
     /// Devices whose second step is remembered (SPEC §14).
     pub remembered_devices: i64,
 }
@@ -341,8 +342,8 @@ pub async fn users(state: &AppState, admin: &Admin) -> ServiceResult<Vec<UserRow
                 } else {
                     r.named_methods.into_iter().map(|(kind, name)| NamedMethod { kind: kind.as_str(), name }).collect()
                 },
-                last_two_step_at: r.last_two_step_at.map(rfc3339),
-                enroll_by: r.enroll_by.filter(|by| *by > state.now() && required && r.methods.is_empty()).map(rfc3339),
+                last_two_step_at: r.last_two_step_at,
+                enroll_by: r.enroll_by.filter(|by| *by > state.now() && required && r.methods.is_empty()),
                 remembered_devices: devices.iter().find(|(id, _)| *id == r.account_id).map_or(0, |(_, n)| *n),
             }
         })
@@ -382,11 +383,10 @@ pub async fn reset_user(state: &AppState, admin: &Admin, username: &str, meta: &
     Ok(())
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug)]
 pub struct AuditItem {
     pub id: i64,
-    pub at: String,
-    #[serde(rename = "type")]
+    pub at: Timestamp,
     pub kind: String,
     pub actor: Option<String>,
     pub subject: Option<String>,
@@ -421,7 +421,7 @@ pub async fn audit_events(
         .into_iter()
         .map(|e| AuditItem {
             id: e.id,
-            at: rfc3339(e.event.at),
+            at: e.event.at,
             kind: e.event.kind,
             actor: e.event.actor,
             subject: e.event.subject,

@@ -6,6 +6,7 @@ use crate::service::codes::{self, Checked, CodeContext, Proof};
 use crate::service::{Member, Refusal, RequestMeta, ServiceResult, blocking, throttle};
 use crate::state::AppState;
 use serde::Serialize;
+use twostep_core::Timestamp;
 use twostep_core::credential::password;
 use twostep_core::crypto::{Token, TokenHash};
 use twostep_core::domain::{MethodKind, Password, Username};
@@ -23,10 +24,10 @@ pub struct LoginInput {
 }
 
 /// A token handed out once, with when it stops working.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug)]
 pub struct Issued {
     pub token: String,
-    pub expires_at: String,
+    pub expires_at: Timestamp,
 }
 
 #[derive(Debug, Serialize)]
@@ -93,7 +94,7 @@ pub async fn open_session(
     if let Some(factor) = second_factor {
         state.store.set_session_second_factor(id, factor).await?;
     }
-    Ok(Issued { token: token.expose().to_owned(), expires_at: super::rfc3339(expires_at) })
+    Ok(Issued { token: token.expose().to_owned(), expires_at })
 }
 
 async fn open_flow(state: &AppState, account: &Account, client: &str, kind: FlowKind) -> ServiceResult<Issued> {
@@ -112,7 +113,7 @@ async fn open_flow(state: &AppState, account: &Account, client: &str, kind: Flow
             expires_at,
         })
         .await?;
-    Ok(Issued { token: token.expose().to_owned(), expires_at: super::rfc3339(expires_at) })
+    Ok(Issued { token: token.expose().to_owned(), expires_at })
 }
 
 /// What a user can offer at the second step: their methods, then recovery codes.
@@ -131,7 +132,8 @@ pub async fn method_offers(state: &AppState, account_id: i64) -> ServiceResult<V
     Ok(offers)
 }
 
-/// `POST /api/v1/login`.
+/// The first step: organisation, username and password; then a session, or a flow
+/// for the second step or for enrolling.
 // The span names the step and the client only: the input holds the password.
 #[tracing::instrument(name = "sign_in.password", skip_all, fields(client = %input.client))]
 pub async fn login(state: &AppState, input: LoginInput, meta: &RequestMeta) -> ServiceResult<LoginOutcome> {
@@ -271,7 +273,7 @@ pub async fn after_password(
     Ok(outcome)
 }
 
-/// A live flow of the given kind, or 401 `flow_expired`.
+/// A live flow of the given kind, or [`Refusal::FlowExpired`].
 pub async fn flow_for(state: &AppState, token: &str, kind: FlowKind) -> ServiceResult<Flow> {
     let flow = state
         .store
@@ -381,7 +383,7 @@ pub fn check_live(state: &AppState, session: &SessionView) -> ServiceResult<()> 
     Ok(())
 }
 
-/// The session behind a bearer token, or 401 `session_invalid` / `session_revoked`.
+/// The session behind a bearer token, or [`Refusal::SessionInvalid`] / [`Refusal::SessionRevoked`].
 pub async fn authenticate(state: &AppState, token: &str) -> ServiceResult<SessionView> {
     let now = state.now();
     let session = state.store.session_by_hash(&TokenHash::of(token).0).await?.ok_or(Refusal::SessionInvalid)?;
@@ -412,7 +414,7 @@ pub async fn logout(state: &AppState, session: &SessionView, meta: &RequestMeta)
     Ok(())
 }
 
-/// `POST /api/v1/login/sms`: a code to the user's enrolled number for this flow.
+/// A sign-in code to the user's enrolled number, for a flow at its second step.
 pub async fn send_sign_in_sms(state: &AppState, flow_token: &str, meta: &RequestMeta) -> ServiceResult<()> {
     let flow = flow_for(state, flow_token, FlowKind::TwoStep).await?;
     let subject = Member::load(state, flow.account_id).await?;
@@ -434,9 +436,9 @@ pub async fn send_sign_in_sms(state: &AppState, flow_token: &str, meta: &Request
     .await
 }
 
-/// `POST /api/v1/login/skip-enrollment` (SPEC §14): before the enrollment deadline, a
-/// session without 2SV that ends at the deadline (never earlier through §3.7's grace).
-/// After it, 403 `forbidden`: enrollment is forced.
+/// Setting up 2SV later (SPEC §14): before the enrollment deadline, a session without
+/// 2SV that ends at the deadline (never earlier through §3.7's grace). After it,
+/// [`Refusal::ForbiddenBecause`]: enrollment is forced.
 pub async fn skip_enrollment(state: &AppState, flow_token: &str, meta: &RequestMeta) -> ServiceResult<(Issued, i64)> {
     let flow = flow_for(state, flow_token, FlowKind::Enrollment).await?;
     let account = state.store.account_by_id(flow.account_id).await?;

@@ -6,9 +6,9 @@ use crate::service::auth::{self, Issued};
 use crate::service::codes::{self, Attempt, Checked, CodeContext, Proof};
 use crate::service::notify::Notice;
 use crate::service::sms;
-use crate::service::{Member, Refusal, RequestMeta, ServiceResult, rfc3339};
+use crate::service::{Member, Refusal, RequestMeta, ServiceResult};
 use crate::state::AppState;
-use serde::Serialize;
+use twostep_core::Timestamp;
 use twostep_core::aad::Aad;
 use twostep_core::credential::{recovery, totp};
 use twostep_core::crypto::TokenHash;
@@ -73,7 +73,8 @@ pub async fn caller(state: &AppState, token: &str) -> ServiceResult<Caller> {
 }
 
 /// Loads the caller's account and applies the gates every endpoint shares: contacts
-/// never (403), and only while 2SV is enabled for the organisation (409).
+/// never (`TwoStepNotAvailable`), and only while 2SV is enabled for the organisation
+/// (`TwoStepDisabled`).
 pub(crate) async fn subject(state: &AppState, caller: &Caller) -> ServiceResult<Member> {
     let subject = Member::load(state, caller.account_id()).await?;
     if subject.account.kind == AccountKind::Contact {
@@ -93,18 +94,17 @@ pub(crate) async fn subject(state: &AppState, caller: &Caller) -> ServiceResult<
     Ok(subject)
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+/// One enabled method, never its secret.
+#[derive(Debug)]
 pub struct MethodInfo {
-    /// For `DELETE /api/v1/me/two-step/methods/{id}` (SPEC §14).
+    /// What a removal names the method by (SPEC §14).
     pub id: i64,
-    #[serde(rename = "type")]
     pub kind: &'static str,
     pub name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phone_hint: Option<String>,
-    pub enabled_at: String,
-    pub created_at: String,
-    pub last_used_at: Option<String>,
+    pub enabled_at: Timestamp,
+    pub created_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
 }
 
 impl From<Method> for MethodInfo {
@@ -114,14 +114,14 @@ impl From<Method> for MethodInfo {
             kind: m.kind.as_str(),
             name: m.name,
             phone_hint: m.phone_hint,
-            enabled_at: rfc3339(m.enabled_at),
-            created_at: rfc3339(m.enabled_at),
-            last_used_at: m.last_used_at.map(rfc3339),
+            enabled_at: m.enabled_at,
+            created_at: m.enabled_at,
+            last_used_at: m.last_used_at,
         }
     }
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug)]
 pub struct Overview {
     pub available: bool,
     pub required: bool,
@@ -141,13 +141,12 @@ pub async fn overview(state: &AppState, caller: &Caller) -> ServiceResult<Overvi
     })
 }
 
-#[derive(Serialize, utoipa::ToSchema)]
 pub struct TotpEnrollment {
     pub secret: String,
     pub otpauth_uri: String,
     pub qr_svg: String,
     pub qr_png: String,
-    pub expires_at: String,
+    pub expires_at: Timestamp,
 }
 
 /// Binding a factor is a sensitive change (SPEC §11.1): once the account has a method,
@@ -229,16 +228,10 @@ pub async fn start_totp(
     let otpauth_uri = totp::otpauth_uri(&state.config.issuer, &label, &secret);
     let qr_svg = crate::qr::svg(&otpauth_uri).map_err(|e| Refusal::Internal(e.to_string()))?;
     let qr_png = crate::qr::png_base64(&otpauth_uri).map_err(|e| Refusal::Internal(e.to_string()))?;
-    Ok(TotpEnrollment {
-        secret: totp::encode_secret(&secret),
-        otpauth_uri,
-        qr_svg,
-        qr_png,
-        expires_at: rfc3339(expires_at),
-    })
+    Ok(TotpEnrollment { secret: totp::encode_secret(&secret), otpauth_uri, qr_svg, qr_png, expires_at })
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug)]
 pub struct SmsSent {
     pub sent: bool,
     pub phone_hint: String,
@@ -289,16 +282,11 @@ pub async fn start_sms(
     Ok(SmsSent { sent: true, phone_hint: phone.hint(), resend_after: sms::RESEND_AFTER })
 }
 
-#[derive(Serialize, utoipa::ToSchema)]
 pub struct Confirmed {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub session: Option<Issued>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub two_step_verified: Option<bool>,
     pub method: MethodInfo,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub recovery_codes: Option<Vec<String>>,
 }
 
@@ -360,8 +348,8 @@ pub async fn confirm(
         kind: kind.as_str(),
         name: pending.name.clone().unwrap_or_else(|| kind.default_name().to_owned()),
         phone_hint: pending.phone_hint.clone(),
-        enabled_at: rfc3339(now),
-        created_at: rfc3339(now),
+        enabled_at: now,
+        created_at: now,
         last_used_at: None,
     };
     enrolled(state, caller, &subject, method, codes, kind.as_str(), meta).await
@@ -495,7 +483,7 @@ pub(crate) async fn wrong_confirmation(
 }
 
 /// Disabling needs step-up, and the last method of a user for whom 2SV is mandatory
-/// stays (409 `method_required`).
+/// stays ([`Refusal::MethodRequired`]).
 pub async fn disable(state: &AppState, caller: &Caller, kind: MethodKind, meta: &RequestMeta) -> ServiceResult<()> {
     let subject = subject(state, caller).await?;
     let session = caller.require_step_up(state.now())?;
@@ -510,7 +498,7 @@ pub async fn disable(state: &AppState, caller: &Caller, kind: MethodKind, meta: 
     Ok(())
 }
 
-/// `DELETE /api/v1/me/two-step/methods/{id}`: one method by id, under the rules of
+/// Removes one method by id, under the rules of
 /// [`disable`].
 pub async fn remove(state: &AppState, caller: &Caller, method_id: i64, meta: &RequestMeta) -> ServiceResult<()> {
     let subject = subject(state, caller).await?;

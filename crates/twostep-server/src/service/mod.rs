@@ -33,7 +33,8 @@ pub struct RequestMeta {
     pub user_agent: Option<String>,
 }
 
-/// RFC 3339 in UTC, as every time in the API is written.
+/// RFC 3339 in UTC, as the JSON API and the e-mails write a time. The rules themselves
+/// return times as [`twostep_core::Timestamp`] values; each face writes them its own way.
 pub fn rfc3339(ts: i64) -> String {
     OffsetDateTime::from_unix_timestamp(ts).ok().and_then(|t| t.format(&Rfc3339).ok()).unwrap_or_default()
 }
@@ -43,9 +44,9 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
 }
 
 /// Runs a blocking CPU-bound job (argon2id) off the async runtime, one per core at once.
-/// At most `server.password_queue` more wait their turn; beyond that the answer is 503
-/// `unavailable` with `Retry-After` (SPEC §11.7), so a storm of sign-ins cannot queue
-/// without bound.
+/// At most `server.password_queue` more wait their turn; beyond that the answer is
+/// [`Refusal::Busy`] (SPEC §11.7: `unavailable` with when to try again), so a storm of
+/// sign-ins cannot queue without bound.
 pub async fn blocking<T: Send + 'static>(
     state: &AppState,
     job: impl FnOnce() -> T + Send + 'static,

@@ -10,6 +10,7 @@ use crate::state::AppState;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
+use twostep_core::Timestamp;
 use twostep_core::crypto::Token;
 use twostep_core::oauth::*;
 use twostep_core::policy::{self, Requirement};
@@ -32,17 +33,16 @@ pub struct AppInput {
 }
 
 /// An app as shown: never its secret (only once, at creation or rotation).
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug)]
 pub struct AppView {
     pub client_id: String,
     pub slug: String,
     pub name: String,
     /// `confidential` (has a client secret) or `public` (PKCE only).
-    #[serde(rename = "type")]
     pub kind: &'static str,
     pub two_step: bool,
     pub redirect_uris: Vec<String>,
-    pub created_at: String,
+    pub created_at: Timestamp,
 }
 
 impl From<&App> for AppView {
@@ -54,12 +54,12 @@ impl From<&App> for AppView {
             kind: if a.is_public() { "public" } else { "confidential" },
             two_step: a.two_step,
             redirect_uris: a.redirect_uris.clone(),
-            created_at: super::rfc3339(a.created_at),
+            created_at: a.created_at,
         }
     }
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug)]
 pub struct Registered {
     pub app: AppView,
     /// Shown once; only its hash is stored. `null` for a public app.

@@ -48,7 +48,7 @@ fn challenge_key(key: &SecretKey, salt: &[u8], phone: &PhoneNumber) -> Vec<u8> {
 
 /// A number typed by a user for text messages, under the SMS-pumping guards (SPEC §11.10):
 /// it must parse, be able to receive texts (mobile, or fixed-line-or-mobile where the plan
-/// cannot tell), and be in `sms.allowed_countries` when that is set. 422 `invalid_phone`
+/// cannot tell), and be in `sms.allowed_countries` when that is set. [`Refusal::InvalidPhone`]
 /// otherwise.
 pub fn accept_number(state: &AppState, raw: &str) -> ServiceResult<PhoneNumber> {
     let phone = PhoneNumber::parse(raw).map_err(|_| Refusal::InvalidPhone)?;

@@ -76,7 +76,7 @@ pub struct Reservation {
 
 /// Takes one attempt from each counter, atomically per counter. When one is full, those
 /// already taken are given back (no password is checked), the refusal is audited and
-/// the answer is 429 `rate_limited`.
+/// the answer is [`Refusal::RateLimited`].
 pub async fn before_password(
     state: &AppState,
     keys: &Keys,

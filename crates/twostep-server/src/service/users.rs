@@ -8,7 +8,7 @@ use crate::service::auth::{self, LoginOutcome};
 use crate::service::{Member, Refusal, RequestMeta, ServiceResult, blocking, rfc3339, throttle};
 use crate::state::AppState;
 use rand::Rng;
-use serde::Serialize;
+use twostep_core::Timestamp;
 use twostep_core::aad::Aad;
 use twostep_core::credential::{password, strength};
 use twostep_core::crypto::{Token, TokenHash};
@@ -19,7 +19,7 @@ use twostep_core::store::{
     Account, AccountQuery, AccountSummary, AccountUpdate, NewAccount, Organization, SessionView, TwoStepFilter,
 };
 
-/// The SPEC §12 rules for a new password: 422 `weak_password` with every reason.
+/// The SPEC §12 rules for a new password: [`Refusal::WeakPassword`] with every reason.
 pub fn check_new_password(password: &Password, username: &str, org_slug: &str) -> ServiceResult<()> {
     let reasons = strength::check(password, username, org_slug);
     if reasons.is_empty() { Ok(()) } else { Err(Refusal::WeakPassword { reasons }) }
@@ -49,7 +49,7 @@ fn event<'a>(org_id: i64, kind: &'a str, actor: &'a str, subject: &'a str, clien
     }
 }
 
-/// `POST /api/v1/me/password`: the current password is checked like a sign-in (a wrong
+/// Changing one's own password: the current one is checked like a sign-in (a wrong
 /// one counts as a failure for the throttle), the step-up rule of §11.1 applies when 2SV
 /// applies to the account, and every other session ends.
 pub async fn change_own_password(
@@ -99,7 +99,7 @@ pub async fn change_own_password(
 }
 
 /// A user as the admin API shows it.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug)]
 pub struct UserInfo {
     pub username: String,
     pub display_name: String,
@@ -113,8 +113,8 @@ pub struct UserInfo {
     pub methods: Vec<&'static str>,
     /// Waiting for an access code after a 2SV reset.
     pub access_code_required: bool,
-    pub last_sign_in_at: Option<String>,
-    pub last_two_step_at: Option<String>,
+    pub last_sign_in_at: Option<Timestamp>,
+    pub last_two_step_at: Option<Timestamp>,
 }
 
 fn info(org: &Organization, s: AccountSummary) -> UserInfo {
@@ -135,8 +135,8 @@ fn info(org: &Organization, s: AccountSummary) -> UserInfo {
         required: policy::mandatory(subject),
         methods: if contact { Vec::new() } else { s.methods.iter().map(|m| m.as_str()).collect() },
         access_code_required: s.access_code_required,
-        last_sign_in_at: s.last_sign_in_at.map(rfc3339),
-        last_two_step_at: s.last_two_step_at.map(rfc3339),
+        last_sign_in_at: s.last_sign_in_at,
+        last_two_step_at: s.last_two_step_at,
     }
 }
 
@@ -194,7 +194,7 @@ pub async fn list(state: &AppState, admin: &Admin, input: ListInput) -> ServiceR
     Ok((rows.into_iter().map(|r| info(&org, r)).collect(), next))
 }
 
-/// The account named `username` in the admin's organisation, or 404 — never another
+/// The account named `username` in the admin's organisation, or `NotFound` — never another
 /// organisation's.
 pub async fn find(state: &AppState, org_id: i64, username: &str) -> ServiceResult<Account> {
     let not_found = || Refusal::NotFound(format!("user {username:?}"));
@@ -209,10 +209,10 @@ async fn user_info(state: &AppState, org: &Organization, account: &Account) -> S
 }
 
 /// A setup link, shown once.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug)]
 pub struct SetupLink {
     pub url: String,
-    pub expires_at: String,
+    pub expires_at: Timestamp,
 }
 
 /// Issues a fresh setup link (the last one dies): only its hash is stored.
@@ -221,7 +221,7 @@ pub async fn issue_setup_link(state: &AppState, account: &Account) -> ServiceRes
     let token = Token::generate();
     let expires_at = now + state.config.setup_link_ttl.as_secs() as i64;
     state.store.create_setup_link(account.id, &token.hash().0, now, expires_at).await?;
-    Ok(SetupLink { url: setup_url(&state.config.public_url, &token), expires_at: rfc3339(expires_at) })
+    Ok(SetupLink { url: setup_url(&state.config.public_url, &token), expires_at })
 }
 
 /// `{public_url}/setup/{token}`.
@@ -264,7 +264,7 @@ fn parse_display_name(raw: Option<String>) -> ServiceResult<Option<String>> {
     }
 }
 
-/// `POST /api/v1/admin/users`: the account with an unusable password and a setup link,
+/// A new account, with an unusable password and a setup link
 /// shown once to the admin and emailed to the user when they have an address.
 pub async fn create(
     state: &AppState,
@@ -351,7 +351,7 @@ pub async fn create(
         state,
         &org,
         &account,
-        crate::service::notify::Notice::SetupLink { url: &link.url, expires_at: &link.expires_at },
+        crate::service::notify::Notice::SetupLink { url: &link.url, expires_at: &rfc3339(link.expires_at) },
         meta,
     )
     .await;
@@ -366,7 +366,7 @@ pub struct UpdateInput {
     pub disabled: Option<bool>,
 }
 
-/// `PATCH /api/v1/admin/users/{username}`. Disabling, and moving a user to a profile
+/// Changes to an account. Disabling, and moving a user to a profile
 /// whose admin flag differs, are weakening actions (§11.3); disabling ends every session
 /// at once.
 pub async fn update(
@@ -437,7 +437,7 @@ pub async fn update(
     user_info(state, &org, &account).await
 }
 
-/// `DELETE /api/v1/admin/users/{username}`: the audit keeps the username.
+/// Deletes an account; the audit keeps the username.
 pub async fn delete(state: &AppState, admin: &Admin, username: &str, meta: &RequestMeta) -> ServiceResult<()> {
     admin.reconfirm(state, meta, "delete_user").await?;
     let account = find(state, admin.org_id(), username).await?;
@@ -454,7 +454,7 @@ pub async fn delete(state: &AppState, admin: &Admin, username: &str, meta: &Requ
     Ok(())
 }
 
-/// `POST /api/v1/admin/users/{username}/password-reset`: the old password dies at once
+/// A password reset by an admin: the old password dies at once
 /// (with every session), and a new setup link is issued.
 pub async fn password_reset(
     state: &AppState,
@@ -478,7 +478,7 @@ pub async fn password_reset(
         state,
         &org,
         &account,
-        crate::service::notify::Notice::SetupLink { url: &link.url, expires_at: &link.expires_at },
+        crate::service::notify::Notice::SetupLink { url: &link.url, expires_at: &rfc3339(link.expires_at) },
         meta,
     )
     .await;
@@ -499,13 +499,13 @@ pub fn access_code_hash(account_id: i64, code: &str) -> Vec<u8> {
     TokenHash::of(&format!("access:{account_id}:{}", normalize_access_code(code))).0
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug)]
 pub struct AccessCode {
     pub access_code: String,
-    pub expires_at: String,
+    pub expires_at: Timestamp,
 }
 
-/// `POST /api/v1/admin/users/{username}/access-code`: shown once; only its hash is kept.
+/// A temporary access code after a 2SV reset: shown once; only its hash is kept.
 pub async fn issue_access_code(
     state: &AppState,
     admin: &Admin,
@@ -527,7 +527,7 @@ pub async fn issue_access_code(
         event(admin.org_id(), "admin.access_code_issued", admin.username(), &account.username, admin.client()),
     )
     .await;
-    Ok(AccessCode { access_code: code, expires_at: rfc3339(expires_at) })
+    Ok(AccessCode { access_code: code, expires_at })
 }
 
 pub fn generate_access_code() -> String {
@@ -537,7 +537,7 @@ pub fn generate_access_code() -> String {
     format!("{}-{}", &raw[..ACCESS_LEN / 2], &raw[ACCESS_LEN / 2..])
 }
 
-/// `POST /api/v1/login/access-code`: with an enrollment flow token, a valid code
+/// An access code presented: with an enrollment flow token, a valid code
 /// unlocks the enrollment endpoints for that flow; with a session (a user for whom 2SV is
 /// optional signs in with the password alone), it lifts the account's need for a code. A
 /// wrong code counts against the flow, or as a second-step failure of the account.

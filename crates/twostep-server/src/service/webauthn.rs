@@ -8,7 +8,7 @@
 use crate::service::audit::{self, Event};
 use crate::service::codes::{Attempt, Checked, CodeContext};
 use crate::service::me::{self, Caller, Confirmed, MethodInfo};
-use crate::service::{Member, Refusal, RequestMeta, ServiceResult, rfc3339};
+use crate::service::{Member, Refusal, RequestMeta, ServiceResult};
 use crate::state::AppState;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -87,12 +87,11 @@ fn user_handle(account: &Account) -> Uuid {
 }
 
 /// A ceremony begun: its id and the options for `navigator.credentials`.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug)]
 pub struct Begun {
     pub challenge_id: String,
     /// `PublicKeyCredentialCreationOptions` or `PublicKeyCredentialRequestOptions` as JSON
     /// (binary fields base64url).
-    #[schema(value_type = Object)]
     pub options: Value,
 }
 
@@ -131,7 +130,7 @@ fn refused<'a>(subject: &'a Account, client: Option<&'a str>, outcome: &'static 
     }
 }
 
-/// `POST /api/v1/me/two-step/webauthn`: registration options for a new key.
+/// Registration options for a new security key or passkey.
 pub async fn begin_registration(
     state: &AppState,
     caller: &Caller,
@@ -161,7 +160,7 @@ pub async fn begin_registration(
     Ok(Begun { challenge_id, options })
 }
 
-/// `POST /api/v1/me/two-step/webauthn/confirm`: the authenticator's answer enables the key.
+/// The authenticator's answer to [`begin_registration`] enables the key.
 pub async fn confirm_registration(
     state: &AppState,
     caller: &Caller,
@@ -226,8 +225,8 @@ pub async fn confirm_registration(
         kind: MethodKind::Webauthn.as_str(),
         name,
         phone_hint: None,
-        enabled_at: rfc3339(now),
-        created_at: rfc3339(now),
+        enabled_at: now,
+        created_at: now,
         last_used_at: None,
     };
     me::enrolled(state, caller, &subject, method, codes, stored.factor(), meta).await
@@ -258,14 +257,14 @@ pub async fn begin_assertion(state: &AppState, account: &Account, owner: Enrollm
     Ok(Begun { challenge_id, options })
 }
 
-/// `POST /api/v1/login/webauthn`: options for the second step of a sign-in flow.
+/// Options for the second step of a sign-in flow with a key.
 pub async fn begin_sign_in(state: &AppState, flow_token: &str) -> ServiceResult<Begun> {
     let flow = crate::service::auth::flow_for(state, flow_token, twostep_core::flow::FlowKind::TwoStep).await?;
     let account = state.store.account_by_id(flow.account_id).await?;
     begin_assertion(state, &account, EnrollmentOwner::Flow(flow.id)).await
 }
 
-/// `POST /api/v1/me/two-step/verify/webauthn`: options for a step-up within a session.
+/// Options for a step-up with a key within a session.
 pub async fn begin_step_up(state: &AppState, caller: &Caller) -> ServiceResult<Begun> {
     let subject: Member = me::subject(state, caller).await?;
     let Caller::Session(session) = caller else { return Err(Refusal::SessionInvalid) };

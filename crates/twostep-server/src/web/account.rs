@@ -5,7 +5,7 @@
 use super::callers::SignedIn;
 use super::ctx::{self, CsrfForm, Ctx, Plain, Posted};
 use super::signin::{CodeForm, CodePage, MethodQuery, session_cookie, start_over};
-use super::{error_page, i18n, me, signed_in, when, when_text};
+use super::{error_page, i18n, me, signed_in, when};
 use crate::api::error::Status as _;
 use crate::extract::BodyThen;
 use crate::service::Refusal;
@@ -406,7 +406,7 @@ async fn settings_render_with(
                     let m = o.methods.iter().find(|m| m.kind == *kind);
                     context! {
                         kind,
-                        enabled_at => m.map(|m| when_text(&m.enabled_at)),
+                        enabled_at => m.map(|m| when(m.enabled_at)),
                         phone_hint => m.and_then(|m| m.phone_hint.clone()),
                     }
                 })
@@ -421,8 +421,8 @@ async fn settings_render_with(
                         kind => m.kind,
                         name => &m.name,
                         type_label => words.get(&format!("method_{}", m.kind)),
-                        created_at => when_text(&m.created_at),
-                        last_used_at => m.last_used_at.as_deref().map(when_text),
+                        created_at => when(m.created_at),
+                        last_used_at => m.last_used_at.map(when),
                     }
                 })
                 .collect();
@@ -827,7 +827,7 @@ pub async fn key_options<const ENROLLING: bool>(
         Err(_) => return Refusal::SessionInvalid.into_response(),
     };
     match crate::service::webauthn::begin_registration(&state, &caller, form.name(), &ctx.meta).await {
-        Ok(begun) => axum::Json(begun).into_response(),
+        Ok(begun) => axum::Json(crate::api::me::Begun::from(begun)).into_response(),
         Err(e) => e.into_response(),
     }
 }
@@ -883,7 +883,7 @@ pub async fn step_up_key(ctx: Ctx, State(state): State<AppState>, Posted(_): Pos
         Err(_) => return Refusal::SessionInvalid.into_response(),
     };
     match crate::service::webauthn::begin_step_up(&state, &Caller::Session(session)).await {
-        Ok(begun) => axum::Json(begun).into_response(),
+        Ok(begun) => axum::Json(crate::api::me::Begun::from(begun)).into_response(),
         Err(e) => e.into_response(),
     }
 }

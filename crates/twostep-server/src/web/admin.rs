@@ -3,7 +3,7 @@
 
 use super::callers::SignedInAdmin;
 use super::ctx::{CsrfForm, Plain, Posted};
-use super::{Ctx, error_page, i18n, me, when_text};
+use super::{Ctx, error_page, i18n, me, when};
 use crate::api::error::Status as _;
 use crate::extract::BodyThen;
 use crate::service::Refusal;
@@ -52,7 +52,7 @@ async fn render_with(
                     kind => u.kind,
                     required => u.required,
                     methods => u.methods,
-                    last_two_step_at => u.last_two_step_at.as_deref().map(when_text),
+                    last_two_step_at => u.last_two_step_at.map(when),
                 }
             })
             .collect(),
@@ -62,13 +62,25 @@ async fn render_with(
         Ok(events) => events
             .into_iter()
             .map(|e| {
-                context! { at => when_text(&e.at), kind => e.kind, actor => e.actor, subject => e.subject, outcome => e.outcome }
+                context! { at => when(e.at), kind => e.kind, actor => e.actor, subject => e.subject, outcome => e.outcome }
             })
             .collect(),
         Err(e) => return error_page(ctx, &e),
     };
-    let apps = match crate::service::oauth::list(state, &admin).await {
-        Ok(apps) => apps,
+    let apps: Vec<Value> = match crate::service::oauth::list(state, &admin).await {
+        Ok(apps) => apps
+            .into_iter()
+            .map(|a| {
+                context! {
+                    slug => a.slug,
+                    name => a.name,
+                    client_id => a.client_id,
+                    type => a.kind,
+                    two_step => a.two_step,
+                    redirect_uris => a.redirect_uris,
+                }
+            })
+            .collect(),
         Err(e) => return error_page(ctx, &e),
     };
     ctx.page(status, "admin.html", context! { me => me(session), s, users, events, apps, new_app, form_error => error })

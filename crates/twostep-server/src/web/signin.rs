@@ -246,7 +246,7 @@ pub async fn two_step_key(ctx: Ctx, State(state): State<AppState>, Posted(_): Po
         return Refusal::FlowExpired.into_response();
     };
     match crate::service::webauthn::begin_sign_in(&state, token).await {
-        Ok(begun) => axum::Json(begun).into_response(),
+        Ok(begun) => axum::Json(crate::api::me::Begun::from(begun)).into_response(),
         Err(e) => e.into_response(),
     }
 }

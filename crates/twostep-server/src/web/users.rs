@@ -5,11 +5,12 @@
 
 use super::callers::SignedInAdmin;
 use super::ctx::{CsrfForm, Plain, Posted};
-use super::{Ctx, error_page, i18n, me, when_text};
+use super::{Ctx, error_page, i18n, me, when};
 use crate::api::error::Status as _;
 use crate::extract::BodyThen;
 use crate::service::Refusal;
 use crate::service::admin::{self, Admin};
+use crate::service::rfc3339;
 use crate::service::users::{self, CreateInput, ListInput, UpdateInput, UserInfo};
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
@@ -30,7 +31,7 @@ fn row(u: &UserInfo) -> Value {
         required => u.required,
         methods => &u.methods,
         access_code_required => u.access_code_required,
-        last_sign_in_at => u.last_sign_in_at.as_deref().map(when_text),
+        last_sign_in_at => u.last_sign_in_at.map(when),
     }
 }
 
@@ -132,7 +133,7 @@ struct Shown<'a> {
     username: &'a str,
     link: Option<&'a str>,
     code: Option<&'a str>,
-    expires_at: &'a str,
+    expires_at: twostep_core::Timestamp,
 }
 
 /// A page that shows a secret once: the answer to the POST that made it, never behind a
@@ -142,7 +143,7 @@ fn secret_page(ctx: &Ctx, session: &SessionView, status: StatusCode, shown: Show
     ctx.page(
         status,
         "admin_secret.html",
-        context! { me => me(session), title, username, link, code, expires_at => when_text(expires_at) },
+        context! { me => me(session), title, username, link, code, expires_at => when(expires_at) },
     )
 }
 
@@ -172,7 +173,7 @@ pub async fn create(
                     username: &user.username,
                     link: Some(&link.url),
                     code: None,
-                    expires_at: &link.expires_at,
+                    expires_at: link.expires_at,
                 },
             )
         }
@@ -354,13 +355,7 @@ async fn issue(ctx: Ctx, state: AppState, who: SignedInAdmin, username: String, 
                 &ctx,
                 &session,
                 StatusCode::OK,
-                Shown {
-                    title,
-                    username: &username,
-                    link: link.as_deref(),
-                    code: code.as_deref(),
-                    expires_at: &expires_at,
-                },
+                Shown { title, username: &username, link: link.as_deref(), code: code.as_deref(), expires_at },
             )
         }
         Err(e) => {
@@ -419,8 +414,8 @@ pub async fn csv(ctx: Ctx, State(state): State<AppState>, SignedInAdmin(_, admin
                 u.required.to_string(),
                 u.methods.join(" "),
                 u.access_code_required.to_string(),
-                u.last_sign_in_at.clone().unwrap_or_default(),
-                u.last_two_step_at.clone().unwrap_or_default(),
+                u.last_sign_in_at.map(rfc3339).unwrap_or_default(),
+                u.last_two_step_at.map(rfc3339).unwrap_or_default(),
             ];
             out.push_str(&fields.join(","));
             out.push_str("\r\n");
