@@ -10,11 +10,11 @@ use twostep_server::api::admin::MandatoryBody;
 use twostep_server::api::login::{LoginBody, VerifyBody};
 use twostep_server::api::me::{CodeBody, PhoneBody, StepUpBody};
 use twostep_server::api::parse_body;
-use twostep_server::error::ApiError;
+use twostep_server::service::Refusal;
 
 fn check<T: DeserializeOwned>(data: &[u8]) {
     if let Err(e) = parse_body::<T>(data) {
-        assert!(matches!(e, ApiError::InvalidRequest(_)), "{e:?}");
+        assert!(matches!(e, Refusal::InvalidRequest(_)), "{e:?}");
         assert_eq!(e.into_response().status(), StatusCode::BAD_REQUEST);
     }
 }

@@ -303,7 +303,7 @@ async fn create_user(config: &Config, args: UserCreate) -> anyhow::Result<()> {
     } else {
         (Password::new(crate::demo::random_password()), true)
     };
-    if let Err(crate::error::ApiError::WeakPassword { reasons }) =
+    if let Err(crate::service::Refusal::WeakPassword { reasons }) =
         crate::service::users::check_new_password(&password, username.as_str(), &org.slug)
     {
         let list: Vec<&str> = reasons.iter().map(|r| r.message()).collect();

@@ -104,7 +104,7 @@ pub async fn run(config: &Config, command: UserCommand) -> anyhow::Result<()> {
             } else {
                 (Password::new(crate::demo::random_password()), true)
             };
-            if let Err(crate::error::ApiError::WeakPassword { reasons }) =
+            if let Err(crate::service::Refusal::WeakPassword { reasons }) =
                 users::check_new_password(&password, &account.username, &org.slug)
             {
                 let list: Vec<&str> = reasons.iter().map(|r| r.message()).collect();

@@ -11,7 +11,6 @@ pub mod config;
 pub mod demo;
 pub mod edge;
 pub mod email;
-pub mod error;
 pub mod extract;
 pub mod key;
 pub mod metrics;

@@ -1,10 +1,11 @@
 //! Building the application: state from configuration, the router, the listener.
 
 use crate::api;
+use crate::api::error::ApiError;
 use crate::config::Config;
 use crate::edge::EdgeLayer;
-use crate::error::ApiError;
 use crate::metrics::Metrics;
+use crate::service::Refusal;
 use crate::sms_providers::Outbox;
 use crate::state::{AppState, Inner};
 use crate::touches::{self, Touches};
@@ -189,11 +190,11 @@ async fn docs_headers(request: Request, next: Next) -> Response {
 }
 
 async fn not_found() -> ApiError {
-    ApiError::NotFound("page".into())
+    Refusal::NotFound("page".into()).into()
 }
 
 async fn method_not_allowed() -> Response {
-    let mut response = ApiError::InvalidRequest("this method is not allowed here".into()).into_response();
+    let mut response = Refusal::InvalidRequest("this method is not allowed here".into()).into_response();
     *response.status_mut() = axum::http::StatusCode::METHOD_NOT_ALLOWED;
     response
 }
@@ -316,7 +317,7 @@ async fn serve_connections(
             async move {
                 match tokio::time::timeout(request_timeout, answer).await {
                     Ok(response) => response,
-                    Err(_) => Ok(ApiError::Busy { retry_after: 1 }.into_response()),
+                    Err(_) => Ok(Refusal::Busy { retry_after: 1 }.into_response()),
                 }
             }
         });

@@ -1,15 +1,130 @@
 //! Administration: `/api/v1/admin/…`, for admin-profile sessions of the organisation.
 
 use crate::api::callers::Admin;
+use crate::api::error::ApiResult;
 use crate::api::{Json, Meta, Path};
-use crate::error::{ApiError, ApiResult};
 use crate::extract::BodyThen;
-use crate::service::admin::{self, TwoStepState};
+use crate::service::Refusal;
+use crate::service::admin;
+use crate::service::rfc3339;
 use crate::state::AppState;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ProfileState {
+    pub slug: String,
+    pub name: String,
+    pub mandatory: bool,
+    pub users: i64,
+    pub enrolled: i64,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TwoStepState {
+    pub addon: &'static str,
+    pub enabled: bool,
+    pub mandatory_for_organization: bool,
+    pub profiles: Vec<ProfileState>,
+    /// Days users whom 2SV becomes mandatory for may still skip enrolling (SPEC §14).
+    pub enrollment_period_days: i64,
+    /// Days a passed second step is remembered on a device (SPEC §14); 0: off.
+    pub remember_device_days: i64,
+}
+
+impl From<admin::TwoStepState> for TwoStepState {
+    fn from(s: admin::TwoStepState) -> Self {
+        let profiles = s
+            .profiles
+            .into_iter()
+            .map(|p| ProfileState {
+                slug: p.slug,
+                name: p.name,
+                mandatory: p.mandatory,
+                users: p.users,
+                enrolled: p.enrolled,
+            })
+            .collect();
+        Self {
+            addon: s.addon,
+            enabled: s.enabled,
+            mandatory_for_organization: s.mandatory_for_organization,
+            profiles,
+            enrollment_period_days: s.enrollment_period_days,
+            remember_device_days: s.remember_device_days,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct NamedMethod {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UserRow {
+    pub username: String,
+    pub profile: Option<String>,
+    pub kind: &'static str,
+    pub required: bool,
+    /// The kinds of method enabled, each once.
+    pub methods: Vec<&'static str>,
+    /// Every method by type and name (SPEC §14).
+    pub method_names: Vec<NamedMethod>,
+    pub last_two_step_at: Option<String>,
+    /// Until when the user may still skip enrolling (SPEC §14), while that is ahead.
+    pub enroll_by: Option<String>,
+    /// Devices whose second step is remembered (SPEC §14).
+    pub remembered_devices: i64,
+}
+
+impl From<admin::UserRow> for UserRow {
+    fn from(r: admin::UserRow) -> Self {
+        Self {
+            username: r.username,
+            profile: r.profile,
+            kind: r.kind,
+            required: r.required,
+            methods: r.methods,
+            method_names: r.method_names.into_iter().map(|m| NamedMethod { kind: m.kind, name: m.name }).collect(),
+            last_two_step_at: r.last_two_step_at.map(rfc3339),
+            enroll_by: r.enroll_by.map(rfc3339),
+            remembered_devices: r.remembered_devices,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AuditItem {
+    pub id: i64,
+    pub at: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub actor: Option<String>,
+    pub subject: Option<String>,
+    pub client: Option<String>,
+    pub ip: Option<String>,
+    pub outcome: String,
+}
+
+impl From<admin::AuditItem> for AuditItem {
+    fn from(e: admin::AuditItem) -> Self {
+        Self {
+            id: e.id,
+            at: rfc3339(e.at),
+            kind: e.kind,
+            actor: e.actor,
+            subject: e.subject,
+            client: e.client,
+            ip: e.ip,
+            outcome: e.outcome,
+        }
+    }
+}
 
 #[utoipa::path(
     get,
@@ -18,14 +133,14 @@ use serde_json::{Value, json};
     summary = "2SV state of the organization",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "State", body = crate::service::admin::TwoStepState),
+        (status = 200, description = "State", body = TwoStepState),
         (status = 401, description = "`session_invalid` or `session_revoked`", body = crate::api::doc::ErrorBody),
         (status = 403, description = "`forbidden`", body = crate::api::doc::ErrorBody),
         (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
     )
 )]
 pub async fn two_step(State(state): State<AppState>, admin: Admin) -> ApiResult<Json<TwoStepState>> {
-    Ok(Json(admin::state_of(&state, &admin).await?))
+    Ok(Json(admin::state_of(&state, &admin).await?.into()))
 }
 
 #[utoipa::path(
@@ -35,7 +150,7 @@ pub async fn two_step(State(state): State<AppState>, admin: Admin) -> ApiResult<
     summary = "Connect the add-on",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "State", body = crate::service::admin::TwoStepState),
+        (status = 200, description = "State", body = TwoStepState),
         (status = 401, description = "`session_invalid` or `session_revoked`", body = crate::api::doc::ErrorBody),
         (status = 403, description = "`forbidden`", body = crate::api::doc::ErrorBody),
         (status = 409, description = "`addon_unavailable`", body = crate::api::doc::ErrorBody),
@@ -43,7 +158,7 @@ pub async fn two_step(State(state): State<AppState>, admin: Admin) -> ApiResult<
     )
 )]
 pub async fn connect(State(state): State<AppState>, Meta(meta): Meta, admin: Admin) -> ApiResult<Json<TwoStepState>> {
-    Ok(Json(admin::connect(&state, &admin, &meta).await?))
+    Ok(Json(admin::connect(&state, &admin, &meta).await?.into()))
 }
 
 #[utoipa::path(
@@ -53,7 +168,7 @@ pub async fn connect(State(state): State<AppState>, Meta(meta): Meta, admin: Adm
     summary = "Enable 2SV",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "State", body = crate::service::admin::TwoStepState),
+        (status = 200, description = "State", body = TwoStepState),
         (status = 401, description = "`session_invalid` or `session_revoked`", body = crate::api::doc::ErrorBody),
         (status = 403, description = "`forbidden`", body = crate::api::doc::ErrorBody),
         (status = 409, description = "`addon_unavailable` or `addon_not_connected`", body = crate::api::doc::ErrorBody),
@@ -61,7 +176,7 @@ pub async fn connect(State(state): State<AppState>, Meta(meta): Meta, admin: Adm
     )
 )]
 pub async fn enable(State(state): State<AppState>, Meta(meta): Meta, admin: Admin) -> ApiResult<Json<TwoStepState>> {
-    Ok(Json(admin::set_enabled(&state, &admin, true, &meta).await?))
+    Ok(Json(admin::set_enabled(&state, &admin, true, &meta).await?.into()))
 }
 
 #[utoipa::path(
@@ -71,7 +186,7 @@ pub async fn enable(State(state): State<AppState>, Meta(meta): Meta, admin: Admi
     summary = "Disable 2SV (enrollments are kept)",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "State", body = crate::service::admin::TwoStepState),
+        (status = 200, description = "State", body = TwoStepState),
         (status = 401, description = "`session_invalid` or `session_revoked`", body = crate::api::doc::ErrorBody),
         (status = 403, description = "`forbidden`, or `step_up_required`: an administrator with a method must have passed 2SV in the last 15 minutes", body = crate::api::doc::ErrorBody),
         (status = 409, description = "`addon_unavailable` or `addon_not_connected`", body = crate::api::doc::ErrorBody),
@@ -79,7 +194,7 @@ pub async fn enable(State(state): State<AppState>, Meta(meta): Meta, admin: Admi
     )
 )]
 pub async fn disable(State(state): State<AppState>, Meta(meta): Meta, admin: Admin) -> ApiResult<Json<TwoStepState>> {
-    Ok(Json(admin::set_enabled(&state, &admin, false, &meta).await?))
+    Ok(Json(admin::set_enabled(&state, &admin, false, &meta).await?.into()))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -96,7 +211,7 @@ pub struct MandatoryBody {
     params(("slug" = String, Path, description = "Profile slug")),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "State", body = crate::service::admin::TwoStepState),
+        (status = 200, description = "State", body = TwoStepState),
         (status = 400, description = "`invalid_request`: malformed JSON or a missing field", body = crate::api::doc::ErrorBody),
         (status = 401, description = "`session_invalid` or `session_revoked`", body = crate::api::doc::ErrorBody),
         (status = 403, description = "`forbidden`, or `step_up_required` (making it optional): an administrator with a method must have passed 2SV in the last 15 minutes", body = crate::api::doc::ErrorBody),
@@ -111,7 +226,7 @@ pub async fn profile(
     Path(slug): Path<String>,
     BodyThen(Json(body), admin): BodyThen<Json<MandatoryBody>, Admin>,
 ) -> ApiResult<Json<TwoStepState>> {
-    Ok(Json(admin::set_profile_mandatory(&state, &admin, &slug, body.mandatory, &meta).await?))
+    Ok(Json(admin::set_profile_mandatory(&state, &admin, &slug, body.mandatory, &meta).await?.into()))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -128,7 +243,7 @@ pub struct DaysBody {
     request_body = DaysBody,
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "State, with `remember_device_days`", body = crate::service::admin::TwoStepState),
+        (status = 200, description = "State, with `remember_device_days`", body = TwoStepState),
         (status = 400, description = "`invalid_request`: days outside 0..90, malformed JSON", body = crate::api::doc::ErrorBody),
         (status = 401, description = "`session_invalid` or `session_revoked`", body = crate::api::doc::ErrorBody),
         (status = 403, description = "`forbidden`, or `step_up_required` (a longer time): an administrator with a method must have passed 2SV in the last 15 minutes", body = crate::api::doc::ErrorBody),
@@ -141,7 +256,7 @@ pub async fn remember_device(
     Meta(meta): Meta,
     BodyThen(Json(body), admin): BodyThen<Json<DaysBody>, Admin>,
 ) -> ApiResult<Json<TwoStepState>> {
-    Ok(Json(admin::set_days(&state, &admin, admin::DaySetting::RememberDevice, body.days, &meta).await?))
+    Ok(Json(admin::set_days(&state, &admin, admin::DaySetting::RememberDevice, body.days, &meta).await?.into()))
 }
 
 #[utoipa::path(
@@ -152,7 +267,7 @@ pub async fn remember_device(
     request_body = DaysBody,
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "State, with `enrollment_period_days`", body = crate::service::admin::TwoStepState),
+        (status = 200, description = "State, with `enrollment_period_days`", body = TwoStepState),
         (status = 400, description = "`invalid_request`: days outside 0..90, malformed JSON", body = crate::api::doc::ErrorBody),
         (status = 401, description = "`session_invalid` or `session_revoked`", body = crate::api::doc::ErrorBody),
         (status = 403, description = "`forbidden`, or `step_up_required` (a longer period): an administrator with a method must have passed 2SV in the last 15 minutes", body = crate::api::doc::ErrorBody),
@@ -165,7 +280,7 @@ pub async fn enrollment_period(
     Meta(meta): Meta,
     BodyThen(Json(body), admin): BodyThen<Json<DaysBody>, Admin>,
 ) -> ApiResult<Json<TwoStepState>> {
-    Ok(Json(admin::set_days(&state, &admin, admin::DaySetting::EnrollmentPeriod, body.days, &meta).await?))
+    Ok(Json(admin::set_days(&state, &admin, admin::DaySetting::EnrollmentPeriod, body.days, &meta).await?.into()))
 }
 
 #[utoipa::path(
@@ -176,7 +291,7 @@ pub async fn enrollment_period(
     request_body = MandatoryBody,
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "State", body = crate::service::admin::TwoStepState),
+        (status = 200, description = "State", body = TwoStepState),
         (status = 400, description = "`invalid_request`: malformed JSON or a missing field", body = crate::api::doc::ErrorBody),
         (status = 401, description = "`session_invalid` or `session_revoked`", body = crate::api::doc::ErrorBody),
         (status = 403, description = "`forbidden`, or `step_up_required` (making it optional): an administrator with a method must have passed 2SV in the last 15 minutes", body = crate::api::doc::ErrorBody),
@@ -189,7 +304,7 @@ pub async fn organization(
     Meta(meta): Meta,
     BodyThen(Json(body), admin): BodyThen<Json<MandatoryBody>, Admin>,
 ) -> ApiResult<Json<TwoStepState>> {
-    Ok(Json(admin::set_organization_mandatory(&state, &admin, body.mandatory, &meta).await?))
+    Ok(Json(admin::set_organization_mandatory(&state, &admin, body.mandatory, &meta).await?.into()))
 }
 
 #[utoipa::path(
@@ -206,7 +321,7 @@ pub async fn organization(
     )
 )]
 pub async fn users(State(state): State<AppState>, admin: Admin) -> ApiResult<Json<Value>> {
-    let users = admin::users(&state, &admin).await?;
+    let users: Vec<UserRow> = admin::users(&state, &admin).await?.into_iter().map(UserRow::from).collect();
     Ok(Json(json!({ "users": users })))
 }
 
@@ -261,11 +376,15 @@ pub async fn audit(
     admin: Admin,
     query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<Value>> {
-    let Query(q) = query.map_err(|e| ApiError::InvalidRequest(e.body_text()))?;
+    let Query(q) = query.map_err(|e| Refusal::InvalidRequest(e.body_text()))?;
     let limit = match q.limit.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
         None => None,
-        Some(l) => Some(l.parse::<i64>().map_err(|_| ApiError::InvalidRequest("limit must be a number".into()))?),
+        Some(l) => Some(l.parse::<i64>().map_err(|_| Refusal::InvalidRequest("limit must be a number".into()))?),
     };
-    let events = admin::audit_events(&state, &admin, limit, q.before.as_deref()).await?;
+    let events: Vec<AuditItem> = admin::audit_events(&state, &admin, limit, q.before.as_deref())
+        .await?
+        .into_iter()
+        .map(AuditItem::from)
+        .collect();
     Ok(Json(json!({ "events": events })))
 }

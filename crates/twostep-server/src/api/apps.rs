@@ -2,15 +2,57 @@
 //! organisation.
 
 use crate::api::callers::Admin;
+use crate::api::error::ApiResult;
 use crate::api::{Json, Meta, Path};
-use crate::error::ApiResult;
 use crate::extract::BodyThen;
-use crate::service::oauth::{self, AppInput, Registered};
+use crate::service::oauth::{self, AppInput};
+use crate::service::rfc3339;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+
+/// An app as shown: never its secret (only once, at creation or rotation).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AppView {
+    pub client_id: String,
+    pub slug: String,
+    pub name: String,
+    /// `confidential` (has a client secret) or `public` (PKCE only).
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub two_step: bool,
+    pub redirect_uris: Vec<String>,
+    pub created_at: String,
+}
+
+impl From<oauth::AppView> for AppView {
+    fn from(a: oauth::AppView) -> Self {
+        Self {
+            client_id: a.client_id,
+            slug: a.slug,
+            name: a.name,
+            kind: a.kind,
+            two_step: a.two_step,
+            redirect_uris: a.redirect_uris,
+            created_at: rfc3339(a.created_at),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Registered {
+    pub app: AppView,
+    /// Shown once; only its hash is stored. `null` for a public app.
+    pub client_secret: Option<String>,
+}
+
+impl From<oauth::Registered> for Registered {
+    fn from(r: oauth::Registered) -> Self {
+        Self { app: r.app.into(), client_secret: r.client_secret }
+    }
+}
 
 #[utoipa::path(
     get,
@@ -26,7 +68,7 @@ use serde_json::{Value, json};
     )
 )]
 pub async fn list(State(state): State<AppState>, admin: Admin) -> ApiResult<Json<Value>> {
-    let apps = oauth::list(&state, &admin).await?;
+    let apps: Vec<AppView> = oauth::list(&state, &admin).await?.into_iter().map(AppView::from).collect();
     Ok(Json(json!({ "apps": apps })))
 }
 
@@ -58,7 +100,7 @@ fn yes() -> bool {
     request_body = NewAppBody,
     security(("bearer" = [])),
     responses(
-        (status = 201, description = "`{\"app\":{…},\"client_secret\"}`: the secret is shown this once (null for a public app)", body = crate::service::oauth::Registered),
+        (status = 201, description = "`{\"app\":{…},\"client_secret\"}`: the secret is shown this once (null for a public app)", body = Registered),
         (status = 400, description = "`invalid_request`: a bad slug, name or redirect URI", body = crate::api::doc::ErrorBody),
         (status = 401, description = "`session_invalid` or `session_revoked`", body = crate::api::doc::ErrorBody),
         (status = 403, description = "`forbidden`", body = crate::api::doc::ErrorBody),
@@ -79,7 +121,7 @@ pub async fn create(
         two_step: body.two_step,
     };
     let registered = oauth::create(&state, &admin, input, &meta).await?;
-    Ok((StatusCode::CREATED, Json(registered)))
+    Ok((StatusCode::CREATED, Json(registered.into())))
 }
 
 #[utoipa::path(

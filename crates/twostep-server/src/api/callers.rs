@@ -9,7 +9,7 @@
 //! mandatory), so it is a method of the extracted `Admin` rather than a type of its own.
 
 use crate::api::Bearer;
-use crate::error::ApiError;
+use crate::api::error::ApiError;
 use crate::service::auth;
 use crate::service::me::{self, Caller};
 use crate::state::AppState;
@@ -27,7 +27,7 @@ impl FromRequestParts<AppState> for Session {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = Bearer::from_request_parts(parts, state).await?.session()?;
-        auth::authenticate(state, &token).await.map(Self)
+        Ok(Self(auth::authenticate(state, &token).await?))
     }
 }
 
@@ -37,7 +37,7 @@ impl FromRequestParts<AppState> for Admin {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let Session(session) = Session::from_request_parts(parts, state).await?;
-        Admin::check(session)
+        Ok(Admin::check(session)?)
     }
 }
 
@@ -47,7 +47,7 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = Bearer::from_request_parts(parts, state).await?.session()?;
-        me::caller(state, &token).await
+        Ok(me::caller(state, &token).await?)
     }
 }
 

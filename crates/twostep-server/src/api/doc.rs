@@ -200,7 +200,7 @@ pub struct OwnSessionsDoc {
 
 #[derive(Serialize, ToSchema)]
 pub struct UsersDoc {
-    pub users: Vec<crate::service::admin::UserRow>,
+    pub users: Vec<crate::api::admin::UserRow>,
 }
 
 /// A setup link, shown once.
@@ -212,19 +212,19 @@ pub struct SetupLinkDoc {
 
 #[derive(Serialize, ToSchema)]
 pub struct UserListDoc {
-    pub users: Vec<crate::service::users::UserInfo>,
+    pub users: Vec<crate::api::users::UserInfo>,
     /// Pass as `after` for the next page; `null` on the last.
     pub next: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct UserDoc {
-    pub user: crate::service::users::UserInfo,
+    pub user: crate::api::users::UserInfo,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct CreatedUserDoc {
-    pub user: crate::service::users::UserInfo,
+    pub user: crate::api::users::UserInfo,
     pub setup_link: SetupLinkDoc,
 }
 
@@ -241,5 +241,5 @@ pub struct AccessCodeDoc {
 
 #[derive(Serialize, ToSchema)]
 pub struct EventsDoc {
-    pub events: Vec<crate::service::admin::AuditItem>,
+    pub events: Vec<crate::api::admin::AuditItem>,
 }

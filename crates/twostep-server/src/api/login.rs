@@ -2,19 +2,33 @@
 
 use crate::api::callers::{EnrollmentFlow, Session, SignInFlow};
 use crate::api::doc::SessionDoc;
+use crate::api::error::ApiResult;
 use crate::api::{Json, Meta};
-use crate::error::{ApiError, ApiResult};
 use crate::extract::BodyThen;
 use crate::service::auth::{self, LoginInput};
 use crate::service::codes::{CodeMethod, Proof};
 use crate::service::rfc3339;
+use crate::service::{Refusal, ServiceResult};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use twostep_core::domain::Password;
+
+/// A token handed out once, with when it stops working.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Issued {
+    pub token: String,
+    pub expires_at: String,
+}
+
+impl From<auth::Issued> for Issued {
+    fn from(issued: auth::Issued) -> Self {
+        Self { token: issued.token, expires_at: rfc3339(issued.expires_at) }
+    }
+}
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct LoginBody {
@@ -90,7 +104,7 @@ pub async fn send_sms(
     summary = "Options for the second step with a security key or passkey (flow token)",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "`challenge_id` and `options` (`PublicKeyCredentialRequestOptions` as JSON) for `navigator.credentials.get`; answer at `POST /api/v1/login/verify` with `method` `webauthn`", body = crate::service::webauthn::Begun),
+        (status = 200, description = "`challenge_id` and `options` (`PublicKeyCredentialRequestOptions` as JSON) for `navigator.credentials.get`; answer at `POST /api/v1/login/verify` with `method` `webauthn`", body = crate::api::me::Begun),
         (status = 400, description = "`invalid_request`: the account has no key", body = crate::api::doc::ErrorBody),
         (status = 401, description = "`flow_expired`", body = crate::api::doc::ErrorBody),
         (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
@@ -99,8 +113,8 @@ pub async fn send_sms(
 pub async fn webauthn(
     State(state): State<AppState>,
     SignInFlow(flow): SignInFlow,
-) -> ApiResult<Json<crate::service::webauthn::Begun>> {
-    Ok(Json(crate::service::webauthn::begin_sign_in(&state, &flow).await?))
+) -> ApiResult<Json<crate::api::me::Begun>> {
+    Ok(Json(crate::service::webauthn::begin_sign_in(&state, &flow).await?.into()))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -124,9 +138,9 @@ pub struct VerifyBody {
 }
 
 /// Parses `"totp" | "sms" | "recovery_code" | "webauthn"`.
-pub fn code_method(method: &str) -> ApiResult<CodeMethod> {
+pub fn code_method(method: &str) -> ServiceResult<CodeMethod> {
     serde_json::from_value(Value::String(method.to_owned())).map_err(|_| {
-        ApiError::InvalidRequest(format!(
+        Refusal::InvalidRequest(format!(
             "method must be \"totp\", \"sms\", \"recovery_code\" or \"webauthn\", not {method:?}"
         ))
     })
@@ -138,15 +152,15 @@ pub fn proof<'a>(
     code: Option<&'a str>,
     challenge_id: Option<&'a str>,
     credential: Option<&'a Value>,
-) -> ApiResult<Proof<'a>> {
+) -> ServiceResult<Proof<'a>> {
     match code_method(method)? {
         CodeMethod::Webauthn => match (challenge_id, credential) {
             (Some(challenge_id), Some(credential)) => Ok(Proof::Key { challenge_id, credential }),
-            _ => Err(ApiError::InvalidRequest("method webauthn needs challenge_id and credential".into())),
+            _ => Err(Refusal::InvalidRequest("method webauthn needs challenge_id and credential".into())),
         },
         method => match code {
             Some(code) => Ok(Proof::Code(method, code)),
-            None => Err(ApiError::InvalidRequest(format!("method {} needs a code", method.as_str()))),
+            None => Err(Refusal::InvalidRequest(format!("method {} needs a code", method.as_str()))),
         },
     }
 }
@@ -174,7 +188,8 @@ pub async fn verify(
 ) -> ApiResult<Json<Value>> {
     let proof = proof(&body.method, body.code.as_deref(), body.challenge_id.as_deref(), body.credential.as_ref())?;
     let verified = auth::verify(&state, &flow, proof, body.remember_device, &meta).await?;
-    let mut out = json!({ "status": "authenticated", "session": verified.session, "two_step_verified": true });
+    let mut out =
+        json!({ "status": "authenticated", "session": Issued::from(verified.session), "two_step_verified": true });
     if let Some(n) = verified.recovery_codes_remaining {
         out["recovery_codes_remaining"] = json!(n);
     }
@@ -251,6 +266,6 @@ pub async fn skip_enrollment(
     let (session, enroll_by) = auth::skip_enrollment(&state, &flow, &meta).await?;
     let enroll_by = rfc3339(enroll_by);
     Ok(Json(
-        json!({ "status": "authenticated", "session": session, "two_step_verified": false, "enroll_by": enroll_by }),
+        json!({ "status": "authenticated", "session": Issued::from(session), "two_step_verified": false, "enroll_by": enroll_by }),
     ))
 }

@@ -1,21 +1,145 @@
 //! The user's own methods and sessions: `/api/v1/me/…`.
 
 use crate::api::callers::Session;
+use crate::api::error::ApiResult;
+use crate::api::login::Issued;
 use crate::api::login::proof;
 use crate::api::{Json, Meta, Path};
-use crate::error::{ApiError, ApiResult};
 use crate::extract::BodyThen;
+use crate::service::Refusal;
 use crate::service::auth;
 use crate::service::me::{self, Caller};
 use crate::service::rfc3339;
-use crate::service::webauthn::{self, Begun};
+use crate::service::webauthn;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use twostep_core::domain::MethodKind;
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MethodInfo {
+    /// For `DELETE /api/v1/me/two-step/methods/{id}` (SPEC §14).
+    pub id: i64,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone_hint: Option<String>,
+    pub enabled_at: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+}
+
+impl From<me::MethodInfo> for MethodInfo {
+    fn from(m: me::MethodInfo) -> Self {
+        Self {
+            id: m.id,
+            kind: m.kind,
+            name: m.name,
+            phone_hint: m.phone_hint,
+            enabled_at: rfc3339(m.enabled_at),
+            created_at: rfc3339(m.created_at),
+            last_used_at: m.last_used_at.map(rfc3339),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Overview {
+    pub available: bool,
+    pub required: bool,
+    pub methods: Vec<MethodInfo>,
+    pub recovery_codes_remaining: i64,
+}
+
+impl From<me::Overview> for Overview {
+    fn from(o: me::Overview) -> Self {
+        Self {
+            available: o.available,
+            required: o.required,
+            methods: o.methods.into_iter().map(MethodInfo::from).collect(),
+            recovery_codes_remaining: o.recovery_codes_remaining,
+        }
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TotpEnrollment {
+    pub secret: String,
+    pub otpauth_uri: String,
+    pub qr_svg: String,
+    pub qr_png: String,
+    pub expires_at: String,
+}
+
+impl From<me::TotpEnrollment> for TotpEnrollment {
+    fn from(e: me::TotpEnrollment) -> Self {
+        Self {
+            secret: e.secret,
+            otpauth_uri: e.otpauth_uri,
+            qr_svg: e.qr_svg,
+            qr_png: e.qr_png,
+            expires_at: rfc3339(e.expires_at),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SmsSent {
+    pub sent: bool,
+    pub phone_hint: String,
+    pub resend_after: i64,
+}
+
+impl From<me::SmsSent> for SmsSent {
+    fn from(s: me::SmsSent) -> Self {
+        Self { sent: s.sent, phone_hint: s.phone_hint, resend_after: s.resend_after }
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Confirmed {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session: Option<Issued>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub two_step_verified: Option<bool>,
+    pub method: MethodInfo,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovery_codes: Option<Vec<String>>,
+}
+
+impl From<me::Confirmed> for Confirmed {
+    fn from(c: me::Confirmed) -> Self {
+        Self {
+            status: c.status,
+            session: c.session.map(Issued::from),
+            two_step_verified: c.two_step_verified,
+            method: c.method.into(),
+            recovery_codes: c.recovery_codes,
+        }
+    }
+}
+
+/// A ceremony begun: its id and the options for `navigator.credentials`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Begun {
+    pub challenge_id: String,
+    /// `PublicKeyCredentialCreationOptions` or `PublicKeyCredentialRequestOptions` as JSON
+    /// (binary fields base64url).
+    #[schema(value_type = Object)]
+    pub options: Value,
+}
+
+impl From<webauthn::Begun> for Begun {
+    fn from(b: webauthn::Begun) -> Self {
+        Self { challenge_id: b.challenge_id, options: b.options }
+    }
+}
 
 #[utoipa::path(
     get,
@@ -24,15 +148,15 @@ use twostep_core::domain::MethodKind;
     summary = "Own methods",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Methods (never a secret)", body = crate::service::me::Overview),
+        (status = 200, description = "Methods (never a secret)", body = Overview),
         (status = 401, description = "`session_invalid`, `session_revoked` (or an expired enrollment flow)", body = crate::api::doc::ErrorBody),
         (status = 403, description = "`two_step_not_available` (contacts)", body = crate::api::doc::ErrorBody),
         (status = 409, description = "`two_step_disabled`: 2SV is not enabled for the organization", body = crate::api::doc::ErrorBody),
         (status = 503, description = "`unavailable`: the database cannot be reached", body = crate::api::doc::ErrorBody),
     )
 )]
-pub async fn overview(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<me::Overview>> {
-    Ok(Json(me::overview(&state, &caller).await?))
+pub async fn overview(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Overview>> {
+    Ok(Json(me::overview(&state, &caller).await?.into()))
 }
 
 #[utoipa::path(
@@ -43,7 +167,7 @@ pub async fn overview(State(state): State<AppState>, caller: Caller) -> ApiResul
     request_body(content = NameBody, description = "Optional: `{\"name\"}`"),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "A fresh secret, its otpauth URI and QR codes (pending for 10 minutes)", body = crate::service::me::TotpEnrollment),
+        (status = 200, description = "A fresh secret, its otpauth URI and QR codes (pending for 10 minutes)", body = TotpEnrollment),
         (status = 401, description = "`session_invalid`, `session_revoked` (or an expired enrollment flow)", body = crate::api::doc::ErrorBody),
         (status = 403, description = "`two_step_not_available`, or `step_up_required`: the account already has a method and the session did not pass 2SV in the last 15 minutes (nothing is stored)", body = crate::api::doc::ErrorBody),
         (status = 409, description = "`two_step_disabled`: 2SV is not enabled for the organization", body = crate::api::doc::ErrorBody),
@@ -54,8 +178,8 @@ pub async fn start_totp(
     State(state): State<AppState>,
     Meta(meta): Meta,
     BodyThen(Json(body), caller): BodyThen<Json<NameBody>, Caller>,
-) -> ApiResult<Json<me::TotpEnrollment>> {
-    Ok(Json(me::start_totp(&state, &caller, body.name.as_deref(), &meta).await?))
+) -> ApiResult<Json<TotpEnrollment>> {
+    Ok(Json(me::start_totp(&state, &caller, body.name.as_deref(), &meta).await?.into()))
 }
 
 /// An optional name for a method being added (SPEC §14); the body may be empty.
@@ -79,7 +203,7 @@ pub struct CodeBody {
     request_body = CodeBody,
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Enabled; recovery codes with the first method; with an enrollment flow also `status` and `session`", body = crate::service::me::Confirmed),
+        (status = 200, description = "Enabled; recovery codes with the first method; with an enrollment flow also `status` and `session`", body = Confirmed),
         (status = 400, description = "`invalid_request`: nothing pending or a malformed body", body = crate::api::doc::ErrorBody),
         (status = 401, description = "`invalid_code` (+`attempts_remaining` with a flow)", body = crate::api::doc::ErrorBody),
         (status = 403, description = "`two_step_not_available` (contacts)", body = crate::api::doc::ErrorBody),
@@ -92,8 +216,8 @@ pub async fn confirm_totp(
     State(state): State<AppState>,
     Meta(meta): Meta,
     BodyThen(Json(body), caller): BodyThen<Json<CodeBody>, Caller>,
-) -> ApiResult<Json<me::Confirmed>> {
-    Ok(Json(me::confirm(&state, &caller, MethodKind::Totp, &body.code, &meta).await?))
+) -> ApiResult<Json<Confirmed>> {
+    Ok(Json(me::confirm(&state, &caller, MethodKind::Totp, &body.code, &meta).await?.into()))
 }
 
 #[utoipa::path(
@@ -132,7 +256,7 @@ pub struct PhoneBody {
     request_body = PhoneBody,
     security(("bearer" = [])),
     responses(
-        (status = 202, description = "Sent", body = crate::service::me::SmsSent),
+        (status = 202, description = "Sent", body = SmsSent),
         (status = 400, description = "`invalid_request`: malformed JSON or a missing field", body = crate::api::doc::ErrorBody),
         (status = 401, description = "`session_invalid`, `session_revoked` (or an expired enrollment flow)", body = crate::api::doc::ErrorBody),
         (status = 403, description = "`two_step_not_available`, or `step_up_required`: the account already has a method and the session did not pass 2SV in the last 15 minutes (nothing is sent)", body = crate::api::doc::ErrorBody),
@@ -148,7 +272,10 @@ pub async fn start_sms(
     Meta(meta): Meta,
     BodyThen(Json(body), caller): BodyThen<Json<PhoneBody>, Caller>,
 ) -> ApiResult<impl IntoResponse> {
-    Ok((StatusCode::ACCEPTED, Json(me::start_sms(&state, &caller, &body.phone, body.name.as_deref(), &meta).await?)))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(SmsSent::from(me::start_sms(&state, &caller, &body.phone, body.name.as_deref(), &meta).await?)),
+    ))
 }
 
 #[utoipa::path(
@@ -159,7 +286,7 @@ pub async fn start_sms(
     request_body = CodeBody,
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "As the authenticator confirmation", body = crate::service::me::Confirmed),
+        (status = 200, description = "As the authenticator confirmation", body = Confirmed),
         (status = 400, description = "`invalid_request`", body = crate::api::doc::ErrorBody),
         (status = 401, description = "`invalid_code`", body = crate::api::doc::ErrorBody),
         (status = 403, description = "`two_step_not_available` (contacts)", body = crate::api::doc::ErrorBody),
@@ -172,8 +299,8 @@ pub async fn confirm_sms(
     State(state): State<AppState>,
     Meta(meta): Meta,
     BodyThen(Json(body), caller): BodyThen<Json<CodeBody>, Caller>,
-) -> ApiResult<Json<me::Confirmed>> {
-    Ok(Json(me::confirm(&state, &caller, MethodKind::Sms, &body.code, &meta).await?))
+) -> ApiResult<Json<Confirmed>> {
+    Ok(Json(me::confirm(&state, &caller, MethodKind::Sms, &body.code, &meta).await?.into()))
 }
 
 #[utoipa::path(
@@ -270,7 +397,7 @@ pub async fn step_up(
     summary = "Send a step-up code by text message",
     security(("bearer" = [])),
     responses(
-        (status = 202, description = "Sent", body = crate::service::me::SmsSent),
+        (status = 202, description = "Sent", body = SmsSent),
         (status = 401, description = "`session_invalid`, `session_revoked` (or an expired enrollment flow)", body = crate::api::doc::ErrorBody),
         (status = 403, description = "`two_step_not_available` or `step_up_required`", body = crate::api::doc::ErrorBody),
         (status = 404, description = "`not_found`: no SMS method", body = crate::api::doc::ErrorBody),
@@ -285,7 +412,7 @@ pub async fn step_up_sms(
     Meta(meta): Meta,
     caller: Caller,
 ) -> ApiResult<impl IntoResponse> {
-    Ok((StatusCode::ACCEPTED, Json(me::send_step_up_sms(&state, &caller, &meta).await?)))
+    Ok((StatusCode::ACCEPTED, Json(SmsSent::from(me::send_step_up_sms(&state, &caller, &meta).await?))))
 }
 
 #[utoipa::path(
@@ -344,7 +471,7 @@ pub async fn end_session(
 ) -> ApiResult<StatusCode> {
     let own = state.store.sessions_of_account(current.account_id, state.now()).await?;
     let Some(target) = own.into_iter().find(|s| s.id == id) else {
-        return Err(ApiError::NotFound("session".into()));
+        return Err(Refusal::NotFound("session".into()).into());
     };
     auth::logout(&state, &target, &meta).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -402,7 +529,7 @@ pub async fn forget_device(
     Session(session): Session,
 ) -> ApiResult<StatusCode> {
     if !state.store.forget_device(session.account_id, id).await? {
-        return Err(ApiError::NotFound("device".into()));
+        return Err(Refusal::NotFound("device".into()).into());
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -415,7 +542,7 @@ pub async fn forget_device(
     request_body(content = NameBody, description = "Optional: `{\"name\"}`"),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "`challenge_id` and `options` (`PublicKeyCredentialCreationOptions` as JSON) for `navigator.credentials.create`; valid 5 minutes, once", body = crate::service::webauthn::Begun),
+        (status = 200, description = "`challenge_id` and `options` (`PublicKeyCredentialCreationOptions` as JSON) for `navigator.credentials.create`; valid 5 minutes, once", body = Begun),
         (status = 400, description = "`invalid_request`: a name over 64 characters or a malformed body", body = crate::api::doc::ErrorBody),
         (status = 401, description = "`session_invalid`, `session_revoked` (or an expired enrollment flow)", body = crate::api::doc::ErrorBody),
         (status = 403, description = "`two_step_not_available`, or `step_up_required`: the account already has a method and the session did not pass 2SV in the last 15 minutes", body = crate::api::doc::ErrorBody),
@@ -428,7 +555,7 @@ pub async fn start_webauthn(
     Meta(meta): Meta,
     BodyThen(Json(body), caller): BodyThen<Json<NameBody>, Caller>,
 ) -> ApiResult<Json<Begun>> {
-    Ok(Json(webauthn::begin_registration(&state, &caller, body.name.as_deref(), &meta).await?))
+    Ok(Json(webauthn::begin_registration(&state, &caller, body.name.as_deref(), &meta).await?.into()))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -450,7 +577,7 @@ pub struct KeyBody {
     request_body = KeyBody,
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "As the authenticator confirmation", body = crate::service::me::Confirmed),
+        (status = 200, description = "As the authenticator confirmation", body = Confirmed),
         (status = 400, description = "`invalid_request`: an unknown, used or expired `challenge_id` (or another session's), or a malformed credential", body = crate::api::doc::ErrorBody),
         (status = 401, description = "`invalid_code`: the credential does not verify (origin, relying party, signature)", body = crate::api::doc::ErrorBody),
         (status = 403, description = "`two_step_not_available` (contacts)", body = crate::api::doc::ErrorBody),
@@ -463,7 +590,7 @@ pub async fn confirm_webauthn(
     State(state): State<AppState>,
     Meta(meta): Meta,
     BodyThen(Json(body), caller): BodyThen<Json<KeyBody>, Caller>,
-) -> ApiResult<Json<me::Confirmed>> {
+) -> ApiResult<Json<Confirmed>> {
     let confirmed = webauthn::confirm_registration(
         &state,
         &caller,
@@ -473,7 +600,7 @@ pub async fn confirm_webauthn(
         &meta,
     )
     .await?;
-    Ok(Json(confirmed))
+    Ok(Json(confirmed.into()))
 }
 
 #[utoipa::path(
@@ -510,7 +637,7 @@ pub async fn delete_method(
     summary = "Options to confirm it is you with a security key or passkey",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "`challenge_id` and `options` (`PublicKeyCredentialRequestOptions`); answer at `POST /api/v1/me/two-step/verify` with `method` `webauthn`", body = crate::service::webauthn::Begun),
+        (status = 200, description = "`challenge_id` and `options` (`PublicKeyCredentialRequestOptions`); answer at `POST /api/v1/me/two-step/verify` with `method` `webauthn`", body = Begun),
         (status = 400, description = "`invalid_request`: no key", body = crate::api::doc::ErrorBody),
         (status = 401, description = "`session_invalid`, `session_revoked`", body = crate::api::doc::ErrorBody),
         (status = 403, description = "`two_step_not_available` (contacts)", body = crate::api::doc::ErrorBody),
@@ -519,5 +646,5 @@ pub async fn delete_method(
     )
 )]
 pub async fn step_up_webauthn(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Begun>> {
-    Ok(Json(webauthn::begin_step_up(&state, &caller).await?))
+    Ok(Json(webauthn::begin_step_up(&state, &caller).await?.into()))
 }

@@ -4,12 +4,14 @@ pub mod admin;
 pub mod apps;
 pub mod callers;
 pub mod doc;
+pub mod error;
 pub mod login;
 pub mod me;
 pub mod ops;
 pub mod users;
 
-use crate::error::ApiError;
+use crate::api::error::ApiError;
+use crate::service::Refusal;
 use crate::service::RequestMeta;
 use crate::state::AppState;
 use axum::body::Bytes;
@@ -33,25 +35,25 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge
+                Refusal::PayloadTooLarge
             } else {
-                ApiError::InvalidRequest("the request body could not be read".into())
+                Refusal::InvalidRequest("the request body could not be read".into())
             }
         })?;
-        parse_body(&bytes).map(Json)
+        Ok(Json(parse_body(&bytes)?))
     }
 }
 
 /// Parses a request body as the extractor does: an empty (or blank) body is `{}`; any
 /// failure is 400 `invalid_request`. The fuzz target `json_bodies` drives this.
-pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Refusal> {
     let body = if bytes.iter().all(u8::is_ascii_whitespace) { &b"{}"[..] } else { bytes };
     serde_json::from_slice(body).map_err(|e| {
         let what = match e.classify() {
             serde_json::error::Category::Data => format!("invalid request body: {e}"),
             _ => "the request body is not valid JSON".to_owned(),
         };
-        ApiError::InvalidRequest(what)
+        Refusal::InvalidRequest(what)
     })
 }
 
@@ -73,7 +75,7 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T>
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Path(value)| Self(value))
-            .map_err(|rejection| ApiError::InvalidRequest(rejection.body_text()))
+            .map_err(|rejection| Refusal::InvalidRequest(rejection.body_text()).into())
     }
 }
 
@@ -100,12 +102,12 @@ pub fn bearer_token(authorization: Option<&str>) -> Option<String> {
 }
 
 impl Bearer {
-    pub fn session(self) -> Result<String, ApiError> {
-        self.0.ok_or(ApiError::SessionInvalid)
+    pub fn session(self) -> Result<String, Refusal> {
+        self.0.ok_or(Refusal::SessionInvalid)
     }
 
-    pub fn flow(self) -> Result<String, ApiError> {
-        self.0.ok_or(ApiError::FlowExpired)
+    pub fn flow(self) -> Result<String, Refusal> {
+        self.0.ok_or(Refusal::FlowExpired)
     }
 }
 

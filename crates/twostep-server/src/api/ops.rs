@@ -1,6 +1,7 @@
 //! Operations: `/healthz`, `/readyz`, `/metrics`.
 
-use crate::error::ApiError;
+use crate::api::error::ApiError;
+use crate::service::Refusal;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -33,7 +34,7 @@ pub async fn healthz() -> &'static str {
 pub async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
     match tokio::time::timeout(std::time::Duration::from_secs(2), state.store.ping()).await {
         Ok(Ok(())) => Ok("ready"),
-        _ => Err(ApiError::Unavailable),
+        _ => Err(Refusal::Unavailable.into()),
     }
 }
 
@@ -49,7 +50,7 @@ pub async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiEr
 pub async fn metrics(State(state): State<AppState>) -> axum::response::Response {
     // With `metrics_listen` set, the metrics live only on that (internal) address.
     if !state.config.metrics_listen.trim().is_empty() {
-        return ApiError::NotFound("page".into()).into_response();
+        return Refusal::NotFound("page".into()).into_response();
     }
     render_metrics(&state).into_response()
 }

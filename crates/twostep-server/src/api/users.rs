@@ -2,21 +2,74 @@
 //! `/api/v1/setup/{token}` and the user administration under `/api/v1/admin/users`.
 
 use crate::api::callers::{Admin, EnrollmentFlow, Session};
+use crate::api::doc::{AccessCodeDoc, SetupLinkDoc};
+use crate::api::error::ApiResult;
+use crate::api::login::Issued;
 use crate::api::{Json, Meta, Path};
-use crate::error::{ApiError, ApiResult};
 use crate::extract::BodyThen;
+use crate::service::Refusal;
 use crate::service::auth::LoginOutcome;
+use crate::service::rfc3339;
 use crate::service::users::{self, CreateInput, ListInput, UpdateInput};
 use crate::state::AppState;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
 use twostep_core::domain::Password;
 
 /// Secrets in an answer are never cached (SPEC §10).
 const NO_STORE: [(header::HeaderName, &str); 1] = [(header::CACHE_CONTROL, "no-store")];
+
+/// A user as the admin API shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UserInfo {
+    pub username: String,
+    pub display_name: String,
+    pub email: Option<String>,
+    /// `user` or `contact`.
+    pub kind: &'static str,
+    pub profile: Option<String>,
+    pub disabled: bool,
+    /// Whether 2SV is mandatory for this user now.
+    pub required: bool,
+    pub methods: Vec<&'static str>,
+    /// Waiting for an access code after a 2SV reset.
+    pub access_code_required: bool,
+    pub last_sign_in_at: Option<String>,
+    pub last_two_step_at: Option<String>,
+}
+
+impl From<users::UserInfo> for UserInfo {
+    fn from(u: users::UserInfo) -> Self {
+        Self {
+            username: u.username,
+            display_name: u.display_name,
+            email: u.email,
+            kind: u.kind,
+            profile: u.profile,
+            disabled: u.disabled,
+            required: u.required,
+            methods: u.methods,
+            access_code_required: u.access_code_required,
+            last_sign_in_at: u.last_sign_in_at.map(rfc3339),
+            last_two_step_at: u.last_two_step_at.map(rfc3339),
+        }
+    }
+}
+
+impl From<users::SetupLink> for SetupLinkDoc {
+    fn from(link: users::SetupLink) -> Self {
+        Self { url: link.url, expires_at: rfc3339(link.expires_at) }
+    }
+}
+
+impl From<users::AccessCode> for AccessCodeDoc {
+    fn from(code: users::AccessCode) -> Self {
+        Self { access_code: code.access_code, expires_at: rfc3339(code.expires_at) }
+    }
+}
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct PasswordBody {
@@ -123,20 +176,20 @@ pub async fn setup(
 pub fn login_json(outcome: LoginOutcome) -> Value {
     match outcome {
         LoginOutcome::Authenticated { session } => {
-            json!({ "status": "authenticated", "session": session, "two_step_verified": false })
+            json!({ "status": "authenticated", "session": Issued::from(session), "two_step_verified": false })
         }
         LoginOutcome::Remembered { session } => json!({
             "status": "authenticated",
-            "session": session,
+            "session": Issued::from(session),
             "two_step_verified": true,
             "two_step_via": "remembered_device",
         }),
         LoginOutcome::TwoStepRequired { flow, methods } => {
-            json!({ "status": "two_step_required", "flow": flow, "methods": methods })
+            json!({ "status": "two_step_required", "flow": Issued::from(flow), "methods": methods })
         }
         LoginOutcome::EnrollmentRequired { flow, access_code_required, enroll_by } => json!({
             "status": "two_step_enrollment_required",
-            "flow": flow,
+            "flow": Issued::from(flow),
             "methods_available": ["totp", "sms"],
             "access_code_required": access_code_required,
             // SPEC §14: until the deadline the user may skip (`POST /api/v1/login/skip-enrollment`).
@@ -182,13 +235,14 @@ pub async fn list(
     admin: Admin,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<Value>> {
-    let Query(q) = query.map_err(|e| ApiError::InvalidRequest(e.body_text()))?;
+    let Query(q) = query.map_err(|e| Refusal::InvalidRequest(e.body_text()))?;
     let limit = match q.limit.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
         None => None,
-        Some(l) => Some(l.parse::<i64>().map_err(|_| ApiError::InvalidRequest("limit must be a number".into()))?),
+        Some(l) => Some(l.parse::<i64>().map_err(|_| Refusal::InvalidRequest("limit must be a number".into()))?),
     };
     let input = ListInput { query: q.query, profile: q.profile, two_step: q.two_step, limit, after: q.after };
     let (users, next) = users::list(&state, &admin, input).await?;
+    let users: Vec<UserInfo> = users.into_iter().map(UserInfo::from).collect();
     Ok(Json(json!({ "users": users, "next": next })))
 }
 
@@ -235,7 +289,11 @@ pub async fn create(
         display_name: body.display_name,
     };
     let (user, link) = users::create(&state, &admin, input, &meta).await?;
-    Ok((StatusCode::CREATED, NO_STORE, Json(json!({ "user": user, "setup_link": link }))))
+    Ok((
+        StatusCode::CREATED,
+        NO_STORE,
+        Json(json!({ "user": UserInfo::from(user), "setup_link": SetupLinkDoc::from(link) })),
+    ))
 }
 
 /// `Some(None)` for an explicit `null`, `None` when absent.
@@ -285,7 +343,7 @@ pub async fn update(
         disabled: body.disabled,
     };
     let user = users::update(&state, &admin, &username, input, &meta).await?;
-    Ok(Json(json!({ "user": user })))
+    Ok(Json(json!({ "user": UserInfo::from(user) })))
 }
 
 #[utoipa::path(
@@ -336,7 +394,7 @@ pub async fn password_reset(
     admin: Admin,
 ) -> ApiResult<impl IntoResponse> {
     let link = users::password_reset(&state, &admin, &username, &meta).await?;
-    Ok((NO_STORE, Json(json!({ "setup_link": link }))))
+    Ok((NO_STORE, Json(json!({ "setup_link": SetupLinkDoc::from(link) }))))
 }
 
 #[utoipa::path(
@@ -361,5 +419,5 @@ pub async fn access_code_issue(
     admin: Admin,
 ) -> ApiResult<impl IntoResponse> {
     let code = users::issue_access_code(&state, &admin, &username, &meta).await?;
-    Ok((StatusCode::CREATED, NO_STORE, Json(json!(code))))
+    Ok((StatusCode::CREATED, NO_STORE, Json(json!(AccessCodeDoc::from(code)))))
 }

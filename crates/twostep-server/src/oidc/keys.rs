@@ -4,7 +4,7 @@
 //! `/oauth2/jwks` with its `kid` until the tokens it signed have expired. Signatures are
 //! made and checked by `jsonwebtoken` over the RustCrypto RSA and P-256 implementations.
 
-use crate::error::{ApiError, ApiResult};
+use crate::service::{Refusal, ServiceResult};
 use crate::state::AppState;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -19,13 +19,13 @@ use twostep_core::oauth::{ACCESS_TOKEN_TTL, ID_TOKEN_TTL, SigningKey};
 /// The algorithms offered, the first the default for ID tokens.
 pub const ALGORITHMS: [&str; 2] = ["RS256", "ES256"];
 
-fn internal(e: impl std::fmt::Display) -> ApiError {
-    ApiError::Internal(e.to_string())
+fn internal(e: impl std::fmt::Display) -> Refusal {
+    Refusal::Internal(e.to_string())
 }
 
 /// A new key of `alg`: its private DER (PKCS#1 for RSA, PKCS#8 for P-256, as
 /// `jsonwebtoken` takes them) sealed, and its public JWK.
-pub fn generate(state: &AppState, alg: &str) -> ApiResult<SigningKey> {
+pub fn generate(state: &AppState, alg: &str) -> ServiceResult<SigningKey> {
     use rand::RngCore;
     let mut id = [0u8; 12];
     rand::rngs::OsRng.fill_bytes(&mut id);
@@ -71,7 +71,7 @@ pub fn generate(state: &AppState, alg: &str) -> ApiResult<SigningKey> {
 
 /// Rotates: a new key of each algorithm; the old ones stop signing and stay listed
 /// until their tokens have expired (`twostep key rotate-signing`).
-pub async fn rotate(state: &AppState) -> ApiResult<Vec<String>> {
+pub async fn rotate(state: &AppState) -> ServiceResult<Vec<String>> {
     let mut kids = Vec::new();
     for alg in ALGORITHMS {
         let key = generate(state, alg)?;
@@ -82,14 +82,14 @@ pub async fn rotate(state: &AppState) -> ApiResult<Vec<String>> {
 }
 
 /// The JWKS document: every key still listed.
-pub async fn jwks(state: &AppState) -> ApiResult<Value> {
+pub async fn jwks(state: &AppState) -> ServiceResult<Value> {
     let keys = current_keys(state).await?;
     let list: Vec<Value> = keys.iter().filter_map(|k| serde_json::from_str(&k.public_jwk).ok()).collect();
     Ok(json!({ "keys": list }))
 }
 
 /// The listed keys, creating the first ones if there are none yet.
-pub async fn current_keys(state: &AppState) -> ApiResult<Vec<SigningKey>> {
+pub async fn current_keys(state: &AppState) -> ServiceResult<Vec<SigningKey>> {
     let listed_after = state.now() - ACCESS_TOKEN_TTL.max(ID_TOKEN_TTL);
     let keys = state.store.signing_keys(listed_after).await?;
     if ALGORITHMS.iter().all(|alg| keys.iter().any(|k| k.alg == *alg && k.retired_at.is_none())) {
@@ -106,11 +106,11 @@ pub async fn current_keys(state: &AppState) -> ApiResult<Vec<SigningKey>> {
     Ok(state.store.signing_keys(listed_after).await?)
 }
 
-fn open(keyring: &Keyring, key: &SigningKey) -> ApiResult<zeroize::Zeroizing<Vec<u8>>> {
+fn open(keyring: &Keyring, key: &SigningKey) -> ServiceResult<zeroize::Zeroizing<Vec<u8>>> {
     Ok(keyring.open(&key.key_id, &key.sealed, &Aad::SigningKey { kid: &key.kid }.bytes())?)
 }
 
-fn algorithm(alg: &str) -> ApiResult<Algorithm> {
+fn algorithm(alg: &str) -> ServiceResult<Algorithm> {
     match alg {
         "RS256" => Ok(Algorithm::RS256),
         "ES256" => Ok(Algorithm::ES256),
@@ -120,7 +120,7 @@ fn algorithm(alg: &str) -> ApiResult<Algorithm> {
 
 /// Signs `claims` with the current key of `alg`; `typ` is the JOSE header's (RFC 9068
 /// access tokens are `at+jwt`).
-pub async fn sign<T: Serialize>(state: &AppState, alg: &str, typ: &str, claims: &T) -> ApiResult<String> {
+pub async fn sign<T: Serialize>(state: &AppState, alg: &str, typ: &str, claims: &T) -> ServiceResult<String> {
     let keys = current_keys(state).await?;
     let key = keys
         .iter()
@@ -140,7 +140,7 @@ pub async fn sign<T: Serialize>(state: &AppState, alg: &str, typ: &str, claims: 
 /// Checks a token's signature against the listed key its `kid` names and returns its
 /// claims; `None` for anything that is not one of ours. Expiry, audience and issuer are
 /// the caller's to check, against the service's clock.
-pub async fn verify<T: DeserializeOwned>(state: &AppState, token: &str) -> ApiResult<Option<(T, String)>> {
+pub async fn verify<T: DeserializeOwned>(state: &AppState, token: &str) -> ServiceResult<Option<(T, String)>> {
     let Ok(header) = jsonwebtoken::decode_header(token) else { return Ok(None) };
     let Some(kid) = header.kid else { return Ok(None) };
     let keys = current_keys(state).await?;

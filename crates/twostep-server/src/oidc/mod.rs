@@ -43,7 +43,7 @@ fn oauth_error(e: OAuthError) -> Response {
     response
 }
 
-fn internal(e: crate::error::ApiError) -> Response {
+fn internal(e: crate::service::Refusal) -> Response {
     oauth_error(OAuthError::from(e))
 }
 

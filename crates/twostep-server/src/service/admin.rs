@@ -1,11 +1,11 @@
 //! Administration of 2SV (SPEC §3, §6 "Administration"): only admin-profile users, and
 //! only for their own organisation — the organisation always comes from the session.
 
-use crate::error::{ApiError, ApiResult};
 use crate::service::audit::{self, Event};
-use crate::service::{RequestMeta, parse_rfc3339, rfc3339};
+use crate::service::{Refusal, RequestMeta, ServiceResult, parse_rfc3339};
 use crate::state::AppState;
 use serde::Serialize;
+use twostep_core::Timestamp;
 use twostep_core::domain::{AccountKind, AddonState, Username};
 use twostep_core::policy;
 use twostep_core::store::{Organization, SessionView};
@@ -15,8 +15,8 @@ use twostep_core::store::{Organization, SessionView};
 pub struct Admin(SessionView);
 
 impl Admin {
-    pub fn check(session: SessionView) -> ApiResult<Self> {
-        if session.admin && session.kind == AccountKind::User { Ok(Self(session)) } else { Err(ApiError::Forbidden) }
+    pub fn check(session: SessionView) -> ServiceResult<Self> {
+        if session.admin && session.kind == AccountKind::User { Ok(Self(session)) } else { Err(Refusal::Forbidden) }
     }
 
     pub fn org_id(&self) -> i64 {
@@ -39,7 +39,12 @@ impl Admin {
     /// account needs an administrator who passed 2SV within the last 15 minutes, whenever
     /// that administrator has a method (and 2SV is in force, so a method can be used).
     /// Every such action in this module begins with it; a refusal is audited.
-    pub async fn reconfirm(&self, state: &AppState, meta: &RequestMeta, action: &str) -> ApiResult<Reconfirmed<'_>> {
+    pub async fn reconfirm(
+        &self,
+        state: &AppState,
+        meta: &RequestMeta,
+        action: &str,
+    ) -> ServiceResult<Reconfirmed<'_>> {
         let org = state.store.org_by_id(self.org_id()).await?;
         let needs_step_up = org.two_step_in_force() && !state.store.methods(self.0.account_id).await?.is_empty();
         if needs_step_up && !twostep_core::flow::stepped_up(self.0.last_two_step_at, state.now()) {
@@ -56,7 +61,7 @@ impl Admin {
                 },
             )
             .await;
-            return Err(ApiError::StepUpRequired);
+            return Err(Refusal::StepUpRequired);
         }
         Ok(Reconfirmed(self))
     }
@@ -73,7 +78,7 @@ impl std::ops::Deref for Reconfirmed<'_> {
     }
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize)]
 pub struct ProfileState {
     pub slug: String,
     pub name: String,
@@ -82,7 +87,8 @@ pub struct ProfileState {
     pub enrolled: i64,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+/// The organisation's 2SV state (`Serialize`: the security page shows it as it is).
+#[derive(Debug, Serialize)]
 pub struct TwoStepState {
     pub addon: &'static str,
     pub enabled: bool,
@@ -94,7 +100,7 @@ pub struct TwoStepState {
     pub remember_device_days: i64,
 }
 
-pub async fn state_of(state: &AppState, admin: &Admin) -> ApiResult<TwoStepState> {
+pub async fn state_of(state: &AppState, admin: &Admin) -> ServiceResult<TwoStepState> {
     let org = state.store.org_by_id(admin.org_id()).await?;
     let profiles = state
         .store
@@ -156,9 +162,9 @@ pub async fn set_days(
     setting: DaySetting,
     days: i64,
     meta: &RequestMeta,
-) -> ApiResult<TwoStepState> {
+) -> ServiceResult<TwoStepState> {
     if !(0..=90).contains(&days) {
-        return Err(ApiError::InvalidRequest("days must be between 0 and 90".into()));
+        return Err(Refusal::InvalidRequest("days must be between 0 and 90".into()));
     }
     let org = org(state, admin).await?;
     require_connected(&org)?;
@@ -193,15 +199,15 @@ fn grace(state: &AppState) -> i64 {
     state.config.mandatory_session_grace.as_secs() as i64
 }
 
-async fn org(state: &AppState, admin: &Admin) -> ApiResult<Organization> {
+async fn org(state: &AppState, admin: &Admin) -> ServiceResult<Organization> {
     Ok(state.store.org_by_id(admin.org_id()).await?)
 }
 
 /// Connect the add-on ("in the Hub"): `available` → `connected`.
-pub async fn connect(state: &AppState, admin: &Admin, meta: &RequestMeta) -> ApiResult<TwoStepState> {
+pub async fn connect(state: &AppState, admin: &Admin, meta: &RequestMeta) -> ServiceResult<TwoStepState> {
     let org = org(state, admin).await?;
     match org.addon {
-        AddonState::Unavailable => return Err(ApiError::AddonUnavailable),
+        AddonState::Unavailable => return Err(Refusal::AddonUnavailable),
         AddonState::Available => {
             state.store.set_addon_state(org.id, AddonState::Connected).await?;
             audit_policy(state, admin, meta, "policy.addon_connected", "connected").await;
@@ -216,11 +222,11 @@ pub async fn set_enabled(
     admin: &Admin,
     enabled: bool,
     meta: &RequestMeta,
-) -> ApiResult<TwoStepState> {
+) -> ServiceResult<TwoStepState> {
     let org = org(state, admin).await?;
     match org.addon {
-        AddonState::Unavailable => return Err(ApiError::AddonUnavailable),
-        AddonState::Available => return Err(ApiError::AddonNotConnected),
+        AddonState::Unavailable => return Err(Refusal::AddonUnavailable),
+        AddonState::Available => return Err(Refusal::AddonNotConnected),
         AddonState::Connected => {}
     }
     if org.two_step_enabled != enabled {
@@ -237,10 +243,10 @@ pub async fn set_enabled(
 
 /// Profiles can be made mandatory once the add-on is connected (before enabling, too,
 /// so that an administrator can prepare the policy and switch it on at once).
-fn require_connected(org: &Organization) -> ApiResult<()> {
+fn require_connected(org: &Organization) -> ServiceResult<()> {
     match org.addon {
-        AddonState::Unavailable => Err(ApiError::AddonUnavailable),
-        AddonState::Available => Err(ApiError::AddonNotConnected),
+        AddonState::Unavailable => Err(Refusal::AddonUnavailable),
+        AddonState::Available => Err(Refusal::AddonNotConnected),
         AddonState::Connected => Ok(()),
     }
 }
@@ -251,13 +257,13 @@ pub async fn set_profile_mandatory(
     slug: &str,
     mandatory: bool,
     meta: &RequestMeta,
-) -> ApiResult<TwoStepState> {
+) -> ServiceResult<TwoStepState> {
     let org = org(state, admin).await?;
     let profile = state
         .store
         .profile_by_slug(org.id, slug)
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("profile {slug:?}")))?;
+        .ok_or_else(|| Refusal::NotFound(format!("profile {slug:?}")))?;
     require_connected(&org)?;
     if !mandatory {
         admin.reconfirm(state, meta, "profile_optional").await?;
@@ -274,7 +280,7 @@ pub async fn set_organization_mandatory(
     admin: &Admin,
     mandatory: bool,
     meta: &RequestMeta,
-) -> ApiResult<TwoStepState> {
+) -> ServiceResult<TwoStepState> {
     let org = org(state, admin).await?;
     require_connected(&org)?;
     if !mandatory {
@@ -287,14 +293,13 @@ pub async fn set_organization_mandatory(
     state_of(state, admin).await
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug)]
 pub struct NamedMethod {
-    #[serde(rename = "type")]
     pub kind: &'static str,
     pub name: String,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug)]
 pub struct UserRow {
     pub username: String,
     pub profile: Option<String>,
@@ -304,14 +309,14 @@ pub struct UserRow {
     pub methods: Vec<&'static str>,
     /// Every method by type and name (SPEC §14).
     pub method_names: Vec<NamedMethod>,
-    pub last_two_step_at: Option<String>,
+    pub last_two_step_at: Option<Timestamp>,
     /// Until when the user may still skip enrolling (SPEC §14), while that is ahead.
-    pub enroll_by: Option<String>,
+    pub enroll_by: Option<Timestamp>,
     /// Devices whose second step is remembered (SPEC §14).
     pub remembered_devices: i64,
 }
 
-pub async fn users(state: &AppState, admin: &Admin) -> ApiResult<Vec<UserRow>> {
+pub async fn users(state: &AppState, admin: &Admin) -> ServiceResult<Vec<UserRow>> {
     let org = org(state, admin).await?;
     let rows = state.store.account_report(org.id).await?;
     let devices = state.store.device_counts(org.id, state.now()).await?;
@@ -337,8 +342,8 @@ pub async fn users(state: &AppState, admin: &Admin) -> ApiResult<Vec<UserRow>> {
                 } else {
                     r.named_methods.into_iter().map(|(kind, name)| NamedMethod { kind: kind.as_str(), name }).collect()
                 },
-                last_two_step_at: r.last_two_step_at.map(rfc3339),
-                enroll_by: r.enroll_by.filter(|by| *by > state.now() && required && r.methods.is_empty()).map(rfc3339),
+                last_two_step_at: r.last_two_step_at,
+                enroll_by: r.enroll_by.filter(|by| *by > state.now() && required && r.methods.is_empty()),
                 remembered_devices: devices.iter().find(|(id, _)| *id == r.account_id).map_or(0, |(_, n)| *n),
             }
         })
@@ -346,14 +351,14 @@ pub async fn users(state: &AppState, admin: &Admin) -> ApiResult<Vec<UserRow>> {
 }
 
 /// Lost phone: every method and recovery code goes, and every session ends at once.
-pub async fn reset_user(state: &AppState, admin: &Admin, username: &str, meta: &RequestMeta) -> ApiResult<()> {
+pub async fn reset_user(state: &AppState, admin: &Admin, username: &str, meta: &RequestMeta) -> ServiceResult<()> {
     admin.reconfirm(state, meta, "reset_two_step").await?;
-    let key = Username::parse(username).map_err(|_| ApiError::NotFound(format!("user {username:?}")))?.key();
+    let key = Username::parse(username).map_err(|_| Refusal::NotFound(format!("user {username:?}")))?.key();
     let account = state
         .store
         .account_by_username(admin.org_id(), &key)
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("user {username:?}")))?;
+        .ok_or_else(|| Refusal::NotFound(format!("user {username:?}")))?;
     let had_methods = !state.store.methods(account.id).await?.is_empty();
     state.store.reset_two_step(account.id).await?;
     // Lost phone: from now on the password alone cannot bind a new factor (SPEC §12).
@@ -378,11 +383,10 @@ pub async fn reset_user(state: &AppState, admin: &Admin, username: &str, meta: &
     Ok(())
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug)]
 pub struct AuditItem {
     pub id: i64,
-    pub at: String,
-    #[serde(rename = "type")]
+    pub at: Timestamp,
     pub kind: String,
     pub actor: Option<String>,
     pub subject: Option<String>,
@@ -397,10 +401,10 @@ pub async fn audit_events(
     admin: &Admin,
     limit: Option<i64>,
     before: Option<&str>,
-) -> ApiResult<Vec<AuditItem>> {
+) -> ServiceResult<Vec<AuditItem>> {
     let limit = limit.unwrap_or(50);
     if !(1..=100).contains(&limit) {
-        return Err(ApiError::InvalidRequest("limit must be between 1 and 100".into()));
+        return Err(Refusal::InvalidRequest("limit must be between 1 and 100".into()));
     }
     let (before_id, before_at) = match before.map(str::trim).filter(|b| !b.is_empty()) {
         None => (None, None),
@@ -408,7 +412,7 @@ pub async fn audit_events(
             (Ok(id), _) => (Some(id), None),
             (_, Some(at)) => (None, Some(at)),
             _ => {
-                return Err(ApiError::InvalidRequest("before must be an event id or an RFC 3339 time".into()));
+                return Err(Refusal::InvalidRequest("before must be an event id or an RFC 3339 time".into()));
             }
         },
     };
@@ -417,7 +421,7 @@ pub async fn audit_events(
         .into_iter()
         .map(|e| AuditItem {
             id: e.id,
-            at: rfc3339(e.event.at),
+            at: e.event.at,
             kind: e.event.kind,
             actor: e.event.actor,
             subject: e.event.subject,

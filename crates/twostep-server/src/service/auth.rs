@@ -1,12 +1,12 @@
 //! Sign-in (SPEC §4): password, then — when 2SV applies — a second step or enrollment;
 //! sessions and flows.
 
-use crate::error::{ApiError, ApiResult};
 use crate::service::audit::{self, Event};
 use crate::service::codes::{self, Checked, CodeContext, Proof};
-use crate::service::{Member, RequestMeta, blocking, throttle};
+use crate::service::{Member, Refusal, RequestMeta, ServiceResult, blocking, throttle};
 use crate::state::AppState;
 use serde::Serialize;
+use twostep_core::Timestamp;
 use twostep_core::credential::password;
 use twostep_core::crypto::{Token, TokenHash};
 use twostep_core::domain::{MethodKind, Password, Username};
@@ -24,10 +24,10 @@ pub struct LoginInput {
 }
 
 /// A token handed out once, with when it stops working.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug)]
 pub struct Issued {
     pub token: String,
-    pub expires_at: String,
+    pub expires_at: Timestamp,
 }
 
 #[derive(Debug, Serialize)]
@@ -75,7 +75,7 @@ pub async fn open_session(
     second_factor: Option<&str>,
     flow: Option<i64>,
     meta: &RequestMeta,
-) -> ApiResult<Issued> {
+) -> ServiceResult<Issued> {
     let now = state.now();
     let token = Token::generate();
     let expires_at = now + state.config.session_ttl.as_secs() as i64;
@@ -93,16 +93,16 @@ pub async fn open_session(
     };
     match flow {
         Some(flow_id) => {
-            state.store.open_session_from_flow(flow_id, session).await?.ok_or(ApiError::FlowExpired)?;
+            state.store.open_session_from_flow(flow_id, session).await?.ok_or(Refusal::FlowExpired)?;
         }
         None => {
             state.store.create_session(session).await?;
         }
     }
-    Ok(Issued { token: token.expose().to_owned(), expires_at: super::rfc3339(expires_at) })
+    Ok(Issued { token: token.expose().to_owned(), expires_at })
 }
 
-async fn open_flow(state: &AppState, account: &Account, client: &str, kind: FlowKind) -> ApiResult<Issued> {
+async fn open_flow(state: &AppState, account: &Account, client: &str, kind: FlowKind) -> ServiceResult<Issued> {
     let now = state.now();
     let token = Token::generate();
     let expires_at = now + flow::FLOW_TTL;
@@ -118,11 +118,11 @@ async fn open_flow(state: &AppState, account: &Account, client: &str, kind: Flow
             expires_at,
         })
         .await?;
-    Ok(Issued { token: token.expose().to_owned(), expires_at: super::rfc3339(expires_at) })
+    Ok(Issued { token: token.expose().to_owned(), expires_at })
 }
 
 /// What a user can offer at the second step: their methods, then recovery codes.
-pub async fn method_offers(state: &AppState, account_id: i64) -> ApiResult<Vec<MethodOffer>> {
+pub async fn method_offers(state: &AppState, account_id: i64) -> ServiceResult<Vec<MethodOffer>> {
     // One offer per kind: several authenticator apps or keys are one choice (SPEC §14).
     let mut offers: Vec<MethodOffer> = Vec::new();
     for m in state.store.methods(account_id).await? {
@@ -137,11 +137,12 @@ pub async fn method_offers(state: &AppState, account_id: i64) -> ApiResult<Vec<M
     Ok(offers)
 }
 
-/// `POST /api/v1/login`.
+/// The first step: organisation, username and password; then a session, or a flow
+/// for the second step or for enrolling.
 // The span names the step and the client only: the input holds the password.
 #[tracing::instrument(name = "sign_in.password", skip_all, fields(client = %input.client))]
-pub async fn login(state: &AppState, input: LoginInput, meta: &RequestMeta) -> ApiResult<LoginOutcome> {
-    let client_supports = state.clients.supports_two_step(&input.client).ok_or(ApiError::UnknownClient)?;
+pub async fn login(state: &AppState, input: LoginInput, meta: &RequestMeta) -> ServiceResult<LoginOutcome> {
+    let client_supports = state.clients.supports_two_step(&input.client).ok_or(Refusal::UnknownClient)?;
     let client = input.client.as_str();
     let org = state.store.org_by_slug(input.organization.trim()).await?;
     let account = match (&org, Username::parse(&input.username)) {
@@ -160,7 +161,7 @@ pub async fn login(state: &AppState, input: LoginInput, meta: &RequestMeta) -> A
     .await
     {
         Ok(ok) => ok,
-        Err(busy @ ApiError::Busy { .. }) => {
+        Err(busy @ Refusal::Busy { .. }) => {
             throttle::give_back(state, &throttle, reservation).await?;
             state.metrics.sign_in("busy");
             return Err(busy);
@@ -183,7 +184,7 @@ pub async fn login(state: &AppState, input: LoginInput, meta: &RequestMeta) -> A
         )
         .await;
         state.metrics.sign_in("invalid_credentials");
-        return Err(ApiError::InvalidCredentials);
+        return Err(Refusal::InvalidCredentials);
     };
     throttle::password_passed(state, &throttle, reservation).await?;
     // A disabled account learns so only after a correct password (SPEC §12).
@@ -202,7 +203,7 @@ pub async fn login(state: &AppState, input: LoginInput, meta: &RequestMeta) -> A
         )
         .await;
         state.metrics.sign_in("account_disabled");
-        return Err(ApiError::AccountDisabled);
+        return Err(Refusal::AccountDisabled);
     }
     after_password(state, org, account, client, client_supports, meta, input.device_token.as_deref()).await
 }
@@ -218,7 +219,7 @@ pub async fn after_password(
     client_supports: bool,
     meta: &RequestMeta,
     device_token: Option<&str>,
-) -> ApiResult<LoginOutcome> {
+) -> ServiceResult<LoginOutcome> {
     let has_method = !state.store.methods(account.id).await?.is_empty();
     let subject = Member { org, account, has_method };
     let requirement = policy::requirement(subject.policy());
@@ -238,7 +239,7 @@ pub async fn after_password(
         if let Some(retry_after) = flow::lockout::remaining(account.locked_until, now) {
             audit::record(state, meta, event("two_step_locked")).await;
             state.metrics.sign_in("two_step_locked");
-            return Err(ApiError::TwoStepLocked { retry_after });
+            return Err(Refusal::TwoStepLocked { retry_after });
         }
     }
     let outcome = match step {
@@ -249,7 +250,7 @@ pub async fn after_password(
         SignInStep::UnsupportedClient => {
             audit::record(state, meta, event("two_step_unsupported_client")).await;
             state.metrics.sign_in("two_step_unsupported_client");
-            return Err(ApiError::TwoStepUnsupportedClient);
+            return Err(Refusal::TwoStepUnsupportedClient);
         }
         SignInStep::TwoStepRequired if remembered(state, &subject, device_token).await? => {
             let session = open_session(state, account, client, Some("remembered_device"), None, meta).await?;
@@ -277,14 +278,14 @@ pub async fn after_password(
     Ok(outcome)
 }
 
-/// A live flow of the given kind, or 401 `flow_expired`.
-pub async fn flow_for(state: &AppState, token: &str, kind: FlowKind) -> ApiResult<Flow> {
+/// A live flow of the given kind, or [`Refusal::FlowExpired`].
+pub async fn flow_for(state: &AppState, token: &str, kind: FlowKind) -> ServiceResult<Flow> {
     let flow = state
         .store
         .flow_by_hash(&TokenHash::of(token).0, state.now())
         .await?
         .filter(|f| f.kind == kind && f.failures < flow::MAX_FLOW_FAILURES)
-        .ok_or(ApiError::FlowExpired)?;
+        .ok_or(Refusal::FlowExpired)?;
     Ok(flow)
 }
 
@@ -298,7 +299,7 @@ pub struct Verified {
 
 /// Whether `device_token` is a live remembered device of this account, while the
 /// organisation remembers devices (SPEC §14). The password has been checked already.
-async fn remembered(state: &AppState, subject: &Member, device_token: Option<&str>) -> ApiResult<bool> {
+async fn remembered(state: &AppState, subject: &Member, device_token: Option<&str>) -> ServiceResult<bool> {
     let Some(token) = device_token.filter(|t| !t.is_empty() && t.len() <= 512) else { return Ok(false) };
     if subject.org.remember_device_days <= 0 {
         return Ok(false);
@@ -308,7 +309,7 @@ async fn remembered(state: &AppState, subject: &Member, device_token: Option<&st
 
 /// Remembers the device a second step was just passed on, for the organisation's number
 /// of days; `None` when the organisation does not remember devices.
-async fn remember_device(state: &AppState, account: &Account, meta: &RequestMeta) -> ApiResult<Option<String>> {
+async fn remember_device(state: &AppState, account: &Account, meta: &RequestMeta) -> ServiceResult<Option<String>> {
     let org = state.store.org_by_id(account.org_id).await?;
     if org.remember_device_days <= 0 {
         return Ok(None);
@@ -338,7 +339,7 @@ pub async fn verify(
     proof: Proof<'_>,
     remember: bool,
     meta: &RequestMeta,
-) -> ApiResult<Verified> {
+) -> ServiceResult<Verified> {
     let flow = flow_for(state, flow_token, FlowKind::TwoStep).await?;
     let account = state.store.account_by_id(flow.account_id).await?;
     let ctx = CodeContext { account: &account, client: Some(&flow.client), binding: SmsBinding::Flow(flow.id), meta };
@@ -352,7 +353,7 @@ pub async fn verify(
         }
         Checked::Wrong => {
             let failures =
-                state.store.flow_failure(flow.id, flow::MAX_FLOW_FAILURES).await?.ok_or(ApiError::FlowExpired)?;
+                state.store.flow_failure(flow.id, flow::MAX_FLOW_FAILURES).await?.ok_or(Refusal::FlowExpired)?;
             let remaining = match flow::after_failure(failures) {
                 AfterFailure::Remaining(n) => n,
                 AfterFailure::Exhausted => {
@@ -360,34 +361,34 @@ pub async fn verify(
                     0
                 }
             };
-            Err(ApiError::InvalidCode { attempts_remaining: Some(remaining) })
+            Err(Refusal::InvalidCode { attempts_remaining: Some(remaining) })
         }
     }
 }
 
 /// Whether a session still holds at this moment: not expired, not revoked (SPEC §3.7),
 /// not idle (§11.8). The tokens apps hold are checked against it too (§13).
-pub fn check_live(state: &AppState, session: &SessionView) -> ApiResult<()> {
+pub fn check_live(state: &AppState, session: &SessionView) -> ServiceResult<()> {
     let now = state.now();
     if session.expires_at <= now {
-        return Err(ApiError::SessionInvalid);
+        return Err(Refusal::SessionInvalid);
     }
     if session.revoke_at.is_some_and(|at| at <= now) {
-        return Err(ApiError::SessionRevoked);
+        return Err(Refusal::SessionRevoked);
     }
     // SPEC §11.8: a session unused for `session_idle_timeout` ends. Last use is kept to
     // the minute, which is far finer than any sensible idle limit.
     let idle = state.config.session_idle_timeout.as_secs() as i64;
     if idle > 0 && session.last_seen_at + idle <= now {
-        return Err(ApiError::SessionInvalid);
+        return Err(Refusal::SessionInvalid);
     }
     Ok(())
 }
 
-/// The session behind a bearer token, or 401 `session_invalid` / `session_revoked`.
-pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<SessionView> {
+/// The session behind a bearer token, or [`Refusal::SessionInvalid`] / [`Refusal::SessionRevoked`].
+pub async fn authenticate(state: &AppState, token: &str) -> ServiceResult<SessionView> {
     let now = state.now();
-    let session = state.store.session_by_hash(&TokenHash::of(token).0).await?.ok_or(ApiError::SessionInvalid)?;
+    let session = state.store.session_by_hash(&TokenHash::of(token).0).await?.ok_or(Refusal::SessionInvalid)?;
     check_live(state, &session)?;
     // last_seen is for the session list: noted at most once a minute and written in
     // batches (crate::touches), so the session check stays a read.
@@ -397,7 +398,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<SessionVie
     Ok(session)
 }
 
-pub async fn logout(state: &AppState, session: &SessionView, meta: &RequestMeta) -> ApiResult<()> {
+pub async fn logout(state: &AppState, session: &SessionView, meta: &RequestMeta) -> ServiceResult<()> {
     state.store.delete_session(session.id).await?;
     audit::record(
         state,
@@ -415,15 +416,15 @@ pub async fn logout(state: &AppState, session: &SessionView, meta: &RequestMeta)
     Ok(())
 }
 
-/// `POST /api/v1/login/sms`: a code to the user's enrolled number for this flow.
-pub async fn send_sign_in_sms(state: &AppState, flow_token: &str, meta: &RequestMeta) -> ApiResult<()> {
+/// A sign-in code to the user's enrolled number, for a flow at its second step.
+pub async fn send_sign_in_sms(state: &AppState, flow_token: &str, meta: &RequestMeta) -> ServiceResult<()> {
     let flow = flow_for(state, flow_token, FlowKind::TwoStep).await?;
     let subject = Member::load(state, flow.account_id).await?;
     let methods = state.store.methods(flow.account_id).await?;
     let method = methods
         .iter()
         .find(|m| m.kind == MethodKind::Sms)
-        .ok_or_else(|| ApiError::InvalidRequest("text messages are not one of this account's methods".into()))?;
+        .ok_or_else(|| Refusal::InvalidRequest("text messages are not one of this account's methods".into()))?;
     let phone = crate::service::sms::open_phone(state, flow.account_id, &method.sealed)?;
     crate::service::sms::send_code(
         state,
@@ -437,15 +438,15 @@ pub async fn send_sign_in_sms(state: &AppState, flow_token: &str, meta: &Request
     .await
 }
 
-/// `POST /api/v1/login/skip-enrollment` (SPEC §14): before the enrollment deadline, a
-/// session without 2SV that ends at the deadline (never earlier through §3.7's grace).
-/// After it, 403 `forbidden`: enrollment is forced.
-pub async fn skip_enrollment(state: &AppState, flow_token: &str, meta: &RequestMeta) -> ApiResult<(Issued, i64)> {
+/// Setting up 2SV later (SPEC §14): before the enrollment deadline, a session without
+/// 2SV that ends at the deadline (never earlier through §3.7's grace). After it,
+/// [`Refusal::ForbiddenBecause`]: enrollment is forced.
+pub async fn skip_enrollment(state: &AppState, flow_token: &str, meta: &RequestMeta) -> ServiceResult<(Issued, i64)> {
     let flow = flow_for(state, flow_token, FlowKind::Enrollment).await?;
     let account = state.store.account_by_id(flow.account_id).await?;
     let now = state.now();
     let Some(enroll_by) = account.enroll_by.filter(|by| *by > now) else {
-        return Err(ApiError::ForbiddenBecause("the enrollment deadline has passed: set up 2-Step Verification now"));
+        return Err(Refusal::ForbiddenBecause("the enrollment deadline has passed: set up 2-Step Verification now"));
     };
     let session = open_session(state, &account, &flow.client, None, Some(flow.id), meta).await?;
     if let Some(view) = state.store.session_by_hash(&TokenHash::of(&session.token).0).await? {

@@ -1,9 +1,8 @@
 //! Checking a second-step code (TOTP, SMS or recovery code) under the account lockout.
 
-use crate::error::{ApiError, ApiResult};
 use crate::service::audit::{self, Event};
 use crate::service::notify::Notice;
-use crate::service::{RequestMeta, sms};
+use crate::service::{Refusal, RequestMeta, ServiceResult, sms};
 use crate::state::AppState;
 use serde::Deserialize;
 use twostep_core::aad::Aad;
@@ -74,7 +73,7 @@ pub struct CodeContext<'a> {
 }
 
 /// Checks what was offered without touching the lockout counters.
-async fn check(state: &AppState, ctx: &CodeContext<'_>, proof: Proof<'_>) -> ApiResult<Checked> {
+async fn check(state: &AppState, ctx: &CodeContext<'_>, proof: Proof<'_>) -> ServiceResult<Checked> {
     let account = ctx.account;
     let now = state.now();
     let (method, code) = match proof {
@@ -160,7 +159,7 @@ pub struct Attempt {
 
 impl Attempt {
     /// Takes one attempt, or `Err(retry_after)` while the second step is locked.
-    pub async fn reserve(state: &AppState, account_id: i64) -> ApiResult<Result<Self, i64>> {
+    pub async fn reserve(state: &AppState, account_id: i64) -> ServiceResult<Result<Self, i64>> {
         Ok(match state.store.reserve_second_step_attempt(account_id, state.now()).await? {
             Ok(()) => Ok(Self { store: state.store.clone(), account_id, settled: false }),
             Err(retry_after) => Err(retry_after),
@@ -168,7 +167,7 @@ impl Attempt {
     }
 
     /// The code was right: the consecutive count starts again.
-    pub async fn passed(mut self, now: i64) -> ApiResult<()> {
+    pub async fn passed(mut self, now: i64) -> ServiceResult<()> {
         self.store.second_step_passed(self.account_id, now).await?;
         self.settled = true;
         Ok(())
@@ -176,7 +175,7 @@ impl Attempt {
 
     /// The code was wrong: the attempt stays counted, and a lock starts at the threshold
     /// (its end is returned).
-    pub async fn failed(mut self, now: i64) -> ApiResult<Option<i64>> {
+    pub async fn failed(mut self, now: i64) -> ServiceResult<Option<i64>> {
         let locked = self.store.second_step_failed(self.account_id, now).await?;
         self.settled = true;
         Ok(locked)
@@ -200,7 +199,7 @@ impl Drop for Attempt {
 }
 
 /// Checks a second-step code under the per-account lockout (SPEC §4).
-pub async fn second_step(state: &AppState, ctx: &CodeContext<'_>, proof: Proof<'_>) -> ApiResult<Checked> {
+pub async fn second_step(state: &AppState, ctx: &CodeContext<'_>, proof: Proof<'_>) -> ServiceResult<Checked> {
     let method = proof.method();
     let account = ctx.account;
     let now = state.now();
@@ -220,7 +219,7 @@ pub async fn second_step(state: &AppState, ctx: &CodeContext<'_>, proof: Proof<'
                 },
             )
             .await;
-            return Err(ApiError::TwoStepLocked { retry_after });
+            return Err(Refusal::TwoStepLocked { retry_after });
         }
     };
     let checked = check(state, ctx, proof).await?;

@@ -1,15 +1,14 @@
 //! The user's own 2SV methods (SPEC §5, §6 "The user's own methods"): reachable with a
 //! session, or with a flow token in state `two_step_enrollment_required`.
 
-use crate::error::{ApiError, ApiResult};
 use crate::service::audit::{self, Event};
 use crate::service::auth::{self, Issued};
 use crate::service::codes::{self, Attempt, Checked, CodeContext, Proof};
 use crate::service::notify::Notice;
 use crate::service::sms;
-use crate::service::{Member, RequestMeta, rfc3339};
+use crate::service::{Member, Refusal, RequestMeta, ServiceResult};
 use crate::state::AppState;
-use serde::Serialize;
+use twostep_core::Timestamp;
 use twostep_core::aad::Aad;
 use twostep_core::credential::{recovery, totp};
 use twostep_core::crypto::TokenHash;
@@ -48,25 +47,25 @@ impl Caller {
     }
 
     /// A session whose last second step is recent enough for a sensitive change.
-    pub(crate) fn require_step_up(&self, now: i64) -> ApiResult<&SessionView> {
+    pub(crate) fn require_step_up(&self, now: i64) -> ServiceResult<&SessionView> {
         match self {
             Self::Session(s) if flow::stepped_up(s.last_two_step_at, now) => Ok(s),
-            _ => Err(ApiError::StepUpRequired),
+            _ => Err(Refusal::StepUpRequired),
         }
     }
 }
 
 /// A bearer token as a session or, failing that, as an enrollment flow.
-pub async fn caller(state: &AppState, token: &str) -> ApiResult<Caller> {
+pub async fn caller(state: &AppState, token: &str) -> ServiceResult<Caller> {
     match auth::authenticate(state, token).await {
         Ok(session) => Ok(Caller::Session(session)),
-        Err(ApiError::SessionInvalid) => {
+        Err(Refusal::SessionInvalid) => {
             let flow = state
                 .store
                 .flow_by_hash(&TokenHash::of(token).0, state.now())
                 .await?
                 .filter(|f| f.kind == FlowKind::Enrollment && f.failures < flow::MAX_FLOW_FAILURES)
-                .ok_or(ApiError::SessionInvalid)?;
+                .ok_or(Refusal::SessionInvalid)?;
             Ok(Caller::Enrollment(flow))
         }
         Err(e) => Err(e),
@@ -74,14 +73,15 @@ pub async fn caller(state: &AppState, token: &str) -> ApiResult<Caller> {
 }
 
 /// Loads the caller's account and applies the gates every endpoint shares: contacts
-/// never (403), and only while 2SV is enabled for the organisation (409).
-pub(crate) async fn subject(state: &AppState, caller: &Caller) -> ApiResult<Member> {
+/// never (`TwoStepNotAvailable`), and only while 2SV is enabled for the organisation
+/// (`TwoStepDisabled`).
+pub(crate) async fn subject(state: &AppState, caller: &Caller) -> ServiceResult<Member> {
     let subject = Member::load(state, caller.account_id()).await?;
     if subject.account.kind == AccountKind::Contact {
-        return Err(ApiError::TwoStepNotAvailable);
+        return Err(Refusal::TwoStepNotAvailable);
     }
     if !subject.org.two_step_in_force() {
-        return Err(ApiError::TwoStepDisabled);
+        return Err(Refusal::TwoStepDisabled);
     }
     // After an admin reset of a lost phone, the password alone cannot bind a factor: the
     // enrollment flow must first present an access code (SPEC §12).
@@ -89,23 +89,22 @@ pub(crate) async fn subject(state: &AppState, caller: &Caller) -> ApiResult<Memb
         && subject.account.access_code_required
         && !flow.access_code_ok
     {
-        return Err(ApiError::AccessCodeRequired);
+        return Err(Refusal::AccessCodeRequired);
     }
     Ok(subject)
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+/// One enabled method, never its secret.
+#[derive(Debug)]
 pub struct MethodInfo {
-    /// For `DELETE /api/v1/me/two-step/methods/{id}` (SPEC §14).
+    /// What a removal names the method by (SPEC §14).
     pub id: i64,
-    #[serde(rename = "type")]
     pub kind: &'static str,
     pub name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub phone_hint: Option<String>,
-    pub enabled_at: String,
-    pub created_at: String,
-    pub last_used_at: Option<String>,
+    pub enabled_at: Timestamp,
+    pub created_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
 }
 
 impl From<Method> for MethodInfo {
@@ -115,14 +114,14 @@ impl From<Method> for MethodInfo {
             kind: m.kind.as_str(),
             name: m.name,
             phone_hint: m.phone_hint,
-            enabled_at: rfc3339(m.enabled_at),
-            created_at: rfc3339(m.enabled_at),
-            last_used_at: m.last_used_at.map(rfc3339),
+            enabled_at: m.enabled_at,
+            created_at: m.enabled_at,
+            last_used_at: m.last_used_at,
         }
     }
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug)]
 pub struct Overview {
     pub available: bool,
     pub required: bool,
@@ -130,7 +129,7 @@ pub struct Overview {
     pub recovery_codes_remaining: i64,
 }
 
-pub async fn overview(state: &AppState, caller: &Caller) -> ApiResult<Overview> {
+pub async fn overview(state: &AppState, caller: &Caller) -> ServiceResult<Overview> {
     let subject = subject(state, caller).await?;
     let id = subject.account.id;
     let methods = state.store.methods(id).await?.into_iter().map(MethodInfo::from).collect();
@@ -142,13 +141,12 @@ pub async fn overview(state: &AppState, caller: &Caller) -> ApiResult<Overview> 
     })
 }
 
-#[derive(Serialize, utoipa::ToSchema)]
 pub struct TotpEnrollment {
     pub secret: String,
     pub otpauth_uri: String,
     pub qr_svg: String,
     pub qr_png: String,
-    pub expires_at: String,
+    pub expires_at: Timestamp,
 }
 
 /// Binding a factor is a sensitive change (SPEC §11.1): once the account has a method,
@@ -160,7 +158,7 @@ pub(crate) async fn guard_binding(
     subject: &Member,
     kind: MethodKind,
     meta: &RequestMeta,
-) -> ApiResult<()> {
+) -> ServiceResult<()> {
     // After an admin reset the password alone binds nothing (SPEC §12): a session must
     // first present an access code (an enrollment flow is gated in `subject`).
     if subject.account.access_code_required && matches!(caller, Caller::Session(_)) {
@@ -177,7 +175,7 @@ pub(crate) async fn guard_binding(
             },
         )
         .await;
-        return Err(ApiError::AccessCodeRequired);
+        return Err(Refusal::AccessCodeRequired);
     }
     if !subject.has_method {
         return Ok(());
@@ -206,7 +204,7 @@ pub async fn start_totp(
     caller: &Caller,
     name: Option<&str>,
     meta: &RequestMeta,
-) -> ApiResult<TotpEnrollment> {
+) -> ServiceResult<TotpEnrollment> {
     let name = method_name(name, MethodKind::Totp)?;
     let subject = subject(state, caller).await?;
     guard_binding(state, caller, &subject, MethodKind::Totp, meta).await?;
@@ -228,18 +226,12 @@ pub async fn start_totp(
         .await?;
     let label = format!("{}@{}", account.username, subject.org.slug);
     let otpauth_uri = totp::otpauth_uri(&state.config.issuer, &label, &secret);
-    let qr_svg = crate::qr::svg(&otpauth_uri).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let qr_png = crate::qr::png_base64(&otpauth_uri).map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok(TotpEnrollment {
-        secret: totp::encode_secret(&secret),
-        otpauth_uri,
-        qr_svg,
-        qr_png,
-        expires_at: rfc3339(expires_at),
-    })
+    let qr_svg = crate::qr::svg(&otpauth_uri).map_err(|e| Refusal::Internal(e.to_string()))?;
+    let qr_png = crate::qr::png_base64(&otpauth_uri).map_err(|e| Refusal::Internal(e.to_string()))?;
+    Ok(TotpEnrollment { secret: totp::encode_secret(&secret), otpauth_uri, qr_svg, qr_png, expires_at })
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug)]
 pub struct SmsSent {
     pub sent: bool,
     pub phone_hint: String,
@@ -253,7 +245,7 @@ pub async fn start_sms(
     phone: &str,
     name: Option<&str>,
     meta: &RequestMeta,
-) -> ApiResult<SmsSent> {
+) -> ServiceResult<SmsSent> {
     let name = method_name(name, MethodKind::Sms)?;
     let subject = subject(state, caller).await?;
     guard_binding(state, caller, &subject, MethodKind::Sms, meta).await?;
@@ -290,16 +282,11 @@ pub async fn start_sms(
     Ok(SmsSent { sent: true, phone_hint: phone.hint(), resend_after: sms::RESEND_AFTER })
 }
 
-#[derive(Serialize, utoipa::ToSchema)]
 pub struct Confirmed {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub session: Option<Issued>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub two_step_verified: Option<bool>,
     pub method: MethodInfo,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub recovery_codes: Option<Vec<String>>,
 }
 
@@ -310,17 +297,17 @@ pub async fn confirm(
     kind: MethodKind,
     code: &str,
     meta: &RequestMeta,
-) -> ApiResult<Confirmed> {
+) -> ServiceResult<Confirmed> {
     let subject = subject(state, caller).await?;
     let account = &subject.account;
     let now = state.now();
     // Only the session or flow that began the enrollment finds it (SPEC §11.2).
     let pending = state.store.pending(account.id, kind, caller.owner(), now).await?.ok_or_else(|| {
-        ApiError::InvalidRequest(format!("no {kind} enrollment is in progress (or it expired): start again"))
+        Refusal::InvalidRequest(format!("no {kind} enrollment is in progress (or it expired): start again"))
     })?;
     let attempt = match Attempt::reserve(state, account.id).await? {
         Ok(attempt) => attempt,
-        Err(retry_after) => return Err(ApiError::TwoStepLocked { retry_after }),
+        Err(retry_after) => return Err(Refusal::TwoStepLocked { retry_after }),
     };
     let accepted_step = match (kind, OtpCode::parse(code)) {
         (_, Err(_)) => None,
@@ -353,7 +340,7 @@ pub async fn confirm(
         })
         .await?;
     if !enabled {
-        return Err(ApiError::InvalidRequest(format!("this {kind} enrollment was already completed or replaced")));
+        return Err(Refusal::InvalidRequest(format!("this {kind} enrollment was already completed or replaced")));
     }
     attempt.passed(now).await?;
     let method = MethodInfo {
@@ -361,27 +348,27 @@ pub async fn confirm(
         kind: kind.as_str(),
         name: pending.name.clone().unwrap_or_else(|| kind.default_name().to_owned()),
         phone_hint: pending.phone_hint.clone(),
-        enabled_at: rfc3339(now),
-        created_at: rfc3339(now),
+        enabled_at: now,
+        created_at: now,
         last_used_at: None,
     };
     enrolled(state, caller, &subject, method, codes, kind.as_str(), meta).await
 }
 
 /// The id of the method of `kind` just enabled: the newest one.
-async fn enabled_id(state: &AppState, account_id: i64, kind: MethodKind) -> ApiResult<i64> {
+async fn enabled_id(state: &AppState, account_id: i64, kind: MethodKind) -> ServiceResult<i64> {
     let methods = state.store.methods(account_id).await?;
     Ok(methods.iter().filter(|m| m.kind == kind).map(|m| m.id).max().unwrap_or_default())
 }
 
 /// A method's name as given: trimmed, 1 to 64 characters, no control characters.
-pub fn method_name(name: Option<&str>, kind: MethodKind) -> ApiResult<Option<String>> {
+pub fn method_name(name: Option<&str>, kind: MethodKind) -> ServiceResult<Option<String>> {
     let Some(name) = name.map(str::trim) else { return Ok(None) };
     if name.is_empty() {
         return Ok(Some(kind.default_name().to_owned()));
     }
     if name.chars().count() > 64 || name.chars().any(char::is_control) {
-        return Err(ApiError::InvalidRequest("name must be at most 64 characters, without control characters".into()));
+        return Err(Refusal::InvalidRequest("name must be at most 64 characters, without control characters".into()));
     }
     Ok(Some(name.to_owned()))
 }
@@ -397,7 +384,7 @@ pub(crate) async fn enrolled(
     codes: Option<Vec<String>>,
     factor: &str,
     meta: &RequestMeta,
-) -> ApiResult<Confirmed> {
+) -> ServiceResult<Confirmed> {
     let account = &subject.account;
     let now = state.now();
     let kind = method.kind;
@@ -450,7 +437,7 @@ pub(crate) async fn wrong_confirmation(
     attempt: Attempt,
     meta: &RequestMeta,
     subject: &Member,
-) -> ApiResult<ApiError> {
+) -> ServiceResult<Refusal> {
     let now = state.now();
     if attempt.failed(now).await?.is_some() {
         tracing::warn!(account = subject.account.id, "second step locked during enrollment");
@@ -484,39 +471,39 @@ pub(crate) async fn wrong_confirmation(
     let attempts_remaining = match caller {
         Caller::Enrollment(f) => {
             let failures =
-                state.store.flow_failure(f.id, flow::MAX_FLOW_FAILURES).await?.ok_or(ApiError::FlowExpired)?;
+                state.store.flow_failure(f.id, flow::MAX_FLOW_FAILURES).await?.ok_or(Refusal::FlowExpired)?;
             Some((flow::MAX_FLOW_FAILURES - failures).max(0))
         }
         Caller::Session(_) => None,
     };
-    Ok(ApiError::InvalidCode { attempts_remaining })
+    Ok(Refusal::InvalidCode { attempts_remaining })
 }
 
 /// Disabling needs step-up, and the last method of a user for whom 2SV is mandatory
-/// stays (409 `method_required`).
-pub async fn disable(state: &AppState, caller: &Caller, kind: MethodKind, meta: &RequestMeta) -> ApiResult<()> {
+/// stays ([`Refusal::MethodRequired`]).
+pub async fn disable(state: &AppState, caller: &Caller, kind: MethodKind, meta: &RequestMeta) -> ServiceResult<()> {
     let subject = subject(state, caller).await?;
     let session = caller.require_step_up(state.now())?;
     // The "last method" rule is checked by the store under a lock on the account, so two
     // removals at once cannot both pass it (SPEC §11.6).
     match state.store.disable_method(subject.account.id, kind, subject.mandatory()).await? {
         Removal::Removed => {}
-        Removal::NotFound => return Err(ApiError::NotFound(format!("{kind} method"))),
-        Removal::LastMethod => return Err(ApiError::MethodRequired),
+        Removal::NotFound => return Err(Refusal::NotFound(format!("{kind} method"))),
+        Removal::LastMethod => return Err(Refusal::MethodRequired),
     }
     method_removed(state, session, &subject, kind.as_str(), meta).await;
     Ok(())
 }
 
-/// `DELETE /api/v1/me/two-step/methods/{id}`: one method by id, under the rules of
+/// Removes one method by id, under the rules of
 /// [`disable`].
-pub async fn remove(state: &AppState, caller: &Caller, method_id: i64, meta: &RequestMeta) -> ApiResult<()> {
+pub async fn remove(state: &AppState, caller: &Caller, method_id: i64, meta: &RequestMeta) -> ServiceResult<()> {
     let subject = subject(state, caller).await?;
     let session = caller.require_step_up(state.now())?;
     let removed = match state.store.remove_method(subject.account.id, method_id, subject.mandatory()).await? {
         (Removal::Removed, Some(method)) => method,
-        (Removal::LastMethod, _) => return Err(ApiError::MethodRequired),
-        _ => return Err(ApiError::NotFound("method".into())),
+        (Removal::LastMethod, _) => return Err(Refusal::MethodRequired),
+        _ => return Err(Refusal::NotFound("method".into())),
     };
     method_removed(state, session, &subject, removed.kind.as_str(), meta).await;
     Ok(())
@@ -544,11 +531,11 @@ pub async fn regenerate_recovery_codes(
     state: &AppState,
     caller: &Caller,
     meta: &RequestMeta,
-) -> ApiResult<Vec<String>> {
+) -> ServiceResult<Vec<String>> {
     let subject = subject(state, caller).await?;
     let session = caller.require_step_up(state.now())?;
     if state.store.methods(subject.account.id).await?.is_empty() {
-        return Err(ApiError::Conflict("enable a method before creating recovery codes".into()));
+        return Err(Refusal::Conflict("enable a method before creating recovery codes".into()));
     }
     let codes = recovery::generate();
     let hashes = codes.iter().map(|c| recovery::hash(subject.account.id, c)).collect();
@@ -571,12 +558,12 @@ pub async fn regenerate_recovery_codes(
 }
 
 /// Sends a code to the user's enrolled number so the session can step up.
-pub async fn send_step_up_sms(state: &AppState, caller: &Caller, meta: &RequestMeta) -> ApiResult<SmsSent> {
+pub async fn send_step_up_sms(state: &AppState, caller: &Caller, meta: &RequestMeta) -> ServiceResult<SmsSent> {
     let subject = subject(state, caller).await?;
-    let Caller::Session(session) = caller else { return Err(ApiError::StepUpRequired) };
+    let Caller::Session(session) = caller else { return Err(Refusal::StepUpRequired) };
     let account = &subject.account;
     let methods = state.store.methods(account.id).await?;
-    let method = methods.iter().find(|m| m.kind == MethodKind::Sms).ok_or(ApiError::NotFound("sms method".into()))?;
+    let method = methods.iter().find(|m| m.kind == MethodKind::Sms).ok_or(Refusal::NotFound("sms method".into()))?;
     let phone = sms::open_phone(state, account.id, &method.sealed)?;
     let binding = SmsBinding::Session(session.id);
     sms::send_code(state, &subject.org, account, binding, &phone, Some(caller.client()), meta).await?;
@@ -590,9 +577,9 @@ pub async fn step_up(
     caller: &Caller,
     proof: Proof<'_>,
     meta: &RequestMeta,
-) -> ApiResult<Option<i64>> {
+) -> ServiceResult<Option<i64>> {
     let subject = subject(state, caller).await?;
-    let Caller::Session(session) = caller else { return Err(ApiError::SessionInvalid) };
+    let Caller::Session(session) = caller else { return Err(Refusal::SessionInvalid) };
     let ctx = CodeContext {
         account: &subject.account,
         client: Some(&session.client),
@@ -605,6 +592,6 @@ pub async fn step_up(
             state.store.set_session_second_factor(session.id, factor).await?;
             Ok(recovery_codes_remaining)
         }
-        Checked::Wrong => Err(ApiError::InvalidCode { attempts_remaining: None }),
+        Checked::Wrong => Err(Refusal::InvalidCode { attempts_remaining: None }),
     }
 }

@@ -10,6 +10,7 @@ pub mod me;
 pub mod notify;
 pub mod oauth;
 pub mod purge;
+pub mod refusal;
 pub mod sms;
 pub mod throttle;
 pub mod users;
@@ -18,7 +19,8 @@ pub mod webauthn;
 #[cfg(test)]
 mod tests;
 
-use crate::error::{ApiError, ApiResult};
+pub use refusal::{Refusal, ServiceResult};
+
 use crate::state::AppState;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -31,7 +33,8 @@ pub struct RequestMeta {
     pub user_agent: Option<String>,
 }
 
-/// RFC 3339 in UTC, as every time in the API is written.
+/// RFC 3339 in UTC, as the JSON API and the e-mails write a time. The rules themselves
+/// return times as [`twostep_core::Timestamp`] values; each face writes them its own way.
 pub fn rfc3339(ts: i64) -> String {
     OffsetDateTime::from_unix_timestamp(ts).ok().and_then(|t| t.format(&Rfc3339).ok()).unwrap_or_default()
 }
@@ -41,15 +44,18 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
 }
 
 /// Runs a blocking CPU-bound job (argon2id) off the async runtime, one per core at once.
-/// At most `server.password_queue` more wait their turn; beyond that the answer is 503
-/// `unavailable` with `Retry-After` (SPEC §11.7), so a storm of sign-ins cannot queue
-/// without bound.
-pub async fn blocking<T: Send + 'static>(state: &AppState, job: impl FnOnce() -> T + Send + 'static) -> ApiResult<T> {
+/// At most `server.password_queue` more wait their turn; beyond that the answer is
+/// [`Refusal::Busy`] (SPEC §11.7: `unavailable` with when to try again), so a storm of
+/// sign-ins cannot queue without bound.
+pub async fn blocking<T: Send + 'static>(
+    state: &AppState,
+    job: impl FnOnce() -> T + Send + 'static,
+) -> ServiceResult<T> {
     let Ok(_queued) = state.hash_queue.try_acquire() else {
-        return Err(ApiError::Busy { retry_after: 1 });
+        return Err(Refusal::Busy { retry_after: 1 });
     };
-    let _permit = state.hash_permits.acquire().await.map_err(|e| ApiError::Internal(e.to_string()))?;
-    tokio::task::spawn_blocking(job).await.map_err(|e| ApiError::Internal(e.to_string()))
+    let _permit = state.hash_permits.acquire().await.map_err(|e| Refusal::Internal(e.to_string()))?;
+    tokio::task::spawn_blocking(job).await.map_err(|e| Refusal::Internal(e.to_string()))
 }
 
 /// An account with its organisation, loaded for a rule; [`Member::policy`] gives the
@@ -61,7 +67,7 @@ pub struct Member {
 }
 
 impl Member {
-    pub async fn load(state: &AppState, account_id: i64) -> ApiResult<Self> {
+    pub async fn load(state: &AppState, account_id: i64) -> ServiceResult<Self> {
         let account = state.store.account_by_id(account_id).await?;
         let org = state.store.org_by_id(account.org_id).await?;
         let has_method = !state.store.methods(account_id).await?.is_empty();

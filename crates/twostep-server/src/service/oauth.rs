@@ -2,15 +2,15 @@
 //! authorization code flow over the sign-in service. The HTTP faces (`oidc/`, the
 //! admin API, the pages) map what these return.
 
-use crate::error::{ApiError, ApiResult};
 use crate::oidc::keys;
 use crate::service::admin::Admin;
 use crate::service::audit::{self, Event};
-use crate::service::{Member, RequestMeta, auth};
+use crate::service::{Member, Refusal, RequestMeta, ServiceResult, auth};
 use crate::state::AppState;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
+use twostep_core::Timestamp;
 use twostep_core::crypto::Token;
 use twostep_core::oauth::*;
 use twostep_core::policy::{self, Requirement};
@@ -33,17 +33,16 @@ pub struct AppInput {
 }
 
 /// An app as shown: never its secret (only once, at creation or rotation).
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug)]
 pub struct AppView {
     pub client_id: String,
     pub slug: String,
     pub name: String,
     /// `confidential` (has a client secret) or `public` (PKCE only).
-    #[serde(rename = "type")]
     pub kind: &'static str,
     pub two_step: bool,
     pub redirect_uris: Vec<String>,
-    pub created_at: String,
+    pub created_at: Timestamp,
 }
 
 impl From<&App> for AppView {
@@ -55,12 +54,12 @@ impl From<&App> for AppView {
             kind: if a.is_public() { "public" } else { "confidential" },
             two_step: a.two_step,
             redirect_uris: a.redirect_uris.clone(),
-            created_at: super::rfc3339(a.created_at),
+            created_at: a.created_at,
         }
     }
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug)]
 pub struct Registered {
     pub app: AppView,
     /// Shown once; only its hash is stored. `null` for a public app.
@@ -68,19 +67,19 @@ pub struct Registered {
 }
 
 /// Registers an app of organisation `org_id` (checked input; the secret shown once).
-pub async fn register(state: &AppState, org_id: i64, input: AppInput) -> ApiResult<Registered> {
+pub async fn register(state: &AppState, org_id: i64, input: AppInput) -> ServiceResult<Registered> {
     let slug = twostep_core::domain::ProfileSlug::parse(&input.slug)
-        .map_err(|_| ApiError::InvalidRequest(format!("app slug {:?}: use a-z, 0-9 and -", input.slug)))?;
+        .map_err(|_| Refusal::InvalidRequest(format!("app slug {:?}: use a-z, 0-9 and -", input.slug)))?;
     let name = input.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(ApiError::InvalidRequest("the app name must have 1 to 100 characters".into()));
+        return Err(Refusal::InvalidRequest("the app name must have 1 to 100 characters".into()));
     }
     if input.redirect_uris.is_empty() || input.redirect_uris.len() > 20 {
-        return Err(ApiError::InvalidRequest("give 1 to 20 redirect URIs".into()));
+        return Err(Refusal::InvalidRequest("give 1 to 20 redirect URIs".into()));
     }
     for uri in &input.redirect_uris {
         if !valid_redirect_uri(uri) {
-            return Err(ApiError::InvalidRequest(format!(
+            return Err(Refusal::InvalidRequest(format!(
                 "redirect URI {uri:?} is not allowed: use https (http only for localhost), no fragment"
             )));
         }
@@ -101,36 +100,36 @@ pub async fn register(state: &AppState, org_id: i64, input: AppInput) -> ApiResu
         .await
         .map_err(|e| match e {
             twostep_core::store::StoreError::Conflict(_) => {
-                ApiError::Conflict(format!("an app {:?} already exists in this organization", slug.as_str()))
+                Refusal::Conflict(format!("an app {:?} already exists in this organization", slug.as_str()))
             }
             other => other.into(),
         })?;
     Ok(Registered { app: (&app).into(), client_secret: secret })
 }
 
-pub async fn list(state: &AppState, admin: &Admin) -> ApiResult<Vec<AppView>> {
+pub async fn list(state: &AppState, admin: &Admin) -> ServiceResult<Vec<AppView>> {
     Ok(state.store.apps(admin.org_id()).await?.iter().map(AppView::from).collect())
 }
 
-pub async fn create(state: &AppState, admin: &Admin, input: AppInput, meta: &RequestMeta) -> ApiResult<Registered> {
+pub async fn create(state: &AppState, admin: &Admin, input: AppInput, meta: &RequestMeta) -> ServiceResult<Registered> {
     let registered = register(state, admin.org_id(), input).await?;
     admin_event(state, admin, meta, "app.created", &registered.app.client_id).await;
     Ok(registered)
 }
 
-pub async fn delete(state: &AppState, admin: &Admin, client_id: &str, meta: &RequestMeta) -> ApiResult<()> {
+pub async fn delete(state: &AppState, admin: &Admin, client_id: &str, meta: &RequestMeta) -> ServiceResult<()> {
     if !state.store.delete_app(admin.org_id(), client_id).await? {
-        return Err(ApiError::NotFound(format!("app {client_id:?}")));
+        return Err(Refusal::NotFound(format!("app {client_id:?}")));
     }
     admin_event(state, admin, meta, "app.deleted", client_id).await;
     Ok(())
 }
 
 /// A new client secret (the old one stops working at once), shown once.
-pub async fn new_secret(state: &AppState, admin: &Admin, client_id: &str, meta: &RequestMeta) -> ApiResult<String> {
+pub async fn new_secret(state: &AppState, admin: &Admin, client_id: &str, meta: &RequestMeta) -> ServiceResult<String> {
     let secret = Token::generate().expose().to_owned();
     if !state.store.set_app_secret(admin.org_id(), client_id, &hash(&secret)).await? {
-        return Err(ApiError::NotFound(format!("confidential app {client_id:?}")));
+        return Err(Refusal::NotFound(format!("confidential app {client_id:?}")));
     }
     admin_event(state, admin, meta, "app.secret_rotated", client_id).await;
     Ok(secret)
@@ -225,7 +224,7 @@ impl Checked {
 }
 
 /// Checks a request before anything else happens.
-pub async fn check(state: &AppState, params: AuthorizeParams) -> ApiResult<Result<Checked, Refused>> {
+pub async fn check(state: &AppState, params: AuthorizeParams) -> ServiceResult<Result<Checked, Refused>> {
     let Some(app) = state.store.app_by_client_id(&params.client_id).await? else {
         return Ok(Err(Refused::Page("This app is not registered with Twostep.".into())));
     };
@@ -282,7 +281,7 @@ pub async fn decide(
     session: Option<SessionView>,
     requested_at: i64,
     meta: &RequestMeta,
-) -> ApiResult<Next> {
+) -> ServiceResult<Next> {
     let p = &checked.params;
     let none = p.prompts().contains(&"none");
     let need_sign_in = |fresh: bool| {
@@ -423,14 +422,14 @@ impl OAuthError {
 
 impl From<twostep_core::store::StoreError> for OAuthError {
     fn from(e: twostep_core::store::StoreError) -> Self {
-        ApiError::from(e).into()
+        Refusal::from(e).into()
     }
 }
 
-impl From<ApiError> for OAuthError {
-    fn from(e: ApiError) -> Self {
+impl From<Refusal> for OAuthError {
+    fn from(e: Refusal) -> Self {
         match e {
-            ApiError::Unavailable | ApiError::Busy { .. } => Self::new(503, "temporarily_unavailable", e.to_string()),
+            Refusal::Unavailable | Refusal::Busy { .. } => Self::new(503, "temporarily_unavailable", e.to_string()),
             other => {
                 tracing::error!(error = %other, "token endpoint");
                 Self::new(500, "server_error", "internal error")
@@ -450,12 +449,8 @@ pub struct ClientCredentials {
 /// one only names itself.
 pub async fn authenticate_client(state: &AppState, creds: &ClientCredentials) -> Result<App, OAuthError> {
     let Some(client_id) = creds.client_id.as_deref() else { return Err(OAuthError::invalid_client()) };
-    let app = state
-        .store
-        .app_by_client_id(client_id)
-        .await
-        .map_err(ApiError::from)?
-        .ok_or_else(OAuthError::invalid_client)?;
+    let app =
+        state.store.app_by_client_id(client_id).await.map_err(Refusal::from)?.ok_or_else(OAuthError::invalid_client)?;
     match (&app.secret_hash, creds.client_secret.as_deref()) {
         (None, None) => Ok(app),
         (Some(stored), Some(secret)) if twostep_core::crypto::constant_time_eq(stored, &hash(secret)) => Ok(app),
@@ -491,7 +486,7 @@ pub async fn token(state: &AppState, creds: ClientCredentials, req: TokenRequest
     let now = state.now();
     let grant = match req.grant_type.as_str() {
         "authorization_code" => {
-            let grant = match state.store.redeem_code(&hash(&req.code), now).await.map_err(ApiError::from)? {
+            let grant = match state.store.redeem_code(&hash(&req.code), now).await.map_err(Refusal::from)? {
                 Redeemed::Fresh(grant) => *grant,
                 Redeemed::Replayed => {
                     return Err(OAuthError::invalid_grant("this code was used before; its tokens are revoked"));
@@ -499,7 +494,7 @@ pub async fn token(state: &AppState, creds: ClientCredentials, req: TokenRequest
                 Redeemed::Invalid => return Err(OAuthError::invalid_grant("unknown or expired code")),
             };
             if grant.app_id != app.id {
-                state.store.revoke_grant(grant.id, now).await.map_err(ApiError::from)?;
+                state.store.revoke_grant(grant.id, now).await.map_err(Refusal::from)?;
                 return Err(OAuthError::invalid_grant("the code was issued to another app"));
             }
             if grant.redirect_uri != req.redirect_uri {
@@ -522,7 +517,7 @@ pub async fn token(state: &AppState, creds: ClientCredentials, req: TokenRequest
                 .store
                 .rotate_refresh_token(&hash(&req.refresh_token), &hash(next.expose()), now, now + REFRESH_TOKEN_TTL)
                 .await
-                .map_err(ApiError::from)?;
+                .map_err(Refusal::from)?;
             let grant = match rotated {
                 Refreshed::Rotated(grant) => *grant,
                 Refreshed::Reused => {
@@ -531,7 +526,7 @@ pub async fn token(state: &AppState, creds: ClientCredentials, req: TokenRequest
                 Refreshed::Invalid => return Err(OAuthError::invalid_grant("unknown or expired refresh token")),
             };
             if grant.app_id != app.id {
-                state.store.revoke_grant(grant.id, now).await.map_err(ApiError::from)?;
+                state.store.revoke_grant(grant.id, now).await.map_err(Refusal::from)?;
                 return Err(OAuthError::invalid_grant("the refresh token was issued to another app"));
             }
             live_session(state, &grant).await?;
@@ -549,7 +544,7 @@ async fn live_session(state: &AppState, grant: &Grant) -> Result<SessionView, OA
     if grant.revoked_at.is_some() {
         return Err(dead());
     }
-    let session = state.store.session_by_id(grant.session_id).await.map_err(ApiError::from)?.ok_or_else(dead)?;
+    let session = state.store.session_by_id(grant.session_id).await.map_err(Refusal::from)?.ok_or_else(dead)?;
     auth::check_live(state, &session).map_err(|_| dead())?;
     Ok(session)
 }
@@ -578,7 +573,7 @@ async fn issue(
     refresh: Option<String>,
 ) -> Result<TokenResponse, OAuthError> {
     let now = state.now();
-    let account = state.store.account_by_id(grant.account_id).await.map_err(ApiError::from)?;
+    let account = state.store.account_by_id(grant.account_id).await.map_err(Refusal::from)?;
     let sub = subject(account.org_id, account.id);
     let amr: Vec<String> = grant.amr.split_whitespace().map(str::to_owned).collect();
     let access = AccessClaims {
@@ -623,7 +618,7 @@ async fn issue(
                 .store
                 .add_refresh_token(grant.id, &hash(token.expose()), now + REFRESH_TOKEN_TTL)
                 .await
-                .map_err(ApiError::from)?;
+                .map_err(Refusal::from)?;
             token.expose().to_owned()
         }
     };
@@ -643,7 +638,7 @@ async fn scoped_claims(
     state: &AppState,
     grant: &Grant,
     account: &twostep_core::store::Account,
-) -> ApiResult<Vec<(String, Value)>> {
+) -> ServiceResult<Vec<(String, Value)>> {
     let scopes: Vec<&str> = grant.scope.split_whitespace().collect();
     let mut claims = Vec::new();
     if scopes.contains(&"profile") {
@@ -663,7 +658,7 @@ async fn scoped_claims(
 }
 
 /// An access token of ours, still valid, with the grant and session it hangs from.
-pub async fn check_access_token(state: &AppState, token: &str) -> ApiResult<Option<(AccessClaims, Grant)>> {
+pub async fn check_access_token(state: &AppState, token: &str) -> ServiceResult<Option<(AccessClaims, Grant)>> {
     let Some((claims, typ)) = keys::verify::<AccessClaims>(state, token).await? else { return Ok(None) };
     if typ != "at+jwt" || claims.exp <= state.now() || claims.iss != issuer(state) {
         return Ok(None);
@@ -680,7 +675,7 @@ pub async fn check_access_token(state: &AppState, token: &str) -> ApiResult<Opti
 }
 
 /// `/oauth2/userinfo` (OIDC Core §5.3): `None` for a token that is not (or no longer) valid.
-pub async fn userinfo(state: &AppState, token: &str) -> ApiResult<Option<Value>> {
+pub async fn userinfo(state: &AppState, token: &str) -> ServiceResult<Option<Value>> {
     let Some((claims, grant)) = check_access_token(state, token).await? else { return Ok(None) };
     let account = state.store.account_by_id(grant.account_id).await?;
     let mut info = Map::new();
@@ -738,7 +733,7 @@ pub async fn logout_target(
     id_token_hint: Option<&str>,
     client_id: Option<&str>,
     post_logout_redirect_uri: Option<&str>,
-) -> ApiResult<Option<String>> {
+) -> ServiceResult<Option<String>> {
     let mut app_id = client_id.map(str::to_owned);
     if let Some(hint) = id_token_hint
         && let Some((claims, _)) = keys::verify::<Value>(state, hint).await?

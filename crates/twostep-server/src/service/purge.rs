@@ -2,7 +2,7 @@
 //! batches, so the database does not grow with failed sign-ins, abandoned flows or old
 //! sessions. Safe on several replicas at once (the store takes disjoint batches).
 
-use crate::error::ApiResult;
+use crate::service::ServiceResult;
 use crate::state::AppState;
 use twostep_core::store::Purged;
 
@@ -12,7 +12,7 @@ pub const BATCH: i64 = 1000;
 const COUNTER_AGE: i64 = 2 * 3600;
 
 /// Purges until a pass removes less than a batch from every table; returns the totals.
-pub async fn run(state: &AppState) -> ApiResult<Purged> {
+pub async fn run(state: &AppState) -> ServiceResult<Purged> {
     let mut total = Purged::default();
     loop {
         let now = state.now();

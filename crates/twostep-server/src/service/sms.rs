@@ -1,8 +1,7 @@
 //! Text-message codes: sending them under the SMS limits (SPEC §5) and checking them.
 
-use crate::error::{ApiError, ApiResult};
-use crate::service::RequestMeta;
 use crate::service::audit::{self, Event};
+use crate::service::{Refusal, RequestMeta, ServiceResult};
 use crate::state::AppState;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -49,17 +48,17 @@ fn challenge_key(key: &SecretKey, salt: &[u8], phone: &PhoneNumber) -> Vec<u8> {
 
 /// A number typed by a user for text messages, under the SMS-pumping guards (SPEC §11.10):
 /// it must parse, be able to receive texts (mobile, or fixed-line-or-mobile where the plan
-/// cannot tell), and be in `sms.allowed_countries` when that is set. 422 `invalid_phone`
+/// cannot tell), and be in `sms.allowed_countries` when that is set. [`Refusal::InvalidPhone`]
 /// otherwise.
-pub fn accept_number(state: &AppState, raw: &str) -> ApiResult<PhoneNumber> {
-    let phone = PhoneNumber::parse(raw).map_err(|_| ApiError::InvalidPhone)?;
+pub fn accept_number(state: &AppState, raw: &str) -> ServiceResult<PhoneNumber> {
+    let phone = PhoneNumber::parse(raw).map_err(|_| Refusal::InvalidPhone)?;
     let facts = phone.facts();
     if !facts.receives_texts {
-        return Err(ApiError::InvalidPhone);
+        return Err(Refusal::InvalidPhone);
     }
     let allowed = &state.config.sms.allowed_countries;
     if !allowed.is_empty() && !facts.region.is_some_and(|r| allowed.iter().any(|a| a.eq_ignore_ascii_case(&r))) {
-        return Err(ApiError::InvalidPhone);
+        return Err(Refusal::InvalidPhone);
     }
     Ok(phone)
 }
@@ -74,7 +73,7 @@ pub async fn send_code(
     phone: &PhoneNumber,
     client: Option<&str>,
     meta: &RequestMeta,
-) -> ApiResult<()> {
+) -> ServiceResult<()> {
     let now = state.now();
     let event = |kind, outcome| Event {
         org_id: Some(org.id),
@@ -87,11 +86,11 @@ pub async fn send_code(
     let refuse = |retry_after: i64, outcome: &'static str| async move {
         audit::record(state, meta, event("sms.refused", outcome)).await;
         state.metrics.sms(outcome);
-        Err(ApiError::SmsRateLimited { retry_after: retry_after.max(1) })
+        Err(Refusal::SmsRateLimited { retry_after: retry_after.max(1) })
     };
     match state.store.mark_sms_send(account.id, binding, now, RESEND_AFTER).await? {
         Ok(()) => {}
-        Err(0) => return Err(ApiError::FlowExpired),
+        Err(0) => return Err(Refusal::FlowExpired),
         Err(retry_after) => return refuse(retry_after, "resend_too_soon").await,
     }
     let hour = now - now.rem_euclid(HOUR);
@@ -143,14 +142,14 @@ pub async fn send_code(
             state.store.claim_sms_challenge(challenge, MAX_ATTEMPTS, now).await?;
             audit::record(state, meta, event("sms.delivery_failed", "failure")).await;
             state.metrics.sms("delivery_failed");
-            Err(ApiError::SmsDeliveryFailed)
+            Err(Refusal::SmsDeliveryFailed)
         }
     }
 }
 
 /// Checks a code against the newest live challenge bound to `binding`, in constant
 /// time; a right code is claimed atomically so it works once.
-pub async fn check_code(state: &AppState, account_id: i64, binding: SmsBinding, code: &OtpCode) -> ApiResult<bool> {
+pub async fn check_code(state: &AppState, account_id: i64, binding: SmsBinding, code: &OtpCode) -> ServiceResult<bool> {
     let now = state.now();
     let Some(phone) = bound_phone(state, account_id, binding, now).await? else {
         return Ok(false);
@@ -183,7 +182,7 @@ async fn bound_phone(
     account_id: i64,
     binding: SmsBinding,
     now: i64,
-) -> ApiResult<Option<PhoneNumber>> {
+) -> ServiceResult<Option<PhoneNumber>> {
     let sealed = match binding {
         SmsBinding::Enrollment(owner) => {
             state.store.pending(account_id, MethodKind::Sms, owner, now).await?.map(|p| p.sealed)
@@ -197,9 +196,9 @@ async fn bound_phone(
 }
 
 /// The enrolled number of an account, decrypted.
-pub fn open_phone(state: &AppState, account_id: i64, sealed: &[u8]) -> ApiResult<PhoneNumber> {
+pub fn open_phone(state: &AppState, account_id: i64, sealed: &[u8]) -> ServiceResult<PhoneNumber> {
     // The callers hold the sealed bytes only: try each key (a previous one during a rotation).
     let raw = state.keyring.open_any(sealed, &Aad::Phone { account_id }.bytes())?;
-    let text = std::str::from_utf8(&raw).map_err(|e| ApiError::Internal(e.to_string()))?;
-    PhoneNumber::parse(text).map_err(|e| ApiError::Internal(e.to_string()))
+    let text = std::str::from_utf8(&raw).map_err(|e| Refusal::Internal(e.to_string()))?;
+    PhoneNumber::parse(text).map_err(|e| Refusal::Internal(e.to_string()))
 }

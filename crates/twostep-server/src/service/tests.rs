@@ -2,11 +2,10 @@
 //! step-up and the lockout, on an in-memory SQLite database and a clock the test moves.
 
 use crate::config::Config;
-use crate::error::ApiError;
-use crate::service::RequestMeta;
 use crate::service::auth::{self, LoginInput, LoginOutcome};
 use crate::service::codes::{CodeMethod, Proof};
 use crate::service::me::{self, Caller};
+use crate::service::{Refusal, RequestMeta};
 use crate::startup::{Parts, build_state};
 use crate::state::AppState;
 use std::sync::Arc;
@@ -65,7 +64,7 @@ impl Rig {
         RequestMeta { ip: Some("203.0.113.9".into()), user_agent: None }
     }
 
-    async fn login(&self) -> Result<LoginOutcome, ApiError> {
+    async fn login(&self) -> Result<LoginOutcome, Refusal> {
         let input = LoginInput {
             organization: "acme".into(),
             username: "maria".into(),
@@ -106,7 +105,7 @@ impl Rig {
         }
     }
 
-    async fn verify(&self, flow: &str, code: &str) -> Result<auth::Verified, ApiError> {
+    async fn verify(&self, flow: &str, code: &str) -> Result<auth::Verified, Refusal> {
         auth::verify(&self.state, flow, Proof::Code(CodeMethod::Totp, code), false, &Self::meta()).await
     }
 }
@@ -132,7 +131,7 @@ async fn a_wrong_password_is_invalid_credentials() {
         client: "web".into(),
         device_token: None,
     };
-    assert!(matches!(auth::login(&rig.state, input, &Rig::meta()).await, Err(ApiError::InvalidCredentials)));
+    assert!(matches!(auth::login(&rig.state, input, &Rig::meta()).await, Err(Refusal::InvalidCredentials)));
 }
 
 #[tokio::test]
@@ -145,9 +144,9 @@ async fn a_user_with_a_method_passes_the_second_step_once_per_code() {
     let session = auth::authenticate(&rig.state, &verified.session.token).await.unwrap();
     assert!(session.two_step_verified);
     // The flow is spent, and the code cannot be used again in another one.
-    assert!(matches!(rig.verify(&flow, &code).await, Err(ApiError::FlowExpired)));
+    assert!(matches!(rig.verify(&flow, &code).await, Err(Refusal::FlowExpired)));
     let again = rig.flow().await;
-    assert!(matches!(rig.verify(&again, &code).await, Err(ApiError::InvalidCode { .. })));
+    assert!(matches!(rig.verify(&again, &code).await, Err(Refusal::InvalidCode { .. })));
 }
 
 #[tokio::test]
@@ -171,7 +170,7 @@ async fn binding_another_factor_needs_a_second_step_within_fifteen_minutes() {
     assert!(me::start_totp(&rig.state, &caller, None, &Rig::meta()).await.is_ok());
     rig.clock.advance(STEP_UP_WINDOW + 1);
     let caller = Caller::Session(auth::authenticate(&rig.state, &verified.session.token).await.unwrap());
-    assert!(matches!(me::start_totp(&rig.state, &caller, None, &Rig::meta()).await, Err(ApiError::StepUpRequired)));
+    assert!(matches!(me::start_totp(&rig.state, &caller, None, &Rig::meta()).await, Err(Refusal::StepUpRequired)));
 }
 
 #[tokio::test]
@@ -185,14 +184,14 @@ async fn ten_wrong_codes_lock_the_second_step_for_fifteen_minutes() {
         let flow = rig.flow().await;
         for _ in 0..twostep_core::flow::MAX_FLOW_FAILURES {
             match rig.verify(&flow, wrong(&code)).await {
-                Err(ApiError::InvalidCode { .. }) => wrong_codes += 1,
+                Err(Refusal::InvalidCode { .. }) => wrong_codes += 1,
                 other => panic!("expected a wrong code, got {:?}", other.map(|_| ())),
             }
         }
     }
     // Locked: even the right password is told to come back later.
     match rig.login().await {
-        Err(ApiError::TwoStepLocked { retry_after }) => {
+        Err(Refusal::TwoStepLocked { retry_after }) => {
             assert!(retry_after > 0 && retry_after <= lockout::BASE_SECONDS)
         }
         other => panic!("expected the lock, got {other:?}"),

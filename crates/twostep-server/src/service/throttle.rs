@@ -11,9 +11,8 @@
 //! usernames are counted exactly like existing ones, so the answers cannot tell them
 //! apart.
 
-use crate::error::{ApiError, ApiResult};
-use crate::service::RequestMeta;
 use crate::service::audit::{self, Event};
+use crate::service::{Refusal, RequestMeta, ServiceResult};
 use crate::state::AppState;
 use twostep_core::domain::Username;
 
@@ -77,14 +76,14 @@ pub struct Reservation {
 
 /// Takes one attempt from each counter, atomically per counter. When one is full, those
 /// already taken are given back (no password is checked), the refusal is audited and
-/// the answer is 429 `rate_limited`.
+/// the answer is [`Refusal::RateLimited`].
 pub async fn before_password(
     state: &AppState,
     keys: &Keys,
     org_id: Option<i64>,
     client: &str,
     meta: &RequestMeta,
-) -> ApiResult<Reservation> {
+) -> ServiceResult<Reservation> {
     let now = state.now();
     let start = window(now);
     let mut taken = Vec::new();
@@ -111,14 +110,14 @@ pub async fn before_password(
             };
             audit::record(state, meta, event).await;
         }
-        return Err(ApiError::RateLimited { retry_after: (start + WINDOW - now).max(1) });
+        return Err(Refusal::RateLimited { retry_after: (start + WINDOW - now).max(1) });
     }
     Ok(Reservation { window_start: start })
 }
 
 /// A correct password: the address's check was not a failure, and the account's counts
 /// start again.
-pub async fn password_passed(state: &AppState, keys: &Keys, reservation: Reservation) -> ApiResult<()> {
+pub async fn password_passed(state: &AppState, keys: &Keys, reservation: Reservation) -> ServiceResult<()> {
     if let Some(address) = &keys.address {
         state.store.uncount_in_window(address, reservation.window_start).await?;
     }
@@ -130,7 +129,7 @@ pub async fn password_passed(state: &AppState, keys: &Keys, reservation: Reserva
 }
 
 /// Nothing was checked after all (the hashing queue was full): every count taken goes back.
-pub async fn give_back(state: &AppState, keys: &Keys, reservation: Reservation) -> ApiResult<()> {
+pub async fn give_back(state: &AppState, keys: &Keys, reservation: Reservation) -> ServiceResult<()> {
     for (key, _) in keys.limits() {
         state.store.uncount_in_window(key, reservation.window_start).await?;
     }

@@ -2,14 +2,13 @@
 //! user management by administrators, setup links and temporary access codes. The JSON
 //! API, the pages and the CLI call these.
 
-use crate::error::{ApiError, ApiResult};
 use crate::service::admin::Admin;
 use crate::service::audit::{self, Event};
 use crate::service::auth::{self, LoginOutcome};
-use crate::service::{Member, RequestMeta, blocking, rfc3339, throttle};
+use crate::service::{Member, Refusal, RequestMeta, ServiceResult, blocking, rfc3339, throttle};
 use crate::state::AppState;
 use rand::Rng;
-use serde::Serialize;
+use twostep_core::Timestamp;
 use twostep_core::aad::Aad;
 use twostep_core::credential::{password, strength};
 use twostep_core::crypto::{Token, TokenHash};
@@ -20,21 +19,21 @@ use twostep_core::store::{
     Account, AccountQuery, AccountSummary, AccountUpdate, NewAccount, Organization, SessionView, TwoStepFilter,
 };
 
-/// The SPEC §12 rules for a new password: 422 `weak_password` with every reason.
-pub fn check_new_password(password: &Password, username: &str, org_slug: &str) -> ApiResult<()> {
+/// The SPEC §12 rules for a new password: [`Refusal::WeakPassword`] with every reason.
+pub fn check_new_password(password: &Password, username: &str, org_slug: &str) -> ServiceResult<()> {
     let reasons = strength::check(password, username, org_slug);
-    if reasons.is_empty() { Ok(()) } else { Err(ApiError::WeakPassword { reasons }) }
+    if reasons.is_empty() { Ok(()) } else { Err(Refusal::WeakPassword { reasons }) }
 }
 
 /// Hashes off the runtime.
-async fn hash(state: &AppState, password: Password) -> ApiResult<String> {
-    blocking(state, move || password::hash(&password)).await?.map_err(|e| ApiError::Internal(e.to_string()))
+async fn hash(state: &AppState, password: Password) -> ServiceResult<String> {
+    blocking(state, move || password::hash(&password)).await?.map_err(|e| Refusal::Internal(e.to_string()))
 }
 
 /// A hash no one knows the password of: for accounts that must choose one on a setup
 /// link, and for an admin password reset. Verifying against it costs what any other
 /// verification costs, so it tells nothing.
-async fn unusable_hash(state: &AppState) -> ApiResult<String> {
+async fn unusable_hash(state: &AppState) -> ServiceResult<String> {
     let secret = Token::generate();
     hash(state, Password::new(secret.expose())).await
 }
@@ -50,7 +49,7 @@ fn event<'a>(org_id: i64, kind: &'a str, actor: &'a str, subject: &'a str, clien
     }
 }
 
-/// `POST /api/v1/me/password`: the current password is checked like a sign-in (a wrong
+/// Changing one's own password: the current one is checked like a sign-in (a wrong
 /// one counts as a failure for the throttle), the step-up rule of §11.1 applies when 2SV
 /// applies to the account, and every other session ends.
 pub async fn change_own_password(
@@ -59,7 +58,7 @@ pub async fn change_own_password(
     current: Password,
     new: Password,
     meta: &RequestMeta,
-) -> ApiResult<()> {
+) -> ServiceResult<()> {
     let subject = Member::load(state, session.account_id).await?;
     let account = &subject.account;
     let org = &subject.org;
@@ -67,7 +66,7 @@ pub async fn change_own_password(
         && subject.has_method
         && !flow::stepped_up(session.last_two_step_at, state.now())
     {
-        return Err(ApiError::StepUpRequired);
+        return Err(Refusal::StepUpRequired);
     }
     let keys = throttle::Keys::new(&org.slug, &account.username, meta);
     let reservation = throttle::before_password(state, &keys, Some(org.id), &session.client, meta).await?;
@@ -83,7 +82,7 @@ pub async fn change_own_password(
         let mut e = event(org.id, "password.change", &account.username, &account.username, &session.client);
         e.outcome = "invalid_credentials";
         audit::record(state, meta, e).await;
-        return Err(ApiError::InvalidCredentials);
+        return Err(Refusal::InvalidCredentials);
     }
     throttle::password_passed(state, &keys, reservation).await?;
     check_new_password(&new, &account.username, &org.slug)?;
@@ -100,7 +99,7 @@ pub async fn change_own_password(
 }
 
 /// A user as the admin API shows it.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug)]
 pub struct UserInfo {
     pub username: String,
     pub display_name: String,
@@ -114,8 +113,8 @@ pub struct UserInfo {
     pub methods: Vec<&'static str>,
     /// Waiting for an access code after a 2SV reset.
     pub access_code_required: bool,
-    pub last_sign_in_at: Option<String>,
-    pub last_two_step_at: Option<String>,
+    pub last_sign_in_at: Option<Timestamp>,
+    pub last_two_step_at: Option<Timestamp>,
 }
 
 fn info(org: &Organization, s: AccountSummary) -> UserInfo {
@@ -136,8 +135,8 @@ fn info(org: &Organization, s: AccountSummary) -> UserInfo {
         required: policy::mandatory(subject),
         methods: if contact { Vec::new() } else { s.methods.iter().map(|m| m.as_str()).collect() },
         access_code_required: s.access_code_required,
-        last_sign_in_at: s.last_sign_in_at.map(rfc3339),
-        last_two_step_at: s.last_two_step_at.map(rfc3339),
+        last_sign_in_at: s.last_sign_in_at,
+        last_two_step_at: s.last_two_step_at,
     }
 }
 
@@ -151,11 +150,11 @@ pub struct ListInput {
     pub after: Option<String>,
 }
 
-pub async fn list(state: &AppState, admin: &Admin, input: ListInput) -> ApiResult<(Vec<UserInfo>, Option<String>)> {
+pub async fn list(state: &AppState, admin: &Admin, input: ListInput) -> ServiceResult<(Vec<UserInfo>, Option<String>)> {
     let org = state.store.org_by_id(admin.org_id()).await?;
     let limit = input.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
-        return Err(ApiError::InvalidRequest("limit must be between 1 and 500".into()));
+        return Err(Refusal::InvalidRequest("limit must be between 1 and 500".into()));
     }
     let two_step = match input.two_step.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         None => None,
@@ -163,7 +162,7 @@ pub async fn list(state: &AppState, admin: &Admin, input: ListInput) -> ApiResul
         Some("not_enrolled") => Some(TwoStepFilter::NotEnrolled),
         Some("required_not_enrolled") => Some(TwoStepFilter::RequiredNotEnrolled),
         Some(_) => {
-            return Err(ApiError::InvalidRequest(
+            return Err(Refusal::InvalidRequest(
                 "two_step must be enrolled, not_enrolled or required_not_enrolled".into(),
             ));
         }
@@ -175,7 +174,7 @@ pub async fn list(state: &AppState, admin: &Admin, input: ListInput) -> ApiResul
                 .store
                 .profile_by_slug(org.id, slug)
                 .await?
-                .ok_or_else(|| ApiError::NotFound(format!("profile {slug:?}")))?
+                .ok_or_else(|| Refusal::NotFound(format!("profile {slug:?}")))?
                 .id,
         ),
     };
@@ -195,34 +194,34 @@ pub async fn list(state: &AppState, admin: &Admin, input: ListInput) -> ApiResul
     Ok((rows.into_iter().map(|r| info(&org, r)).collect(), next))
 }
 
-/// The account named `username` in the admin's organisation, or 404 — never another
+/// The account named `username` in the admin's organisation, or `NotFound` — never another
 /// organisation's.
-pub async fn find(state: &AppState, org_id: i64, username: &str) -> ApiResult<Account> {
-    let not_found = || ApiError::NotFound(format!("user {username:?}"));
+pub async fn find(state: &AppState, org_id: i64, username: &str) -> ServiceResult<Account> {
+    let not_found = || Refusal::NotFound(format!("user {username:?}"));
     let key = Username::parse(username).map_err(|_| not_found())?.key();
     state.store.account_by_username(org_id, &key).await?.ok_or_else(not_found)
 }
 
-async fn user_info(state: &AppState, org: &Organization, account: &Account) -> ApiResult<UserInfo> {
+async fn user_info(state: &AppState, org: &Organization, account: &Account) -> ServiceResult<UserInfo> {
     let query = AccountQuery { account_id: Some(account.id), limit: 1, ..AccountQuery::default() };
-    let row = state.store.list_accounts(org.id, query).await?.pop().ok_or_else(|| ApiError::NotFound("user".into()))?;
+    let row = state.store.list_accounts(org.id, query).await?.pop().ok_or_else(|| Refusal::NotFound("user".into()))?;
     Ok(info(org, row))
 }
 
 /// A setup link, shown once.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug)]
 pub struct SetupLink {
     pub url: String,
-    pub expires_at: String,
+    pub expires_at: Timestamp,
 }
 
 /// Issues a fresh setup link (the last one dies): only its hash is stored.
-pub async fn issue_setup_link(state: &AppState, account: &Account) -> ApiResult<SetupLink> {
+pub async fn issue_setup_link(state: &AppState, account: &Account) -> ServiceResult<SetupLink> {
     let now = state.now();
     let token = Token::generate();
     let expires_at = now + state.config.setup_link_ttl.as_secs() as i64;
     state.store.create_setup_link(account.id, &token.hash().0, now, expires_at).await?;
-    Ok(SetupLink { url: setup_url(&state.config.public_url, &token), expires_at: rfc3339(expires_at) })
+    Ok(SetupLink { url: setup_url(&state.config.public_url, &token), expires_at })
 }
 
 /// `{public_url}/setup/{token}`.
@@ -239,7 +238,7 @@ pub struct CreateInput {
     pub display_name: Option<String>,
 }
 
-fn parse_email(raw: Option<String>) -> ApiResult<Option<String>> {
+fn parse_email(raw: Option<String>) -> ServiceResult<Option<String>> {
     let Some(email) = raw.map(|e| e.trim().to_owned()).filter(|e| !e.is_empty()) else {
         return Ok(None);
     };
@@ -248,16 +247,16 @@ fn parse_email(raw: Option<String>) -> ApiResult<Option<String>> {
         && email.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
         });
-    if valid { Ok(Some(email)) } else { Err(ApiError::Unprocessable(format!("email {email:?} is not an address"))) }
+    if valid { Ok(Some(email)) } else { Err(Refusal::Unprocessable(format!("email {email:?} is not an address"))) }
 }
 
-fn parse_display_name(raw: Option<String>) -> ApiResult<Option<String>> {
+fn parse_display_name(raw: Option<String>) -> ServiceResult<Option<String>> {
     match raw {
         None => Ok(None),
         Some(name) => {
             let name = name.trim().to_owned();
             if name.chars().count() > 200 || name.chars().any(char::is_control) {
-                Err(ApiError::Unprocessable("display_name: at most 200 characters, no control characters".into()))
+                Err(Refusal::Unprocessable("display_name: at most 200 characters, no control characters".into()))
             } else {
                 Ok(Some(name))
             }
@@ -265,20 +264,20 @@ fn parse_display_name(raw: Option<String>) -> ApiResult<Option<String>> {
     }
 }
 
-/// `POST /api/v1/admin/users`: the account with an unusable password and a setup link,
+/// A new account, with an unusable password and a setup link
 /// shown once to the admin and emailed to the user when they have an address.
 pub async fn create(
     state: &AppState,
     admin: &Admin,
     input: CreateInput,
     meta: &RequestMeta,
-) -> ApiResult<(UserInfo, SetupLink)> {
+) -> ServiceResult<(UserInfo, SetupLink)> {
     let org = state.store.org_by_id(admin.org_id()).await?;
-    let username = Username::parse(&input.username).map_err(|e| ApiError::Unprocessable(e.0))?;
+    let username = Username::parse(&input.username).map_err(|e| Refusal::Unprocessable(e.0))?;
     let kind = match input.kind.as_deref().unwrap_or("user") {
         "user" => AccountKind::User,
         "contact" => AccountKind::Contact,
-        other => return Err(ApiError::Unprocessable(format!("kind must be \"user\" or \"contact\", not {other:?}"))),
+        other => return Err(Refusal::Unprocessable(format!("kind must be \"user\" or \"contact\", not {other:?}"))),
     };
     let email = parse_email(input.email)?;
     let display_name = parse_display_name(input.display_name)?;
@@ -288,20 +287,20 @@ pub async fn create(
                 .store
                 .profile_by_slug(org.id, slug)
                 .await?
-                .ok_or_else(|| ApiError::NotFound(format!("profile {slug:?}")))?,
+                .ok_or_else(|| Refusal::NotFound(format!("profile {slug:?}")))?,
         ),
-        (AccountKind::User, None) => return Err(ApiError::Unprocessable("a user needs a profile".into())),
+        (AccountKind::User, None) => return Err(Refusal::Unprocessable("a user needs a profile".into())),
         (AccountKind::Contact, Some(_)) => {
-            return Err(ApiError::Unprocessable("a contact has no profile".into()));
+            return Err(Refusal::Unprocessable("a contact has no profile".into()));
         }
         (AccountKind::Contact, None) => None,
     };
     let phone = match input.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
         None => None,
-        Some(raw) => Some(PhoneNumber::parse(raw).map_err(|_| ApiError::InvalidPhone)?),
+        Some(raw) => Some(PhoneNumber::parse(raw).map_err(|_| Refusal::InvalidPhone)?),
     };
     if state.store.account_by_username(org.id, &username.key()).await?.is_some() {
-        return Err(ApiError::Conflict(format!("username {:?} is taken", username.as_str())));
+        return Err(Refusal::Conflict(format!("username {:?} is taken", username.as_str())));
     }
     let password_hash = unusable_hash(state).await?;
     let (phone_sealed, phone_hint, key_id) = match &phone {
@@ -330,7 +329,7 @@ pub async fn create(
         .await
         .map_err(|e| match e {
             twostep_core::store::StoreError::Conflict(_) => {
-                ApiError::Conflict(format!("username {:?} is taken", username.as_str()))
+                Refusal::Conflict(format!("username {:?} is taken", username.as_str()))
             }
             other => other.into(),
         })?;
@@ -352,7 +351,7 @@ pub async fn create(
         state,
         &org,
         &account,
-        crate::service::notify::Notice::SetupLink { url: &link.url, expires_at: &link.expires_at },
+        crate::service::notify::Notice::SetupLink { url: &link.url, expires_at: &rfc3339(link.expires_at) },
         meta,
     )
     .await;
@@ -367,7 +366,7 @@ pub struct UpdateInput {
     pub disabled: Option<bool>,
 }
 
-/// `PATCH /api/v1/admin/users/{username}`. Disabling, and moving a user to a profile
+/// Changes to an account. Disabling, and moving a user to a profile
 /// whose admin flag differs, are weakening actions (§11.3); disabling ends every session
 /// at once.
 pub async fn update(
@@ -376,7 +375,7 @@ pub async fn update(
     username: &str,
     input: UpdateInput,
     meta: &RequestMeta,
-) -> ApiResult<UserInfo> {
+) -> ServiceResult<UserInfo> {
     let org = state.store.org_by_id(admin.org_id()).await?;
     let account = find(state, org.id, username).await?;
     let email = match input.email {
@@ -388,14 +387,14 @@ pub async fn update(
         None => None,
         Some(slug) => {
             if account.kind == AccountKind::Contact {
-                return Err(ApiError::Unprocessable("a contact has no profile".into()));
+                return Err(Refusal::Unprocessable("a contact has no profile".into()));
             }
             Some(
                 state
                     .store
                     .profile_by_slug(org.id, slug)
                     .await?
-                    .ok_or_else(|| ApiError::NotFound(format!("profile {slug:?}")))?,
+                    .ok_or_else(|| Refusal::NotFound(format!("profile {slug:?}")))?,
             )
         }
     };
@@ -408,7 +407,7 @@ pub async fn update(
     if disabling {
         admin.reconfirm(state, meta, "disable_user").await?;
         if account.id == admin.account_id() {
-            return Err(ApiError::Conflict("you cannot disable your own account".into()));
+            return Err(Refusal::Conflict("you cannot disable your own account".into()));
         }
     }
     let changed_profile = profile.as_ref().map(|p| p.slug.clone());
@@ -438,12 +437,12 @@ pub async fn update(
     user_info(state, &org, &account).await
 }
 
-/// `DELETE /api/v1/admin/users/{username}`: the audit keeps the username.
-pub async fn delete(state: &AppState, admin: &Admin, username: &str, meta: &RequestMeta) -> ApiResult<()> {
+/// Deletes an account; the audit keeps the username.
+pub async fn delete(state: &AppState, admin: &Admin, username: &str, meta: &RequestMeta) -> ServiceResult<()> {
     admin.reconfirm(state, meta, "delete_user").await?;
     let account = find(state, admin.org_id(), username).await?;
     if account.id == admin.account_id() {
-        return Err(ApiError::Conflict("you cannot delete your own account".into()));
+        return Err(Refusal::Conflict("you cannot delete your own account".into()));
     }
     state.store.delete_account(account.id).await?;
     audit::record(
@@ -455,14 +454,14 @@ pub async fn delete(state: &AppState, admin: &Admin, username: &str, meta: &Requ
     Ok(())
 }
 
-/// `POST /api/v1/admin/users/{username}/password-reset`: the old password dies at once
+/// A password reset by an admin: the old password dies at once
 /// (with every session), and a new setup link is issued.
 pub async fn password_reset(
     state: &AppState,
     admin: &Admin,
     username: &str,
     meta: &RequestMeta,
-) -> ApiResult<SetupLink> {
+) -> ServiceResult<SetupLink> {
     admin.reconfirm(state, meta, "password_reset").await?;
     let org = state.store.org_by_id(admin.org_id()).await?;
     let account = find(state, org.id, username).await?;
@@ -479,7 +478,7 @@ pub async fn password_reset(
         state,
         &org,
         &account,
-        crate::service::notify::Notice::SetupLink { url: &link.url, expires_at: &link.expires_at },
+        crate::service::notify::Notice::SetupLink { url: &link.url, expires_at: &rfc3339(link.expires_at) },
         meta,
     )
     .await;
@@ -500,23 +499,23 @@ pub fn access_code_hash(account_id: i64, code: &str) -> Vec<u8> {
     TokenHash::of(&format!("access:{account_id}:{}", normalize_access_code(code))).0
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug)]
 pub struct AccessCode {
     pub access_code: String,
-    pub expires_at: String,
+    pub expires_at: Timestamp,
 }
 
-/// `POST /api/v1/admin/users/{username}/access-code`: shown once; only its hash is kept.
+/// A temporary access code after a 2SV reset: shown once; only its hash is kept.
 pub async fn issue_access_code(
     state: &AppState,
     admin: &Admin,
     username: &str,
     meta: &RequestMeta,
-) -> ApiResult<AccessCode> {
+) -> ServiceResult<AccessCode> {
     admin.reconfirm(state, meta, "access_code").await?;
     let account = find(state, admin.org_id(), username).await?;
     if account.kind == AccountKind::Contact {
-        return Err(ApiError::TwoStepNotAvailable);
+        return Err(Refusal::TwoStepNotAvailable);
     }
     let code = generate_access_code();
     let now = state.now();
@@ -528,7 +527,7 @@ pub async fn issue_access_code(
         event(admin.org_id(), "admin.access_code_issued", admin.username(), &account.username, admin.client()),
     )
     .await;
-    Ok(AccessCode { access_code: code, expires_at: rfc3339(expires_at) })
+    Ok(AccessCode { access_code: code, expires_at })
 }
 
 pub fn generate_access_code() -> String {
@@ -538,21 +537,21 @@ pub fn generate_access_code() -> String {
     format!("{}-{}", &raw[..ACCESS_LEN / 2], &raw[ACCESS_LEN / 2..])
 }
 
-/// `POST /api/v1/login/access-code`: with an enrollment flow token, a valid code
+/// An access code presented: with an enrollment flow token, a valid code
 /// unlocks the enrollment endpoints for that flow; with a session (a user for whom 2SV is
 /// optional signs in with the password alone), it lifts the account's need for a code. A
 /// wrong code counts against the flow, or as a second-step failure of the account.
-pub async fn present_access_code(state: &AppState, token: &str, code: &str, meta: &RequestMeta) -> ApiResult<()> {
+pub async fn present_access_code(state: &AppState, token: &str, code: &str, meta: &RequestMeta) -> ServiceResult<()> {
     let flow = match auth::flow_for(state, token, FlowKind::Enrollment).await {
         Ok(flow) => Some(flow),
-        Err(ApiError::FlowExpired) => None,
+        Err(Refusal::FlowExpired) => None,
         Err(e) => return Err(e),
     };
     let (account_id, client) = match &flow {
         Some(f) => (f.account_id, f.client.clone()),
         None => {
             let session = auth::authenticate(state, token).await.map_err(|e| match e {
-                ApiError::SessionInvalid => ApiError::FlowExpired,
+                Refusal::SessionInvalid => Refusal::FlowExpired,
                 other => other,
             })?;
             (session.account_id, session.client)
@@ -573,7 +572,7 @@ pub async fn present_access_code(state: &AppState, token: &str, code: &str, meta
         // A session counts its guesses like second-step codes (SPEC §4): locked after ten.
         let attempt = match crate::service::codes::Attempt::reserve(state, account.id).await? {
             Ok(attempt) => attempt,
-            Err(retry_after) => return Err(ApiError::TwoStepLocked { retry_after }),
+            Err(retry_after) => return Err(Refusal::TwoStepLocked { retry_after }),
         };
         if state.store.claim_access_code(account.id, None, &hash, now).await? {
             attempt.passed(now).await?;
@@ -582,14 +581,14 @@ pub async fn present_access_code(state: &AppState, token: &str, code: &str, meta
         }
         attempt.failed(now).await?;
         audit::record(state, meta, event("invalid_code")).await;
-        return Err(ApiError::InvalidCode { attempts_remaining: None });
+        return Err(Refusal::InvalidCode { attempts_remaining: None });
     };
     if state.store.claim_access_code(account.id, Some(flow.id), &hash, now).await? {
         audit::record(state, meta, event("success")).await;
         return Ok(());
     }
     audit::record(state, meta, event("invalid_code")).await;
-    let failures = state.store.flow_failure(flow.id, flow::MAX_FLOW_FAILURES).await?.ok_or(ApiError::FlowExpired)?;
+    let failures = state.store.flow_failure(flow.id, flow::MAX_FLOW_FAILURES).await?.ok_or(Refusal::FlowExpired)?;
     let remaining = match flow::after_failure(failures) {
         flow::AfterFailure::Remaining(n) => n,
         flow::AfterFailure::Exhausted => {
@@ -597,16 +596,15 @@ pub async fn present_access_code(state: &AppState, token: &str, code: &str, meta
             0
         }
     };
-    Err(ApiError::InvalidCode { attempts_remaining: Some(remaining) })
+    Err(Refusal::InvalidCode { attempts_remaining: Some(remaining) })
 }
 
 /// Who a live setup link belongs to, without using it: 410 `link_expired` otherwise.
-pub async fn setup_link_owner(state: &AppState, token: &str) -> ApiResult<(Organization, Account)> {
+pub async fn setup_link_owner(state: &AppState, token: &str) -> ServiceResult<(Organization, Account)> {
     if token.is_empty() || token.len() > 512 {
-        return Err(ApiError::LinkExpired);
+        return Err(Refusal::LinkExpired);
     }
-    let id =
-        state.store.setup_link_account(&TokenHash::of(token).0, state.now()).await?.ok_or(ApiError::LinkExpired)?;
+    let id = state.store.setup_link_account(&TokenHash::of(token).0, state.now()).await?.ok_or(Refusal::LinkExpired)?;
     let account = state.store.account_by_id(id).await?;
     let org = state.store.org_by_id(account.org_id).await?;
     Ok((org, account))
@@ -620,23 +618,23 @@ pub async fn complete_setup(
     new: Password,
     client: &str,
     meta: &RequestMeta,
-) -> ApiResult<LoginOutcome> {
+) -> ServiceResult<LoginOutcome> {
     let (org, account) = setup_link_owner(state, token).await?;
     check_new_password(&new, &account.username, &org.slug)?;
     if account.disabled {
-        return Err(ApiError::AccountDisabled);
+        return Err(Refusal::AccountDisabled);
     }
     let hashed = hash(state, new).await?;
     // Claimed after hashing, in one statement: of two racing requests only one wins.
     let claimed = state.store.claim_setup_link(&TokenHash::of(token).0, state.now()).await?;
     if claimed != Some(account.id) {
-        return Err(ApiError::LinkExpired);
+        return Err(Refusal::LinkExpired);
     }
     state.store.set_password(account.id, &hashed, None).await?;
     audit::record(state, meta, event(org.id, "password.set_by_link", &account.username, &account.username, client))
         .await;
     crate::service::notify::send(state, &org, &account, crate::service::notify::Notice::PasswordChanged, meta).await;
-    let client_supports = state.clients.supports_two_step(client).ok_or(ApiError::UnknownClient)?;
+    let client_supports = state.clients.supports_two_step(client).ok_or(Refusal::UnknownClient)?;
     let account = state.store.account_by_id(account.id).await?;
     auth::after_password(state, org, account, client, client_supports, meta, None).await
 }

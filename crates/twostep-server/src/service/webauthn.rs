@@ -5,11 +5,10 @@
 //! A ceremony's state stays on the server, bound to the session or flow that began it,
 //! single use and valid five minutes; the client holds only its id.
 
-use crate::error::{ApiError, ApiResult};
 use crate::service::audit::{self, Event};
 use crate::service::codes::{Attempt, Checked, CodeContext};
 use crate::service::me::{self, Caller, Confirmed, MethodInfo};
-use crate::service::{Member, RequestMeta, rfc3339};
+use crate::service::{Member, Refusal, RequestMeta, ServiceResult};
 use crate::state::AppState;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -47,9 +46,9 @@ pub fn relying_party(public_url: &str, name: &str) -> Option<Webauthn> {
     }
 }
 
-fn relying_party_of(state: &AppState) -> ApiResult<&Webauthn> {
+fn relying_party_of(state: &AppState) -> ServiceResult<&Webauthn> {
     state.webauthn.as_ref().ok_or_else(|| {
-        ApiError::Conflict(
+        Refusal::Conflict(
             "security keys and passkeys need public_url to name a host (such as localhost), not an IP address".into(),
         )
     })
@@ -88,12 +87,11 @@ fn user_handle(account: &Account) -> Uuid {
 }
 
 /// A ceremony begun: its id and the options for `navigator.credentials`.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug)]
 pub struct Begun {
     pub challenge_id: String,
     /// `PublicKeyCredentialCreationOptions` or `PublicKeyCredentialRequestOptions` as JSON
     /// (binary fields base64url).
-    #[schema(value_type = Object)]
     pub options: Value,
 }
 
@@ -104,7 +102,7 @@ async fn keep(
     purpose: CeremonyPurpose,
     name: Option<String>,
     ceremony_state: &impl Serialize,
-) -> ApiResult<String> {
+) -> ServiceResult<String> {
     let id = Token::generate().expose().to_owned();
     state
         .store
@@ -114,7 +112,7 @@ async fn keep(
             owner,
             purpose,
             name,
-            state: serde_json::to_string(ceremony_state).map_err(|e| ApiError::Internal(e.to_string()))?,
+            state: serde_json::to_string(ceremony_state).map_err(|e| Refusal::Internal(e.to_string()))?,
             expires_at: state.now() + CEREMONY_TTL,
         })
         .await?;
@@ -132,13 +130,13 @@ fn refused<'a>(subject: &'a Account, client: Option<&'a str>, outcome: &'static 
     }
 }
 
-/// `POST /api/v1/me/two-step/webauthn`: registration options for a new key.
+/// Registration options for a new security key or passkey.
 pub async fn begin_registration(
     state: &AppState,
     caller: &Caller,
     name: Option<&str>,
     meta: &RequestMeta,
-) -> ApiResult<Begun> {
+) -> ServiceResult<Begun> {
     let name = me::method_name(name, MethodKind::Webauthn)?;
     let subject = me::subject(state, caller).await?;
     me::guard_binding(state, caller, &subject, MethodKind::Webauthn, meta).await?;
@@ -148,9 +146,9 @@ pub async fn begin_registration(
     let display = if account.display_name.is_empty() { &account.username } else { &account.display_name };
     let (options, registration) = relying_party_of(state)?
         .start_securitykey_registration(user_handle(account), &account.username, display, Some(existing), None, None)
-        .map_err(|e| ApiError::Internal(format!("webauthn registration: {e}")))?;
+        .map_err(|e| Refusal::Internal(format!("webauthn registration: {e}")))?;
     let challenge_id = keep(state, account.id, caller.owner(), CeremonyPurpose::Register, name, &registration).await?;
-    let mut options = serde_json::to_value(options.public_key).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut options = serde_json::to_value(options.public_key).map_err(|e| Refusal::Internal(e.to_string()))?;
     // Chromium refuses to create a credential when asked for credProtect "user
     // verification required" on a non-discoverable key with verification only preferred
     // (NotSupportedError). The extension is advisory (`enforce` is false) and never
@@ -162,7 +160,7 @@ pub async fn begin_registration(
     Ok(Begun { challenge_id, options })
 }
 
-/// `POST /api/v1/me/two-step/webauthn/confirm`: the authenticator's answer enables the key.
+/// The authenticator's answer to [`begin_registration`] enables the key.
 pub async fn confirm_registration(
     state: &AppState,
     caller: &Caller,
@@ -170,7 +168,7 @@ pub async fn confirm_registration(
     name: Option<&str>,
     credential: &Value,
     meta: &RequestMeta,
-) -> ApiResult<Confirmed> {
+) -> ServiceResult<Confirmed> {
     let name = me::method_name(name, MethodKind::Webauthn)?;
     let subject = me::subject(state, caller).await?;
     let account = &subject.account;
@@ -182,14 +180,14 @@ pub async fn confirm_registration(
         return Err(unknown_challenge());
     };
     let registration: SecurityKeyRegistration =
-        serde_json::from_str(&ceremony.state).map_err(|e| ApiError::Internal(e.to_string()))?;
+        serde_json::from_str(&ceremony.state).map_err(|e| Refusal::Internal(e.to_string()))?;
     let Ok(answer) = serde_json::from_value::<RegisterPublicKeyCredential>(credential.clone()) else {
         audit::record(state, meta, refused(account, Some(caller.client()), "malformed_credential")).await;
         return Err(malformed_credential());
     };
     let attempt = match Attempt::reserve(state, account.id).await? {
         Ok(attempt) => attempt,
-        Err(retry_after) => return Err(ApiError::TwoStepLocked { retry_after }),
+        Err(retry_after) => return Err(Refusal::TwoStepLocked { retry_after }),
     };
     let key = match relying_party_of(state)?.finish_securitykey_registration(&answer, &registration) {
         Ok(key) => key,
@@ -210,7 +208,7 @@ pub async fn confirm_registration(
             account_id: account.id,
             name: name.clone(),
             credential_id: AsRef::<[u8]>::as_ref(stored.key.cred_id()).to_vec(),
-            credential: serde_json::to_string(&stored).map_err(|e| ApiError::Internal(e.to_string()))?,
+            credential: serde_json::to_string(&stored).map_err(|e| Refusal::Internal(e.to_string()))?,
             at: now,
             recovery_hashes: codes.as_ref().map(|c| c.iter().map(|code| recovery::hash(account.id, code)).collect()),
         })
@@ -219,7 +217,7 @@ pub async fn confirm_registration(
         // The attempt proved possession of a key: it is not a wrong code.
         attempt.passed(now).await?;
         audit::record(state, meta, refused(account, Some(caller.client()), "already_registered")).await;
-        return Err(ApiError::Conflict("this security key is already registered".into()));
+        return Err(Refusal::Conflict("this security key is already registered".into()));
     };
     attempt.passed(now).await?;
     let method = MethodInfo {
@@ -227,49 +225,49 @@ pub async fn confirm_registration(
         kind: MethodKind::Webauthn.as_str(),
         name,
         phone_hint: None,
-        enabled_at: rfc3339(now),
-        created_at: rfc3339(now),
+        enabled_at: now,
+        created_at: now,
         last_used_at: None,
     };
     me::enrolled(state, caller, &subject, method, codes, stored.factor(), meta).await
 }
 
-fn unknown_challenge() -> ApiError {
-    ApiError::InvalidRequest(
+fn unknown_challenge() -> Refusal {
+    Refusal::InvalidRequest(
         "no such WebAuthn challenge: it expired, was already used, or belongs to another sign-in".into(),
     )
 }
 
-fn malformed_credential() -> ApiError {
-    ApiError::InvalidRequest("credential is not a WebAuthn PublicKeyCredential in JSON".into())
+fn malformed_credential() -> Refusal {
+    Refusal::InvalidRequest("credential is not a WebAuthn PublicKeyCredential in JSON".into())
 }
 
 /// Options for a second step with a key, bound to the sign-in flow or session `owner`.
-pub async fn begin_assertion(state: &AppState, account: &Account, owner: EnrollmentOwner) -> ApiResult<Begun> {
+pub async fn begin_assertion(state: &AppState, account: &Account, owner: EnrollmentOwner) -> ServiceResult<Begun> {
     let keys: Vec<SecurityKey> =
         state.store.methods(account.id).await?.iter().filter_map(stored_key).map(|k| k.key).collect();
     if keys.is_empty() {
-        return Err(ApiError::InvalidRequest("this account has no security key or passkey".into()));
+        return Err(Refusal::InvalidRequest("this account has no security key or passkey".into()));
     }
     let (options, authentication) = relying_party_of(state)?
         .start_securitykey_authentication(&keys)
-        .map_err(|e| ApiError::Internal(format!("webauthn authentication: {e}")))?;
+        .map_err(|e| Refusal::Internal(format!("webauthn authentication: {e}")))?;
     let challenge_id = keep(state, account.id, owner, CeremonyPurpose::Authenticate, None, &authentication).await?;
-    let options = serde_json::to_value(options.public_key).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let options = serde_json::to_value(options.public_key).map_err(|e| Refusal::Internal(e.to_string()))?;
     Ok(Begun { challenge_id, options })
 }
 
-/// `POST /api/v1/login/webauthn`: options for the second step of a sign-in flow.
-pub async fn begin_sign_in(state: &AppState, flow_token: &str) -> ApiResult<Begun> {
+/// Options for the second step of a sign-in flow with a key.
+pub async fn begin_sign_in(state: &AppState, flow_token: &str) -> ServiceResult<Begun> {
     let flow = crate::service::auth::flow_for(state, flow_token, twostep_core::flow::FlowKind::TwoStep).await?;
     let account = state.store.account_by_id(flow.account_id).await?;
     begin_assertion(state, &account, EnrollmentOwner::Flow(flow.id)).await
 }
 
-/// `POST /api/v1/me/two-step/verify/webauthn`: options for a step-up within a session.
-pub async fn begin_step_up(state: &AppState, caller: &Caller) -> ApiResult<Begun> {
+/// Options for a step-up with a key within a session.
+pub async fn begin_step_up(state: &AppState, caller: &Caller) -> ServiceResult<Begun> {
     let subject: Member = me::subject(state, caller).await?;
-    let Caller::Session(session) = caller else { return Err(ApiError::SessionInvalid) };
+    let Caller::Session(session) = caller else { return Err(Refusal::SessionInvalid) };
     begin_assertion(state, &subject.account, EnrollmentOwner::Session(session.id)).await
 }
 
@@ -282,7 +280,7 @@ pub async fn check_assertion(
     ctx: &CodeContext<'_>,
     challenge_id: &str,
     credential: &Value,
-) -> ApiResult<Checked> {
+) -> ServiceResult<Checked> {
     let account = ctx.account;
     let now = state.now();
     let owner = match ctx.binding {
@@ -300,7 +298,7 @@ pub async fn check_assertion(
         return Err(unknown_challenge());
     }
     let authentication: SecurityKeyAuthentication =
-        serde_json::from_str(&ceremony.state).map_err(|e| ApiError::Internal(e.to_string()))?;
+        serde_json::from_str(&ceremony.state).map_err(|e| Refusal::Internal(e.to_string()))?;
     let Ok(answer) = serde_json::from_value::<PublicKeyCredential>(credential.clone()) else {
         audit::record(state, ctx.meta, refused(account, ctx.client, "malformed_credential")).await;
         return Err(malformed_credential());
@@ -336,7 +334,7 @@ pub async fn check_assertion(
     }
     stored.counter = counter;
     stored.key.update_credential(&result);
-    let json = serde_json::to_string(&stored).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let json = serde_json::to_string(&stored).map_err(|e| Refusal::Internal(e.to_string()))?;
     state.store.method_used(method_id, Some(&json), now).await?;
     Ok(Checked::Accepted { recovery_codes_remaining: None, factor: stored.factor() })
 }

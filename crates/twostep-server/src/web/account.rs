@@ -5,9 +5,10 @@
 use super::callers::SignedIn;
 use super::ctx::{self, CsrfForm, Ctx, Plain, Posted};
 use super::signin::{CodeForm, CodePage, MethodQuery, session_cookie, start_over};
-use super::{error_page, i18n, me, signed_in, when, when_text};
-use crate::error::ApiError;
+use super::{error_page, i18n, me, signed_in, when};
+use crate::api::error::Status as _;
 use crate::extract::BodyThen;
+use crate::service::Refusal;
 use crate::service::me::{self, Caller, Confirmed};
 use crate::service::{Member, auth};
 use crate::state::AppState;
@@ -33,13 +34,13 @@ async fn caller(ctx: &Ctx, state: &AppState, enrolling: bool) -> Result<Caller, 
         return signed_in(ctx, state).await.map(Caller::Session);
     }
     let Some(token) = ctx.flow_token() else {
-        return Err(start_over(ctx, &ApiError::FlowExpired));
+        return Err(start_over(ctx, &Refusal::FlowExpired));
     };
     match me::caller(state, token).await {
         Ok(caller @ Caller::Enrollment(_)) => Ok(caller),
         // A flow token is never a session; this only happens if the cookie was swapped.
-        Ok(Caller::Session(_)) | Err(ApiError::SessionInvalid | ApiError::SessionRevoked) => {
-            Err(start_over(ctx, &ApiError::FlowExpired))
+        Ok(Caller::Session(_)) | Err(Refusal::SessionInvalid | Refusal::SessionRevoked) => {
+            Err(start_over(ctx, &Refusal::FlowExpired))
         }
         Err(e) => Err(error_page(ctx, &e)),
     }
@@ -62,7 +63,7 @@ pub async fn enroll_page(ctx: Ctx, State(state): State<AppState>) -> Response {
                     super::setup::access_code_render(&ctx, StatusCode::OK, None)
                 }
                 Ok(account) => enroll_choice(&ctx, &state, account.enroll_by),
-                Err(e) => error_page(&ctx, &ApiError::from(e)),
+                Err(e) => error_page(&ctx, &Refusal::from(e)),
             }
         }
         Ok(caller) => {
@@ -93,23 +94,23 @@ fn enroll_choice(ctx: &Ctx, state: &AppState, enroll_by: Option<i64>) -> Respons
 /// "Set up later" (SPEC §14): a session without 2SV until the deadline.
 pub async fn skip(ctx: Ctx, State(state): State<AppState>, Posted(_): Posted<Plain>) -> Response {
     let Some(token) = ctx.flow_token() else {
-        return start_over(&ctx, &ApiError::FlowExpired);
+        return start_over(&ctx, &Refusal::FlowExpired);
     };
     match crate::service::auth::skip_enrollment(&state, token, &ctx.meta).await {
         Ok((session, _)) => {
             ctx.redirect("/", &[session_cookie(&ctx, &state, &session.token), ctx.clear_cookie(ctx::FLOW)])
         }
-        Err(ApiError::FlowExpired) => start_over(&ctx, &ApiError::FlowExpired),
+        Err(Refusal::FlowExpired) => start_over(&ctx, &Refusal::FlowExpired),
         Err(e) => error_page(&ctx, &e),
     }
 }
 
 /// Where a refusal that belongs to no field is shown: the start of the journey.
-async fn journey_start(ctx: &Ctx, state: &AppState, caller: &Caller, enrolling: bool, e: &ApiError) -> Response {
-    if matches!(e, ApiError::FlowExpired) {
+async fn journey_start(ctx: &Ctx, state: &AppState, caller: &Caller, enrolling: bool, e: &Refusal) -> Response {
+    if matches!(e, Refusal::FlowExpired) {
         return start_over(ctx, e);
     }
-    if matches!(e, ApiError::AccessCodeRequired) && enrolling {
+    if matches!(e, Refusal::AccessCodeRequired) && enrolling {
         return super::setup::access_code_render(ctx, e.status(), None);
     }
     let message = i18n::error(ctx.lang, e);
@@ -171,7 +172,7 @@ pub async fn totp_start<const ENROLLING: bool>(
         Ok(enrollment) => {
             totp_render(&ctx, &caller, ENROLLING, StatusCode::OK, &enrollment.secret, &enrollment.qr_png, None)
         }
-        Err(ApiError::StepUpRequired) => confirm_first(&ctx, "enable_totp"),
+        Err(Refusal::StepUpRequired) => confirm_first(&ctx, "enable_totp"),
         Err(e) => journey_start(&ctx, &state, &caller, ENROLLING, &e).await,
     }
 }
@@ -216,7 +217,7 @@ pub async fn totp_confirm<const ENROLLING: bool>(
     };
     match me::confirm(&state, &caller, MethodKind::Totp, &form.code, &ctx.meta).await {
         Ok(confirmed) => finish(&ctx, &state, &caller, ENROLLING, confirmed).await,
-        Err(e @ (ApiError::InvalidCode { .. } | ApiError::TwoStepLocked { .. })) if !is_dead(&e) => {
+        Err(e @ (Refusal::InvalidCode { .. } | Refusal::TwoStepLocked { .. })) if !is_dead(&e) => {
             match pending_totp(&state, &caller).await {
                 Some((secret, png)) => {
                     let message = Some(i18n::error(ctx.lang, &e));
@@ -231,8 +232,8 @@ pub async fn totp_confirm<const ENROLLING: bool>(
 }
 
 /// The enrollment flow died (too many wrong codes, or expired): sign in again.
-fn is_dead(e: &ApiError) -> bool {
-    matches!(e, ApiError::FlowExpired | ApiError::InvalidCode { attempts_remaining: Some(0) })
+fn is_dead(e: &Refusal) -> bool {
+    matches!(e, Refusal::FlowExpired | Refusal::InvalidCode { attempts_remaining: Some(0) })
 }
 
 struct SmsStep<'a> {
@@ -285,12 +286,12 @@ pub async fn sms_start<const ENROLLING: bool>(
             let step = SmsStep { phone, phone_hint: Some(sent.phone_hint), error: None, form_error: None };
             sms_render(&ctx, &caller, ENROLLING, StatusCode::OK, step)
         }
-        Err(ApiError::StepUpRequired) => confirm_first(&ctx, "enable_sms"),
-        Err(e @ ApiError::InvalidPhone) => {
+        Err(Refusal::StepUpRequired) => confirm_first(&ctx, "enable_sms"),
+        Err(e @ Refusal::InvalidPhone) => {
             let step = SmsStep { phone, phone_hint: None, error: Some(i18n::error(ctx.lang, &e)), form_error: None };
             sms_render(&ctx, &caller, ENROLLING, e.status(), step)
         }
-        Err(e @ (ApiError::SmsRateLimited { .. } | ApiError::SmsDeliveryFailed)) => {
+        Err(e @ (Refusal::SmsRateLimited { .. } | Refusal::SmsDeliveryFailed)) => {
             // A resend that came too early keeps the code form: the earlier code still works.
             let phone_hint = PhoneNumber::parse(phone).ok().map(|p| p.hint());
             let step = SmsStep { phone, phone_hint, error: None, form_error: Some(i18n::error(ctx.lang, &e)) };
@@ -313,11 +314,11 @@ pub async fn sms_confirm<const ENROLLING: bool>(
     match me::confirm(&state, &caller, MethodKind::Sms, &form.code, &ctx.meta).await {
         Ok(confirmed) => finish(&ctx, &state, &caller, ENROLLING, confirmed).await,
         Err(e) if is_dead(&e) => start_over(&ctx, &e),
-        Err(e @ (ApiError::InvalidCode { .. } | ApiError::TwoStepLocked { .. })) => {
+        Err(e @ (Refusal::InvalidCode { .. } | Refusal::TwoStepLocked { .. })) => {
             let phone_hint = PhoneNumber::parse(&form.phone).ok().map(|p| p.hint());
             let message = Some(i18n::error(ctx.lang, &e));
             let (error, form_error) =
-                if matches!(e, ApiError::InvalidCode { .. }) { (message, None) } else { (None, message) };
+                if matches!(e, Refusal::InvalidCode { .. }) { (message, None) } else { (None, message) };
             let step = SmsStep { phone: form.phone.trim(), phone_hint, error, form_error };
             sms_render(&ctx, &caller, ENROLLING, e.status(), step)
         }
@@ -405,7 +406,7 @@ async fn settings_render_with(
                     let m = o.methods.iter().find(|m| m.kind == *kind);
                     context! {
                         kind,
-                        enabled_at => m.map(|m| when_text(&m.enabled_at)),
+                        enabled_at => m.map(|m| when(m.enabled_at)),
                         phone_hint => m.and_then(|m| m.phone_hint.clone()),
                     }
                 })
@@ -420,14 +421,14 @@ async fn settings_render_with(
                         kind => m.kind,
                         name => &m.name,
                         type_label => words.get(&format!("method_{}", m.kind)),
-                        created_at => when_text(&m.created_at),
-                        last_used_at => m.last_used_at.as_deref().map(when_text),
+                        created_at => when(m.created_at),
+                        last_used_at => m.last_used_at.map(when),
                     }
                 })
                 .collect();
             (None, o.required, methods, o.recovery_codes_remaining, named)
         }
-        Err(e @ (ApiError::TwoStepDisabled | ApiError::TwoStepNotAvailable)) => {
+        Err(e @ (Refusal::TwoStepDisabled | Refusal::TwoStepNotAvailable)) => {
             (Some(i18n::error(ctx.lang, &e)), false, Vec::new(), 0, Vec::new())
         }
         Err(e) => return error_page(ctx, &e),
@@ -448,7 +449,7 @@ async fn settings_render_with(
                 }
             })
             .collect::<Vec<_>>(),
-        Err(e) => return error_page(ctx, &ApiError::from(e)),
+        Err(e) => return error_page(ctx, &Refusal::from(e)),
     };
     let access_code_required =
         state.store.account_by_id(session.account_id).await.map(|a| a.access_code_required).unwrap_or(false);
@@ -464,7 +465,7 @@ async fn settings_render_with(
                 }
             })
             .collect::<Vec<_>>(),
-        Err(e) => return error_page(ctx, &ApiError::from(e)),
+        Err(e) => return error_page(ctx, &Refusal::from(e)),
     };
     ctx.page(
         status,
@@ -523,7 +524,7 @@ pub async fn change_password(
     .await;
     match result {
         Ok(()) => ctx.redirect("/settings/security", &[ctx.flash_cookie("password_changed", None)]),
-        Err(ApiError::StepUpRequired) => confirm_first(&ctx, ""),
+        Err(Refusal::StepUpRequired) => confirm_first(&ctx, ""),
         Err(e) => {
             let card =
                 super::setup::password_card(Some(i18n::error(ctx.lang, &e)), super::setup::weak_reasons(&ctx, &e));
@@ -553,7 +554,7 @@ pub async fn disable(
     BodyThen(Posted(_), SignedIn(session)): BodyThen<Posted<Plain>, SignedIn>,
 ) -> Response {
     let Some(kind) = MethodKind::parse(&kind) else {
-        return error_page(&ctx, &ApiError::NotFound("method".into()));
+        return error_page(&ctx, &Refusal::NotFound("method".into()));
     };
     do_disable(&ctx, &state, &session, kind).await
 }
@@ -566,7 +567,7 @@ async fn do_disable(
 ) -> Response {
     match me::disable(state, &Caller::Session(session.clone()), kind, &ctx.meta).await {
         Ok(()) => ctx.redirect("/settings/security", &[ctx.flash_cookie("method_disabled", None)]),
-        Err(ApiError::StepUpRequired) => confirm_first(ctx, &format!("disable_{}", kind.as_str())),
+        Err(Refusal::StepUpRequired) => confirm_first(ctx, &format!("disable_{}", kind.as_str())),
         Err(e) => settings_render(ctx, state, session, e.status(), Some(i18n::error(ctx.lang, &e))).await,
     }
 }
@@ -583,7 +584,7 @@ async fn do_regenerate(ctx: &Ctx, state: &AppState, session: &twostep_core::stor
     let caller = Caller::Session(session.clone());
     match me::regenerate_recovery_codes(state, &caller, &ctx.meta).await {
         Ok(codes) => codes_render(ctx, state, &caller, &codes, "/settings/security").await,
-        Err(ApiError::StepUpRequired) => confirm_first(ctx, "recovery_codes"),
+        Err(Refusal::StepUpRequired) => confirm_first(ctx, "recovery_codes"),
         Err(e) => settings_render(ctx, state, session, e.status(), Some(i18n::error(ctx.lang, &e))).await,
     }
 }
@@ -597,10 +598,10 @@ pub async fn end_session(
 ) -> Response {
     let own = match state.store.sessions_of_account(session.account_id, state.now()).await {
         Ok(own) => own,
-        Err(e) => return error_page(&ctx, &ApiError::from(e)),
+        Err(e) => return error_page(&ctx, &Refusal::from(e)),
     };
     let Some(target) = own.into_iter().find(|s| s.id == id) else {
-        return error_page(&ctx, &ApiError::NotFound("session".into()));
+        return error_page(&ctx, &Refusal::NotFound("session".into()));
     };
     if let Err(e) = auth::logout(&state, &target, &ctx.meta).await {
         return error_page(&ctx, &e);
@@ -691,7 +692,7 @@ pub async fn step_up_submit(
     };
     let message = i18n::error(ctx.lang, &e);
     let (error, form_error) =
-        if matches!(e, ApiError::InvalidCode { .. }) { (Some(message), None) } else { (None, Some(message)) };
+        if matches!(e, Refusal::InvalidCode { .. }) { (Some(message), None) } else { (None, Some(message)) };
     let page = CodePage { offers: &offers, chosen: Some(&form.method), error, form_error };
     step_up_render(&ctx, &session, e.status(), page, then)
 }
@@ -787,7 +788,7 @@ pub async fn forget_device(
 ) -> Response {
     match state.store.forget_device(session.account_id, id).await {
         Ok(_) => ctx.redirect("/settings/security", &[ctx.flash_cookie("device_forgotten", None)]),
-        Err(e) => error_page(&ctx, &ApiError::from(e)),
+        Err(e) => error_page(&ctx, &Refusal::from(e)),
     }
 }
 
@@ -823,10 +824,10 @@ pub async fn key_options<const ENROLLING: bool>(
 ) -> Response {
     let caller = match caller(&ctx, &state, ENROLLING).await {
         Ok(c) => c,
-        Err(_) => return ApiError::SessionInvalid.into_response(),
+        Err(_) => return Refusal::SessionInvalid.into_response(),
     };
     match crate::service::webauthn::begin_registration(&state, &caller, form.name(), &ctx.meta).await {
-        Ok(begun) => axum::Json(begun).into_response(),
+        Ok(begun) => axum::Json(crate::api::me::Begun::from(begun)).into_response(),
         Err(e) => e.into_response(),
     }
 }
@@ -853,7 +854,7 @@ pub async fn key_confirm<const ENROLLING: bool>(
     .await;
     match confirmed {
         Ok(confirmed) => finish(&ctx, &state, &caller, ENROLLING, confirmed).await,
-        Err(ApiError::StepUpRequired) => confirm_first(&ctx, ""),
+        Err(Refusal::StepUpRequired) => confirm_first(&ctx, ""),
         Err(e) => journey_start(&ctx, &state, &caller, ENROLLING, &e).await,
     }
 }
@@ -866,11 +867,11 @@ pub async fn remove_method(
     BodyThen(Posted(_), SignedIn(session)): BodyThen<Posted<Plain>, SignedIn>,
 ) -> Response {
     let Ok(id) = id.parse::<i64>() else {
-        return error_page(&ctx, &ApiError::NotFound("method".into()));
+        return error_page(&ctx, &Refusal::NotFound("method".into()));
     };
     match me::remove(&state, &Caller::Session(session.clone()), id, &ctx.meta).await {
         Ok(()) => ctx.redirect("/settings/security", &[ctx.flash_cookie("method_disabled", None)]),
-        Err(ApiError::StepUpRequired) => confirm_first(&ctx, ""),
+        Err(Refusal::StepUpRequired) => confirm_first(&ctx, ""),
         Err(e) => settings_render(&ctx, &state, &session, e.status(), Some(i18n::error(ctx.lang, &e))).await,
     }
 }
@@ -879,10 +880,10 @@ pub async fn remove_method(
 pub async fn step_up_key(ctx: Ctx, State(state): State<AppState>, Posted(_): Posted<Plain>) -> Response {
     let session = match signed_in(&ctx, &state).await {
         Ok(s) => s,
-        Err(_) => return ApiError::SessionInvalid.into_response(),
+        Err(_) => return Refusal::SessionInvalid.into_response(),
     };
     match crate::service::webauthn::begin_step_up(&state, &Caller::Session(session)).await {
-        Ok(begun) => axum::Json(begun).into_response(),
+        Ok(begun) => axum::Json(crate::api::me::Begun::from(begun)).into_response(),
         Err(e) => e.into_response(),
     }
 }

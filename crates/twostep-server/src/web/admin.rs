@@ -3,9 +3,10 @@
 
 use super::callers::SignedInAdmin;
 use super::ctx::{CsrfForm, Plain, Posted};
-use super::{Ctx, error_page, i18n, me, when_text};
-use crate::error::ApiError;
+use super::{Ctx, error_page, i18n, me, when};
+use crate::api::error::Status as _;
 use crate::extract::BodyThen;
+use crate::service::Refusal;
 use crate::service::admin::{self, Admin, TwoStepState};
 use crate::state::AppState;
 use axum::extract::{Path, State};
@@ -35,7 +36,7 @@ async fn render_with(
     new_app: Option<Value>,
 ) -> Response {
     let Ok(admin) = Admin::check(session.clone()) else {
-        return error_page(ctx, &ApiError::Forbidden);
+        return error_page(ctx, &Refusal::Forbidden);
     };
     let s: TwoStepState = match admin::state_of(state, &admin).await {
         Ok(s) => s,
@@ -51,7 +52,7 @@ async fn render_with(
                     kind => u.kind,
                     required => u.required,
                     methods => u.methods,
-                    last_two_step_at => u.last_two_step_at.as_deref().map(when_text),
+                    last_two_step_at => u.last_two_step_at.map(when),
                 }
             })
             .collect(),
@@ -61,13 +62,25 @@ async fn render_with(
         Ok(events) => events
             .into_iter()
             .map(|e| {
-                context! { at => when_text(&e.at), kind => e.kind, actor => e.actor, subject => e.subject, outcome => e.outcome }
+                context! { at => when(e.at), kind => e.kind, actor => e.actor, subject => e.subject, outcome => e.outcome }
             })
             .collect(),
         Err(e) => return error_page(ctx, &e),
     };
-    let apps = match crate::service::oauth::list(state, &admin).await {
-        Ok(apps) => apps,
+    let apps: Vec<Value> = match crate::service::oauth::list(state, &admin).await {
+        Ok(apps) => apps
+            .into_iter()
+            .map(|a| {
+                context! {
+                    slug => a.slug,
+                    name => a.name,
+                    client_id => a.client_id,
+                    type => a.kind,
+                    two_step => a.two_step,
+                    redirect_uris => a.redirect_uris,
+                }
+            })
+            .collect(),
         Err(e) => return error_page(ctx, &e),
     };
     ctx.page(status, "admin.html", context! { me => me(session), s, users, events, apps, new_app, form_error => error })
@@ -81,13 +94,13 @@ pub async fn page(ctx: Ctx, State(state): State<AppState>, SignedInAdmin(session
 /// refusal at the top.
 async fn change<F>(ctx: Ctx, state: AppState, who: SignedInAdmin, flash: &str, act: F) -> Response
 where
-    F: AsyncFnOnce(&AppState, &Admin, &Ctx) -> Result<(), ApiError>,
+    F: AsyncFnOnce(&AppState, &Admin, &Ctx) -> Result<(), Refusal>,
 {
     let SignedInAdmin(session, admin) = who;
     match act(&state, &admin, &ctx).await {
         Ok(()) => ctx.redirect("/admin/security", &[ctx.flash_cookie(flash, None)]),
         // SPEC §11.3: confirm it's you, then back here to do it.
-        Err(ApiError::StepUpRequired) => super::account::confirm_first(&ctx, "admin"),
+        Err(Refusal::StepUpRequired) => super::account::confirm_first(&ctx, "admin"),
         Err(e) => render(&ctx, &state, &session, e.status(), Some(i18n::error(ctx.lang, &e))).await,
     }
 }

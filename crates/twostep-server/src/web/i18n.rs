@@ -13,7 +13,7 @@
 //! - [`text`]: one message formatted by Fluent with its values, where plural forms and
 //!   other choices follow the value (`{ $n -> [one] … *[other] … }`).
 
-use crate::error::ApiError;
+use crate::service::Refusal;
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 use fluent_syntax::ast;
@@ -209,20 +209,20 @@ pub fn duration(lang: Lang, seconds: i64) -> String {
 }
 
 /// The message a person reads for an error of the service.
-pub fn error(lang: Lang, e: &ApiError) -> String {
+pub fn error(lang: Lang, e: &Refusal) -> String {
     let key = format!("err_{}", e.code());
     let key = if has(&key) { key.as_str() } else { "err_internal" };
     match e {
-        ApiError::InvalidCode { attempts_remaining: Some(n) } if *n > 0 => {
+        Refusal::InvalidCode { attempts_remaining: Some(n) } if *n > 0 => {
             let left = text(lang, "err_attempts_left", &[("n", (*n).into())]);
             format!("{} {left}", text(lang, key, &[]))
         }
-        ApiError::InvalidCode { attempts_remaining: Some(_) } => {
+        Refusal::InvalidCode { attempts_remaining: Some(_) } => {
             format!("{} {}", text(lang, key, &[]), text(lang, "err_flow_expired", &[]))
         }
-        ApiError::TwoStepLocked { retry_after }
-        | ApiError::RateLimited { retry_after }
-        | ApiError::SmsRateLimited { retry_after } => text(lang, key, &[("time", duration(lang, *retry_after).into())]),
+        Refusal::TwoStepLocked { retry_after }
+        | Refusal::RateLimited { retry_after }
+        | Refusal::SmsRateLimited { retry_after } => text(lang, key, &[("time", duration(lang, *retry_after).into())]),
         _ => text(lang, key, &[]),
     }
 }
@@ -304,37 +304,37 @@ mod tests {
     #[test]
     fn every_error_code_of_the_api_has_a_message_in_every_language() {
         let errors = [
-            ApiError::InvalidRequest(String::new()),
-            ApiError::UnknownClient,
-            ApiError::PayloadTooLarge,
-            ApiError::InvalidCredentials,
-            ApiError::SessionInvalid,
-            ApiError::SessionRevoked,
-            ApiError::FlowExpired,
-            ApiError::InvalidCode { attempts_remaining: None },
-            ApiError::InvalidCode { attempts_remaining: Some(0) },
-            ApiError::InvalidCode { attempts_remaining: Some(1) },
-            ApiError::Forbidden,
-            ApiError::TwoStepUnsupportedClient,
-            ApiError::TwoStepNotAvailable,
-            ApiError::StepUpRequired,
-            ApiError::NotFound(String::new()),
-            ApiError::AddonUnavailable,
-            ApiError::AddonNotConnected,
-            ApiError::TwoStepDisabled,
-            ApiError::MethodRequired,
-            ApiError::Conflict(String::new()),
-            ApiError::InvalidPhone,
-            ApiError::TwoStepLocked { retry_after: 1 },
-            ApiError::RateLimited { retry_after: 61 },
-            ApiError::SmsRateLimited { retry_after: 3600 },
-            ApiError::SmsDeliveryFailed,
-            ApiError::Unavailable,
-            ApiError::WeakPassword { reasons: Vec::new() },
-            ApiError::AccountDisabled,
-            ApiError::AccessCodeRequired,
-            ApiError::LinkExpired,
-            ApiError::Internal(String::new()),
+            Refusal::InvalidRequest(String::new()),
+            Refusal::UnknownClient,
+            Refusal::PayloadTooLarge,
+            Refusal::InvalidCredentials,
+            Refusal::SessionInvalid,
+            Refusal::SessionRevoked,
+            Refusal::FlowExpired,
+            Refusal::InvalidCode { attempts_remaining: None },
+            Refusal::InvalidCode { attempts_remaining: Some(0) },
+            Refusal::InvalidCode { attempts_remaining: Some(1) },
+            Refusal::Forbidden,
+            Refusal::TwoStepUnsupportedClient,
+            Refusal::TwoStepNotAvailable,
+            Refusal::StepUpRequired,
+            Refusal::NotFound(String::new()),
+            Refusal::AddonUnavailable,
+            Refusal::AddonNotConnected,
+            Refusal::TwoStepDisabled,
+            Refusal::MethodRequired,
+            Refusal::Conflict(String::new()),
+            Refusal::InvalidPhone,
+            Refusal::TwoStepLocked { retry_after: 1 },
+            Refusal::RateLimited { retry_after: 61 },
+            Refusal::SmsRateLimited { retry_after: 3600 },
+            Refusal::SmsDeliveryFailed,
+            Refusal::Unavailable,
+            Refusal::WeakPassword { reasons: Vec::new() },
+            Refusal::AccountDisabled,
+            Refusal::AccessCodeRequired,
+            Refusal::LinkExpired,
+            Refusal::Internal(String::new()),
         ];
         for e in &errors {
             assert!(has(&format!("err_{}", e.code())), "no message for {}", e.code());
@@ -347,11 +347,11 @@ mod tests {
 
     #[test]
     fn wrong_codes_say_how_many_attempts_remain() {
-        let e = ApiError::InvalidCode { attempts_remaining: Some(3) };
+        let e = Refusal::InvalidCode { attempts_remaining: Some(3) };
         assert_eq!(error(Lang::English, &e), "That code is not correct. 3 attempts left.");
         assert_eq!(error(Lang::Portuguese, &e), "Esse código não está correto. Restam 3 tentativas.");
         assert_eq!(error(Lang::Spanish, &e), "Ese código no es correcto. Le quedan 3 intentos.");
-        let last = ApiError::InvalidCode { attempts_remaining: Some(1) };
+        let last = Refusal::InvalidCode { attempts_remaining: Some(1) };
         assert_eq!(error(Lang::English, &last), "That code is not correct. 1 attempt left.");
         assert_eq!(error(Lang::Portuguese, &last), "Esse código não está correto. Resta 1 tentativa.");
         assert_eq!(error(Lang::Spanish, &last), "Ese código no es correcto. Le queda 1 intento.");
@@ -359,7 +359,7 @@ mod tests {
 
     #[test]
     fn a_lockout_says_when_to_try_again_rounded_up_to_minutes() {
-        let e = ApiError::TwoStepLocked { retry_after: 14 * 60 + 1 };
+        let e = Refusal::TwoStepLocked { retry_after: 14 * 60 + 1 };
         assert!(error(Lang::English, &e).ends_with("Try again in 15 minutes."));
         assert!(error(Lang::Spanish, &e).ends_with("Inténtelo de nuevo dentro de 15 minutos."));
         assert_eq!(duration(Lang::Portuguese, 30), "30 segundos");

@@ -19,7 +19,8 @@ mod signin;
 mod templates;
 mod users;
 
-use crate::error::ApiError;
+use crate::api::error::Status as _;
+use crate::service::Refusal;
 use crate::service::auth;
 use crate::state::AppState;
 use axum::Router;
@@ -106,11 +107,6 @@ fn when(ts: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(ts).ok().and_then(|t| t.format(&format).ok()).unwrap_or_default()
 }
 
-/// An RFC 3339 time from the service, as [`when`] writes it.
-fn when_text(rfc3339: &str) -> String {
-    crate::service::parse_rfc3339(rfc3339).map(when).unwrap_or_else(|| rfc3339.to_owned())
-}
-
 /// Who is signed in, for the header and the home page.
 fn me(session: &SessionView) -> Value {
     context! {
@@ -132,7 +128,7 @@ async fn signed_in(ctx: &Ctx, state: &AppState) -> Result<SessionView, Response>
     };
     match auth::authenticate(state, token).await {
         Ok(session) => Ok(session),
-        Err(e @ (ApiError::SessionInvalid | ApiError::SessionRevoked)) => {
+        Err(e @ (Refusal::SessionInvalid | Refusal::SessionRevoked)) => {
             Err(ctx.redirect("/login", &[ctx.clear_cookie(ctx::SESSION), ctx.flash_cookie(e.code(), None)]))
         }
         Err(e) => Err(error_page(ctx, &e)),
@@ -140,7 +136,7 @@ async fn signed_in(ctx: &Ctx, state: &AppState) -> Result<SessionView, Response>
 }
 
 /// A page that says what went wrong, in the reader's language.
-fn error_page(ctx: &Ctx, e: &ApiError) -> Response {
+fn error_page(ctx: &Ctx, e: &Refusal) -> Response {
     let t = i18n::table(ctx.lang);
     ctx.message(e.status(), t.get("error_title"), &i18n::error(ctx.lang, e))
 }
@@ -197,7 +193,7 @@ fn javascript(text: &'static str) -> Response {
 /// Demo mode only: the text messages the `log` provider "sent".
 async fn outbox(ctx: Ctx, State(state): State<AppState>) -> Response {
     let Some(outbox) = &state.outbox else {
-        return ApiError::NotFound("page".into()).into_response();
+        return Refusal::NotFound("page".into()).into_response();
     };
     let messages: Vec<Value> =
         outbox.messages().iter().map(|m| context! { to => &m.to, at => when(m.at), body => &m.body }).collect();
@@ -211,6 +207,7 @@ mod tests {
     #[test]
     fn times_are_written_in_utc_to_the_minute() {
         assert_eq!(when(0), "1970-01-01 00:00 UTC");
-        assert_eq!(when_text("2026-11-28T14:05:09Z"), "2026-11-28 14:05 UTC");
+        let at = crate::service::parse_rfc3339("2026-11-28T14:05:09Z").unwrap();
+        assert_eq!(when(at), "2026-11-28 14:05 UTC");
     }
 }

@@ -5,7 +5,8 @@
 use super::ctx::{self, CsrfForm, Ctx, Posted};
 use super::signin::{flow_cookie, session_cookie, start_over};
 use super::{error_page, i18n};
-use crate::error::ApiError;
+use crate::api::error::Status as _;
+use crate::service::Refusal;
 use crate::service::auth::LoginOutcome;
 use crate::service::users;
 use crate::state::AppState;
@@ -19,9 +20,9 @@ use twostep_core::domain::Password;
 const CLIENT: &str = "web";
 
 /// The reasons of a weak password, in the reader's language.
-pub fn weak_reasons(ctx: &Ctx, e: &ApiError) -> Vec<String> {
+pub fn weak_reasons(ctx: &Ctx, e: &Refusal) -> Vec<String> {
     match e {
-        ApiError::WeakPassword { reasons } => {
+        Refusal::WeakPassword { reasons } => {
             let t = i18n::table(ctx.lang);
             reasons.iter().map(|r| t.get(&format!("weak_{}", r.as_str())).to_owned()).collect()
         }
@@ -48,7 +49,7 @@ fn setup_render(
 pub async fn setup_page(ctx: Ctx, State(state): State<AppState>, Path(token): Path<String>) -> Response {
     match users::setup_link_owner(&state, &token).await {
         Ok((_, account)) => setup_render(&ctx, StatusCode::OK, &token, &account.username, None, Vec::new()),
-        Err(ApiError::LinkExpired) => expired(&ctx),
+        Err(Refusal::LinkExpired) => expired(&ctx),
         Err(e) => error_page(&ctx, &e),
     }
 }
@@ -75,7 +76,7 @@ pub async fn setup_submit(
 ) -> Response {
     let username = match users::setup_link_owner(&state, &token).await {
         Ok((_, account)) => account.username,
-        Err(ApiError::LinkExpired) => return expired(&ctx),
+        Err(Refusal::LinkExpired) => return expired(&ctx),
         Err(e) => return error_page(&ctx, &e),
     };
     if form.password != form.confirm {
@@ -85,8 +86,8 @@ pub async fn setup_submit(
     }
     match users::complete_setup(&state, &token, Password::new(form.password), CLIENT, &ctx.meta).await {
         Ok(outcome) => after_password(&ctx, &state, outcome),
-        Err(ApiError::LinkExpired) => expired(&ctx),
-        Err(e @ ApiError::WeakPassword { .. }) => {
+        Err(Refusal::LinkExpired) => expired(&ctx),
+        Err(e @ Refusal::WeakPassword { .. }) => {
             let reasons = weak_reasons(&ctx, &e);
             setup_render(&ctx, e.status(), &token, &username, Some(i18n::error(ctx.lang, &e)), reasons)
         }
@@ -131,13 +132,11 @@ pub async fn access_code_submit(
     Posted(form): Posted<AccessCodeForm>,
 ) -> Response {
     let Some(token) = ctx.flow_token() else {
-        return start_over(&ctx, &ApiError::FlowExpired);
+        return start_over(&ctx, &Refusal::FlowExpired);
     };
     match users::present_access_code(&state, token, &form.code, &ctx.meta).await {
         Ok(()) => ctx.redirect("/login/enroll", &[]),
-        Err(e @ (ApiError::FlowExpired | ApiError::InvalidCode { attempts_remaining: Some(0) })) => {
-            start_over(&ctx, &e)
-        }
+        Err(e @ (Refusal::FlowExpired | Refusal::InvalidCode { attempts_remaining: Some(0) })) => start_over(&ctx, &e),
         Err(e) => access_code_render(&ctx, e.status(), Some(i18n::error(ctx.lang, &e))),
     }
 }

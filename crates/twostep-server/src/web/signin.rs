@@ -2,7 +2,8 @@
 
 use super::ctx::{self, CsrfForm, Ctx, Plain, Posted};
 use super::{error_page, i18n, me, signed_in};
-use crate::error::ApiError;
+use crate::api::error::Status as _;
+use crate::service::Refusal;
 use crate::service::auth::{self, LoginInput, LoginOutcome, MethodOffer};
 use crate::service::codes::{CodeMethod, Proof};
 use crate::state::AppState;
@@ -30,12 +31,12 @@ pub fn flow_cookie(ctx: &Ctx, token: &str) -> String {
 }
 
 /// Back to the sign-in form, saying why (an expired flow, a session that ended).
-pub fn start_over(ctx: &Ctx, e: &ApiError) -> Response {
+pub fn start_over(ctx: &Ctx, e: &Refusal) -> Response {
     match e {
-        ApiError::FlowExpired
-        | ApiError::SessionInvalid
-        | ApiError::SessionRevoked
-        | ApiError::InvalidCode { attempts_remaining: Some(0) } => {
+        Refusal::FlowExpired
+        | Refusal::SessionInvalid
+        | Refusal::SessionRevoked
+        | Refusal::InvalidCode { attempts_remaining: Some(0) } => {
             ctx.redirect("/login", &[ctx.clear_cookie(ctx::FLOW), ctx.flash_cookie("flow_expired", None)])
         }
         other => error_page(ctx, other),
@@ -187,7 +188,7 @@ fn two_step_render(ctx: &Ctx, status: StatusCode, page: CodePage<'_>, remember_d
 /// …and how long its organisation remembers devices.
 async fn flow_offers(ctx: &Ctx, state: &AppState) -> Result<(Vec<MethodOffer>, i64), Response> {
     let Some(token) = ctx.flow_token() else {
-        return Err(start_over(ctx, &ApiError::FlowExpired));
+        return Err(start_over(ctx, &Refusal::FlowExpired));
     };
     let flow = auth::flow_for(state, token, FlowKind::TwoStep).await.map_err(|e| start_over(ctx, &e))?;
     let org = state.store.org_by_id(flow.org_id).await.map_err(|e| error_page(ctx, &e.into()))?;
@@ -226,13 +227,13 @@ impl CodeForm {
 
     /// What the form offers: a code, or a key's assertion (`credential` from
     /// [`CodeForm::credential`]).
-    pub fn proof<'a>(&'a self, credential: &'a serde_json::Value) -> Result<Proof<'a>, ApiError> {
+    pub fn proof<'a>(&'a self, credential: &'a serde_json::Value) -> Result<Proof<'a>, Refusal> {
         match crate::api::login::code_method(&self.method)? {
             CodeMethod::Webauthn if credential.is_object() => {
                 Ok(Proof::Key { challenge_id: &self.challenge_id, credential })
             }
             CodeMethod::Webauthn => {
-                Err(ApiError::InvalidRequest("the security key's answer is missing: try again".into()))
+                Err(Refusal::InvalidRequest("the security key's answer is missing: try again".into()))
             }
             method => Ok(Proof::Code(method, &self.code)),
         }
@@ -242,10 +243,10 @@ impl CodeForm {
 /// `webauthn.js` asks here for the options of the sign-in flow's key (SPEC §14).
 pub async fn two_step_key(ctx: Ctx, State(state): State<AppState>, Posted(_): Posted<Plain>) -> Response {
     let Some(token) = ctx.flow_token() else {
-        return ApiError::FlowExpired.into_response();
+        return Refusal::FlowExpired.into_response();
     };
     match crate::service::webauthn::begin_sign_in(&state, token).await {
-        Ok(begun) => axum::Json(begun).into_response(),
+        Ok(begun) => axum::Json(crate::api::me::Begun::from(begun)).into_response(),
         Err(e) => e.into_response(),
     }
 }
@@ -258,7 +259,7 @@ impl CsrfForm for CodeForm {
 
 pub async fn two_step_submit(ctx: Ctx, State(state): State<AppState>, Posted(form): Posted<CodeForm>) -> Response {
     let Some(token) = ctx.flow_token() else {
-        return start_over(&ctx, &ApiError::FlowExpired);
+        return start_over(&ctx, &Refusal::FlowExpired);
     };
     let credential = form.credential();
     let result = match form.proof(&credential) {
@@ -279,7 +280,7 @@ pub async fn two_step_submit(ctx: Ctx, State(state): State<AppState>, Posted(for
         }
         Err(e) => e,
     };
-    if matches!(e, ApiError::FlowExpired | ApiError::InvalidCode { attempts_remaining: Some(0) }) {
+    if matches!(e, Refusal::FlowExpired | Refusal::InvalidCode { attempts_remaining: Some(0) }) {
         return start_over(&ctx, &e);
     }
     let (offers, remember_days) = match flow_offers(&ctx, &state).await {
@@ -288,7 +289,7 @@ pub async fn two_step_submit(ctx: Ctx, State(state): State<AppState>, Posted(for
     };
     let message = i18n::error(ctx.lang, &e);
     let (error, form_error) =
-        if matches!(e, ApiError::InvalidCode { .. }) { (Some(message), None) } else { (None, Some(message)) };
+        if matches!(e, Refusal::InvalidCode { .. }) { (Some(message), None) } else { (None, Some(message)) };
     let page = CodePage { offers: &offers, chosen: Some(&form.method), error, form_error };
     two_step_render(&ctx, e.status(), page, remember_days)
 }
@@ -296,11 +297,11 @@ pub async fn two_step_submit(ctx: Ctx, State(state): State<AppState>, Posted(for
 /// "Send code": a text message to the enrolled number, for this flow.
 pub async fn two_step_sms(ctx: Ctx, State(state): State<AppState>, Posted(_): Posted<Plain>) -> Response {
     let Some(token) = ctx.flow_token() else {
-        return start_over(&ctx, &ApiError::FlowExpired);
+        return start_over(&ctx, &Refusal::FlowExpired);
     };
     match auth::send_sign_in_sms(&state, token, &ctx.meta).await {
         Ok(()) => ctx.redirect("/login/two-step?method=sms", &[ctx.flash_cookie("sms_sent", None)]),
-        Err(e @ ApiError::FlowExpired) => start_over(&ctx, &e),
+        Err(e @ Refusal::FlowExpired) => start_over(&ctx, &e),
         Err(e) => {
             let (offers, remember_days) = match flow_offers(&ctx, &state).await {
                 Ok(found) => found,

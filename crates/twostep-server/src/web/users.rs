@@ -5,10 +5,12 @@
 
 use super::callers::SignedInAdmin;
 use super::ctx::{CsrfForm, Plain, Posted};
-use super::{Ctx, error_page, i18n, me, when_text};
-use crate::error::ApiError;
+use super::{Ctx, error_page, i18n, me, when};
+use crate::api::error::Status as _;
 use crate::extract::BodyThen;
+use crate::service::Refusal;
 use crate::service::admin::{self, Admin};
+use crate::service::rfc3339;
 use crate::service::users::{self, CreateInput, ListInput, UpdateInput, UserInfo};
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
@@ -29,7 +31,7 @@ fn row(u: &UserInfo) -> Value {
         required => u.required,
         methods => &u.methods,
         access_code_required => u.access_code_required,
-        last_sign_in_at => u.last_sign_in_at.as_deref().map(when_text),
+        last_sign_in_at => u.last_sign_in_at.map(when),
     }
 }
 
@@ -63,7 +65,7 @@ async fn list_render(
     form_error: Option<String>,
 ) -> Response {
     let Ok(admin) = Admin::check(session.clone()) else {
-        return error_page(ctx, &ApiError::Forbidden);
+        return error_page(ctx, &Refusal::Forbidden);
     };
     let input = ListInput {
         query: some(&q.query),
@@ -131,7 +133,7 @@ struct Shown<'a> {
     username: &'a str,
     link: Option<&'a str>,
     code: Option<&'a str>,
-    expires_at: &'a str,
+    expires_at: twostep_core::Timestamp,
 }
 
 /// A page that shows a secret once: the answer to the POST that made it, never behind a
@@ -141,7 +143,7 @@ fn secret_page(ctx: &Ctx, session: &SessionView, status: StatusCode, shown: Show
     ctx.page(
         status,
         "admin_secret.html",
-        context! { me => me(session), title, username, link, code, expires_at => when_text(expires_at) },
+        context! { me => me(session), title, username, link, code, expires_at => when(expires_at) },
     )
 }
 
@@ -171,13 +173,13 @@ pub async fn create(
                     username: &user.username,
                     link: Some(&link.url),
                     code: None,
-                    expires_at: &link.expires_at,
+                    expires_at: link.expires_at,
                 },
             )
         }
         Err(e) => {
             let message = match e {
-                ApiError::Conflict(_) => i18n::table(ctx.lang).get("username_taken").to_owned(),
+                Refusal::Conflict(_) => i18n::table(ctx.lang).get("username_taken").to_owned(),
                 _ => i18n::error(ctx.lang, &e),
             };
             list_render(&ctx, &state, &session, &ListQuery::default(), e.status(), Some(message)).await
@@ -194,7 +196,7 @@ async fn user_render(
     form_error: Option<(String, bool)>,
 ) -> Response {
     let Ok(admin) = Admin::check(session.clone()) else {
-        return error_page(ctx, &ApiError::Forbidden);
+        return error_page(ctx, &Refusal::Forbidden);
     };
     let account = match users::find(state, admin.org_id(), username).await {
         Ok(a) => a,
@@ -206,7 +208,7 @@ async fn user_render(
         Err(e) => return error_page(ctx, &e),
     };
     let Some(user) = user else {
-        return error_page(ctx, &ApiError::NotFound("user".into()));
+        return error_page(ctx, &Refusal::NotFound("user".into()));
     };
     let profiles = profiles(state, &admin).await;
     let (form_error, step_up) = match form_error {
@@ -234,14 +236,14 @@ pub async fn user_page(
 /// refusal at the top (and a way to re-confirm when that is what is missing).
 async fn change<F>(ctx: Ctx, state: AppState, who: SignedInAdmin, username: String, flash: &str, act: F) -> Response
 where
-    F: AsyncFnOnce(&AppState, &Admin, &Ctx, &str) -> Result<Option<String>, ApiError>,
+    F: AsyncFnOnce(&AppState, &Admin, &Ctx, &str) -> Result<Option<String>, Refusal>,
 {
     let SignedInAdmin(session, admin) = who;
     match act(&state, &admin, &ctx, &username).await {
         Ok(Some(to)) => ctx.redirect(&to, &[ctx.flash_cookie(flash, None)]),
         Ok(None) => ctx.redirect(&format!("/admin/users/{}", segment(&username)), &[ctx.flash_cookie(flash, None)]),
         Err(e) => {
-            let step_up = matches!(e, ApiError::StepUpRequired);
+            let step_up = matches!(e, Refusal::StepUpRequired);
             let message = i18n::error(ctx.lang, &e);
             user_render(&ctx, &state, &session, &username, e.status(), Some((message, step_up))).await
         }
@@ -353,17 +355,11 @@ async fn issue(ctx: Ctx, state: AppState, who: SignedInAdmin, username: String, 
                 &ctx,
                 &session,
                 StatusCode::OK,
-                Shown {
-                    title,
-                    username: &username,
-                    link: link.as_deref(),
-                    code: code.as_deref(),
-                    expires_at: &expires_at,
-                },
+                Shown { title, username: &username, link: link.as_deref(), code: code.as_deref(), expires_at },
             )
         }
         Err(e) => {
-            let step_up = matches!(e, ApiError::StepUpRequired);
+            let step_up = matches!(e, Refusal::StepUpRequired);
             let message = i18n::error(ctx.lang, &e);
             user_render(&ctx, &state, &session, &username, e.status(), Some((message, step_up))).await
         }
@@ -418,8 +414,8 @@ pub async fn csv(ctx: Ctx, State(state): State<AppState>, SignedInAdmin(_, admin
                 u.required.to_string(),
                 u.methods.join(" "),
                 u.access_code_required.to_string(),
-                u.last_sign_in_at.clone().unwrap_or_default(),
-                u.last_two_step_at.clone().unwrap_or_default(),
+                u.last_sign_in_at.map(rfc3339).unwrap_or_default(),
+                u.last_two_step_at.map(rfc3339).unwrap_or_default(),
             ];
             out.push_str(&fields.join(","));
             out.push_str("\r\n");

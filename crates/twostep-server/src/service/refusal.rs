@@ -1,17 +1,16 @@
-//! `ApiError`: every refusal the API can give, with its stable code and status. Internal
-//! errors become a plain 500 whose cause is logged, never sent.
+//! `Refusal`: every reason the service can give for not doing what was asked, with its
+//! stable code and the sentence that explains it. It knows no transport: the JSON API
+//! maps it to a status and body (`api::error`), the pages to words in the reader's
+//! language (`web::i18n::error`), the token endpoint to an OAuth error. An internal cause
+//! is logged by whoever answers, never shown.
 
-use axum::Json;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value, json};
 use twostep_core::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
-pub enum ApiError {
+pub enum Refusal {
     #[error("{0}")]
     InvalidRequest(String),
-    /// A well-formed body whose values make no sense (SPEC §12: 422 `invalid_request`).
+    /// Well-formed input whose values make no sense (SPEC §12: `invalid_request`).
     #[error("{0}")]
     Unprocessable(String),
     #[error("this client app is not known")]
@@ -82,9 +81,11 @@ pub enum ApiError {
     Internal(String),
 }
 
-pub type ApiResult<T, E = ApiError> = Result<T, E>;
+/// What a rule of the service answers.
+pub type ServiceResult<T, E = Refusal> = Result<T, E>;
 
-impl ApiError {
+impl Refusal {
+    /// The stable name of the refusal: the API's error code and the key of its words.
     pub fn code(&self) -> &'static str {
         match self {
             Self::InvalidRequest(_) | Self::Unprocessable(_) => "invalid_request",
@@ -118,95 +119,9 @@ impl ApiError {
             Self::Internal(_) => "internal",
         }
     }
-
-    pub fn status(&self) -> StatusCode {
-        match self {
-            Self::InvalidRequest(_) | Self::UnknownClient => StatusCode::BAD_REQUEST,
-            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::InvalidCredentials
-            | Self::SessionInvalid
-            | Self::SessionRevoked
-            | Self::FlowExpired
-            | Self::InvalidCode { .. } => StatusCode::UNAUTHORIZED,
-            Self::Forbidden
-            | Self::ForbiddenBecause(_)
-            | Self::TwoStepUnsupportedClient
-            | Self::TwoStepNotAvailable
-            | Self::StepUpRequired => StatusCode::FORBIDDEN,
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::AddonUnavailable
-            | Self::AddonNotConnected
-            | Self::TwoStepDisabled
-            | Self::MethodRequired
-            | Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::InvalidPhone | Self::WeakPassword { .. } | Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::AccountDisabled | Self::AccessCodeRequired => StatusCode::FORBIDDEN,
-            Self::LinkExpired => StatusCode::GONE,
-            Self::TwoStepLocked { .. } => StatusCode::LOCKED,
-            Self::RateLimited { .. } | Self::SmsRateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::SmsDeliveryFailed => StatusCode::BAD_GATEWAY,
-            Self::Unavailable | Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    fn retry_after(&self) -> Option<i64> {
-        match self {
-            Self::TwoStepLocked { retry_after }
-            | Self::RateLimited { retry_after }
-            | Self::SmsRateLimited { retry_after }
-            | Self::Busy { retry_after } => Some(*retry_after),
-            Self::Unavailable => Some(1),
-            _ => None,
-        }
-    }
-
-    /// The error's JSON body: `{"error":{"code","message",…extra}}`.
-    pub fn body(&self) -> Value {
-        let mut error = Map::new();
-        error.insert("code".into(), json!(self.code()));
-        let message = match self {
-            Self::Internal(_) => "internal error".to_owned(),
-            other => other.to_string(),
-        };
-        error.insert("message".into(), json!(message));
-        match self {
-            Self::InvalidCode { attempts_remaining: Some(n) } => {
-                error.insert("attempts_remaining".into(), json!(n));
-            }
-            Self::TwoStepLocked { retry_after }
-            | Self::RateLimited { retry_after }
-            | Self::SmsRateLimited { retry_after }
-            | Self::Busy { retry_after } => {
-                error.insert("retry_after".into(), json!(retry_after));
-            }
-            Self::WeakPassword { reasons } => {
-                let list: Vec<Value> =
-                    reasons.iter().map(|r| json!({ "code": r.as_str(), "message": r.message() })).collect();
-                error.insert("reasons".into(), Value::Array(list));
-            }
-            _ => {}
-        }
-        json!({ "error": error })
-    }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        if let Self::Internal(cause) = &self {
-            tracing::error!(%cause, "internal error");
-        }
-        let mut response = (self.status(), Json(self.body())).into_response();
-        if let Some(seconds) = self.retry_after()
-            && let Ok(value) = HeaderValue::from_str(&seconds.max(1).to_string())
-        {
-            response.headers_mut().insert(header::RETRY_AFTER, value);
-        }
-        response
-    }
-}
-
-impl From<StoreError> for ApiError {
+impl From<StoreError> for Refusal {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => Self::NotFound("record".into()),
@@ -224,7 +139,7 @@ impl From<StoreError> for ApiError {
     }
 }
 
-impl From<twostep_core::crypto::CryptoError> for ApiError {
+impl From<twostep_core::crypto::CryptoError> for Refusal {
     fn from(e: twostep_core::crypto::CryptoError) -> Self {
         Self::Internal(e.to_string())
     }
