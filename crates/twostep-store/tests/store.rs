@@ -82,6 +82,19 @@ fn session(org_id: i64, account_id: i64, hash: &[u8], verified: bool) -> NewSess
     }
 }
 
+/// A second-step flow whose token hashes to `b"flow"`, alive for ten minutes from `NOW`.
+fn two_step_flow(org_id: i64, account_id: i64) -> NewFlow {
+    NewFlow {
+        token_hash: b"flow".to_vec(),
+        kind: FlowKind::TwoStep,
+        org_id,
+        account_id,
+        client: "web".into(),
+        created_at: NOW,
+        expires_at: NOW + 600,
+    }
+}
+
 async fn enable_totp(store: &SqlStore, account_id: i64, codes: Option<Vec<Vec<u8>>>) -> bool {
     let pending = Pending {
         account_id,
@@ -218,16 +231,7 @@ async fn concurrent_recovery_claims_of_one_code_succeed_once(store: Arc<SqlStore
 
 async fn a_flow_counts_at_most_its_failures_and_is_consumed_once(store: Arc<SqlStore>) {
     let (org, _, id) = org_with_user(&store).await;
-    let flow = NewFlow {
-        token_hash: b"flow".to_vec(),
-        kind: FlowKind::TwoStep,
-        org_id: org.id,
-        account_id: id,
-        client: "web".into(),
-        created_at: NOW,
-        expires_at: NOW + 600,
-    };
-    store.create_flow(flow).await.unwrap();
+    store.create_flow(two_step_flow(org.id, id)).await.unwrap();
     let f = store.flow_by_hash(b"flow", NOW).await.unwrap().unwrap();
     assert_eq!((f.kind, f.failures), (FlowKind::TwoStep, 0));
     assert!(store.flow_by_hash(b"flow", NOW + 600).await.unwrap().is_none(), "expired flow found");
@@ -613,16 +617,7 @@ async fn last_use_is_recorded_in_batches_and_never_goes_back(store: Arc<SqlStore
 async fn a_flow_opens_one_session_however_many_ask_at_once(store: Arc<SqlStore>) {
     use twostep_core::oauth::OAuthStore;
     let (org, _, id) = org_with_user(&store).await;
-    let flow = NewFlow {
-        token_hash: b"flow".to_vec(),
-        kind: FlowKind::TwoStep,
-        org_id: org.id,
-        account_id: id,
-        client: "web".into(),
-        created_at: NOW,
-        expires_at: NOW + 300,
-    };
-    store.create_flow(flow).await.unwrap();
+    store.create_flow(two_step_flow(org.id, id)).await.unwrap();
     let f = store.flow_by_hash(b"flow", NOW).await.unwrap().unwrap();
     let callers: Vec<_> = (0..8u8)
         .map(|i| {

@@ -35,9 +35,21 @@ fn json_response(status: u16, body: Value) -> Response {
     response
 }
 
+/// The status of an OAuth error (RFC 6749 §5.2: 401 for a client that failed to
+/// authenticate, 400 for the others; 503 and 500 for the server's own trouble).
+fn oauth_status(error: &str) -> u16 {
+    match error {
+        "invalid_client" => 401,
+        "temporarily_unavailable" => 503,
+        "server_error" => 500,
+        _ => 400,
+    }
+}
+
 fn oauth_error(e: OAuthError) -> Response {
-    let mut response = json_response(e.status, json!({ "error": e.error, "error_description": e.description }));
-    if e.status == 401 {
+    let status = oauth_status(e.error);
+    let mut response = json_response(status, json!({ "error": e.error, "error_description": e.description }));
+    if status == 401 {
         response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"twostep\""));
     }
     response
@@ -60,11 +72,8 @@ async fn jwks(State(state): State<AppState>) -> Response {
 
 /// A form body (`application/x-www-form-urlencoded`) as the OAuth endpoints take it.
 fn form<T: for<'de> Deserialize<'de> + Default>(body: &[u8]) -> Result<T, OAuthError> {
-    serde_urlencoded::from_bytes(body).map_err(|e| OAuthError {
-        status: 400,
-        error: "invalid_request",
-        description: format!("the form could not be read: {e}"),
-    })
+    serde_urlencoded::from_bytes(body)
+        .map_err(|e| OAuthError::new("invalid_request", format!("the form could not be read: {e}")))
 }
 
 /// Client credentials from `Authorization: Basic` (RFC 6749 §2.3.1) or the form.

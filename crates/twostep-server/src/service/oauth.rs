@@ -398,25 +398,25 @@ pub fn issuer(state: &AppState) -> String {
 // ---------------------------------------------------------------------------------
 // The token endpoint (RFC 6749 §3.2, §4.1.3, §6; OIDC Core §3.1.3).
 
-/// An error of the token, introspection and revocation endpoints (RFC 6749 §5.2).
+/// An error of the token, introspection and revocation endpoints (RFC 6749 §5.2): its
+/// code and what to tell the client. `oidc/` gives it its status.
 #[derive(Debug)]
 pub struct OAuthError {
-    pub status: u16,
     pub error: &'static str,
     pub description: String,
 }
 
 impl OAuthError {
-    fn new(status: u16, error: &'static str, description: impl Into<String>) -> Self {
-        Self { status, error, description: description.into() }
+    pub fn new(error: &'static str, description: impl Into<String>) -> Self {
+        Self { error, description: description.into() }
     }
 
     fn invalid_grant(description: &str) -> Self {
-        Self::new(400, "invalid_grant", description)
+        Self::new("invalid_grant", description)
     }
 
     fn invalid_client() -> Self {
-        Self::new(401, "invalid_client", "client authentication failed")
+        Self::new("invalid_client", "client authentication failed")
     }
 }
 
@@ -429,10 +429,10 @@ impl From<twostep_core::store::StoreError> for OAuthError {
 impl From<Refusal> for OAuthError {
     fn from(e: Refusal) -> Self {
         match e {
-            Refusal::Unavailable | Refusal::Busy { .. } => Self::new(503, "temporarily_unavailable", e.to_string()),
+            Refusal::Unavailable | Refusal::Busy { .. } => Self::new("temporarily_unavailable", e.to_string()),
             other => {
                 tracing::error!(error = %other, "token endpoint");
-                Self::new(500, "server_error", "internal error")
+                Self::new("server_error", "internal error")
             }
         }
     }
@@ -532,7 +532,7 @@ pub async fn token(state: &AppState, creds: ClientCredentials, req: TokenRequest
             live_session(state, &grant).await?;
             return issue(state, &app, &grant, Some(next.expose().to_owned())).await;
         }
-        _ => return Err(OAuthError::new(400, "unsupported_grant_type", "use authorization_code or refresh_token")),
+        _ => return Err(OAuthError::new("unsupported_grant_type", "use authorization_code or refresh_token")),
     };
     live_session(state, &grant).await?;
     issue(state, &app, &grant, None).await

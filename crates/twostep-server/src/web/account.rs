@@ -1,6 +1,6 @@
 //! The user's own 2SV: mandatory enrollment at sign-in (`/login/enroll`, with the flow
 //! cookie) and the security settings (`/settings/security`, with the session cookie).
-//! Both journeys share the TOTP and SMS steps; `ENROLLING` says which one a request is on.
+//! Both journeys share the TOTP and SMS steps; the type `J: OnJourney` says which one a request is on.
 
 use super::callers::SignedIn;
 use super::ctx::{self, CsrfForm, Ctx, Plain, Posted};
@@ -21,16 +21,48 @@ use twostep_core::aad::Aad;
 use twostep_core::credential::totp;
 use twostep_core::domain::{MethodKind, PhoneNumber};
 
-pub const ENROLL: bool = true;
-pub const SETTINGS: bool = false;
+/// Which journey a request of these pages is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Journey {
+    /// Mandatory enrollment at sign-in (`/login/enroll`, the flow cookie).
+    Enrollment,
+    /// The security settings (`/settings/security`, the session cookie).
+    Settings,
+}
 
-fn base(enrolling: bool) -> &'static str {
-    if enrolling { "/login/enroll" } else { "/settings/security" }
+impl Journey {
+    fn base(self) -> &'static str {
+        match self {
+            Journey::Enrollment => "/login/enroll",
+            Journey::Settings => "/settings/security",
+        }
+    }
+
+    fn enrolling(self) -> bool {
+        self == Journey::Enrollment
+    }
+}
+
+/// The journey as a type, so that one handler serves the routes of both (an enum cannot be
+/// a const parameter on stable Rust): `totp_start::<Enroll>`, `totp_start::<Settings>`.
+pub trait OnJourney {
+    const JOURNEY: Journey;
+}
+
+pub struct Enroll;
+pub struct Settings;
+
+impl OnJourney for Enroll {
+    const JOURNEY: Journey = Journey::Enrollment;
+}
+
+impl OnJourney for Settings {
+    const JOURNEY: Journey = Journey::Settings;
 }
 
 /// The caller of this journey: the enrollment flow, or the signed-in session.
-async fn caller(ctx: &Ctx, state: &AppState, enrolling: bool) -> Result<Caller, Response> {
-    if !enrolling {
+async fn caller(ctx: &Ctx, state: &AppState, journey: Journey) -> Result<Caller, Response> {
+    if !journey.enrolling() {
         return signed_in(ctx, state).await.map(Caller::Session);
     }
     let Some(token) = ctx.flow_token() else {
@@ -55,7 +87,7 @@ fn me_of(caller: &Caller) -> Option<Value> {
 }
 
 pub async fn enroll_page(ctx: Ctx, State(state): State<AppState>) -> Response {
-    match caller(&ctx, &state, ENROLL).await {
+    match caller(&ctx, &state, Journey::Enrollment).await {
         // After an admin reset, an access code comes first (SPEC §12).
         Ok(Caller::Enrollment(flow)) if !flow.access_code_ok => {
             match state.store.account_by_id(flow.account_id).await {
@@ -87,7 +119,7 @@ fn enroll_choice(ctx: &Ctx, state: &AppState, enroll_by: Option<i64>) -> Respons
     ctx.page(
         StatusCode::OK,
         "enroll.html",
-        context! { base => base(ENROLL), form_error => None::<String>, enroll_by, keys_available },
+        context! { base => Journey::Enrollment.base(), form_error => None::<String>, enroll_by, keys_available },
     )
 }
 
@@ -106,21 +138,21 @@ pub async fn skip(ctx: Ctx, State(state): State<AppState>, Posted(_): Posted<Pla
 }
 
 /// Where a refusal that belongs to no field is shown: the start of the journey.
-async fn journey_start(ctx: &Ctx, state: &AppState, caller: &Caller, enrolling: bool, e: &Refusal) -> Response {
+async fn journey_start(ctx: &Ctx, state: &AppState, caller: &Caller, journey: Journey, e: &Refusal) -> Response {
     if matches!(e, Refusal::FlowExpired) {
         return start_over(ctx, e);
     }
-    if matches!(e, Refusal::AccessCodeRequired) && enrolling {
+    if matches!(e, Refusal::AccessCodeRequired) && journey.enrolling() {
         return super::setup::access_code_render(ctx, e.status(), None);
     }
     let message = i18n::error(ctx.lang, e);
     match caller {
-        Caller::Enrollment(_) if enrolling => {
+        Caller::Enrollment(_) if journey.enrolling() => {
             let keys_available = state.webauthn.is_some();
             ctx.page(
                 e.status(),
                 "enroll.html",
-                context! { base => base(ENROLL), form_error => message, keys_available },
+                context! { base => Journey::Enrollment.base(), form_error => message, keys_available },
             )
         }
         Caller::Session(session) => settings_render(ctx, state, session, e.status(), Some(message)).await,
@@ -136,7 +168,7 @@ fn grouped(secret: &str) -> String {
 fn totp_render(
     ctx: &Ctx,
     caller: &Caller,
-    enrolling: bool,
+    journey: Journey,
     status: StatusCode,
     secret: &str,
     qr_png: &str,
@@ -147,8 +179,8 @@ fn totp_render(
         "totp.html",
         context! {
             me => me_of(caller),
-            base => base(enrolling),
-            enrolling,
+            base => journey.base(),
+            enrolling => journey.enrolling(),
             secret,
             secret_groups => grouped(secret),
             qr_png,
@@ -159,21 +191,21 @@ fn totp_render(
 }
 
 /// "Enable" on the authenticator app: a fresh secret, its QR code and the key.
-pub async fn totp_start<const ENROLLING: bool>(
+pub async fn totp_start<J: OnJourney>(
     ctx: Ctx,
     State(state): State<AppState>,
     Posted(form): Posted<KeyForm>,
 ) -> Response {
-    let caller = match caller(&ctx, &state, ENROLLING).await {
+    let caller = match caller(&ctx, &state, J::JOURNEY).await {
         Ok(c) => c,
         Err(response) => return response,
     };
     match me::start_totp(&state, &caller, form.name(), &ctx.meta).await {
         Ok(enrollment) => {
-            totp_render(&ctx, &caller, ENROLLING, StatusCode::OK, &enrollment.secret, &enrollment.qr_png, None)
+            totp_render(&ctx, &caller, J::JOURNEY, StatusCode::OK, &enrollment.secret, &enrollment.qr_png, None)
         }
         Err(Refusal::StepUpRequired) => confirm_first(&ctx, "enable_totp"),
-        Err(e) => journey_start(&ctx, &state, &caller, ENROLLING, &e).await,
+        Err(e) => journey_start(&ctx, &state, &caller, J::JOURNEY, &e).await,
     }
 }
 
@@ -206,28 +238,28 @@ impl CsrfForm for CodeOnly {
 }
 
 /// "Verify and enable" on the authenticator app.
-pub async fn totp_confirm<const ENROLLING: bool>(
+pub async fn totp_confirm<J: OnJourney>(
     ctx: Ctx,
     State(state): State<AppState>,
     Posted(form): Posted<CodeOnly>,
 ) -> Response {
-    let caller = match caller(&ctx, &state, ENROLLING).await {
+    let caller = match caller(&ctx, &state, J::JOURNEY).await {
         Ok(c) => c,
         Err(response) => return response,
     };
     match me::confirm(&state, &caller, MethodKind::Totp, &form.code, &ctx.meta).await {
-        Ok(confirmed) => finish(&ctx, &state, &caller, ENROLLING, confirmed).await,
+        Ok(confirmed) => finish(&ctx, &state, &caller, J::JOURNEY, confirmed).await,
         Err(e @ (Refusal::InvalidCode { .. } | Refusal::TwoStepLocked { .. })) if !is_dead(&e) => {
             match pending_totp(&state, &caller).await {
                 Some((secret, png)) => {
                     let message = Some(i18n::error(ctx.lang, &e));
-                    totp_render(&ctx, &caller, ENROLLING, e.status(), &secret, &png, message)
+                    totp_render(&ctx, &caller, J::JOURNEY, e.status(), &secret, &png, message)
                 }
-                None => journey_start(&ctx, &state, &caller, ENROLLING, &e).await,
+                None => journey_start(&ctx, &state, &caller, J::JOURNEY, &e).await,
             }
         }
         Err(e) if is_dead(&e) => start_over(&ctx, &e),
-        Err(e) => journey_start(&ctx, &state, &caller, ENROLLING, &e).await,
+        Err(e) => journey_start(&ctx, &state, &caller, J::JOURNEY, &e).await,
     }
 }
 
@@ -244,14 +276,14 @@ struct SmsStep<'a> {
     form_error: Option<String>,
 }
 
-fn sms_render(ctx: &Ctx, caller: &Caller, enrolling: bool, status: StatusCode, step: SmsStep<'_>) -> Response {
+fn sms_render(ctx: &Ctx, caller: &Caller, journey: Journey, status: StatusCode, step: SmsStep<'_>) -> Response {
     ctx.page(
         status,
         "sms.html",
         context! {
             me => me_of(caller),
-            base => base(enrolling),
-            enrolling,
+            base => journey.base(),
+            enrolling => journey.enrolling(),
             phone => step.phone,
             phone_hint => step.phone_hint,
             error => step.error,
@@ -260,23 +292,23 @@ fn sms_render(ctx: &Ctx, caller: &Caller, enrolling: bool, status: StatusCode, s
     )
 }
 
-pub async fn sms_page<const ENROLLING: bool>(ctx: Ctx, State(state): State<AppState>) -> Response {
-    match caller(&ctx, &state, ENROLLING).await {
+pub async fn sms_page<J: OnJourney>(ctx: Ctx, State(state): State<AppState>) -> Response {
+    match caller(&ctx, &state, J::JOURNEY).await {
         Ok(caller) => {
             let step = SmsStep { phone: "", phone_hint: None, error: None, form_error: None };
-            sms_render(&ctx, &caller, ENROLLING, StatusCode::OK, step)
+            sms_render(&ctx, &caller, J::JOURNEY, StatusCode::OK, step)
         }
         Err(response) => response,
     }
 }
 
 /// "Add number" (and "Send a new code", which posts the same number again).
-pub async fn sms_start<const ENROLLING: bool>(
+pub async fn sms_start<J: OnJourney>(
     ctx: Ctx,
     State(state): State<AppState>,
     Posted(form): Posted<CodeOnly>,
 ) -> Response {
-    let caller = match caller(&ctx, &state, ENROLLING).await {
+    let caller = match caller(&ctx, &state, J::JOURNEY).await {
         Ok(c) => c,
         Err(response) => return response,
     };
@@ -284,35 +316,35 @@ pub async fn sms_start<const ENROLLING: bool>(
     match me::start_sms(&state, &caller, phone, None, &ctx.meta).await {
         Ok(sent) => {
             let step = SmsStep { phone, phone_hint: Some(sent.phone_hint), error: None, form_error: None };
-            sms_render(&ctx, &caller, ENROLLING, StatusCode::OK, step)
+            sms_render(&ctx, &caller, J::JOURNEY, StatusCode::OK, step)
         }
         Err(Refusal::StepUpRequired) => confirm_first(&ctx, "enable_sms"),
         Err(e @ Refusal::InvalidPhone) => {
             let step = SmsStep { phone, phone_hint: None, error: Some(i18n::error(ctx.lang, &e)), form_error: None };
-            sms_render(&ctx, &caller, ENROLLING, e.status(), step)
+            sms_render(&ctx, &caller, J::JOURNEY, e.status(), step)
         }
         Err(e @ (Refusal::SmsRateLimited { .. } | Refusal::SmsDeliveryFailed)) => {
             // A resend that came too early keeps the code form: the earlier code still works.
             let phone_hint = PhoneNumber::parse(phone).ok().map(|p| p.hint());
             let step = SmsStep { phone, phone_hint, error: None, form_error: Some(i18n::error(ctx.lang, &e)) };
-            sms_render(&ctx, &caller, ENROLLING, e.status(), step)
+            sms_render(&ctx, &caller, J::JOURNEY, e.status(), step)
         }
-        Err(e) => journey_start(&ctx, &state, &caller, ENROLLING, &e).await,
+        Err(e) => journey_start(&ctx, &state, &caller, J::JOURNEY, &e).await,
     }
 }
 
 /// "Verify and enable" on text messages.
-pub async fn sms_confirm<const ENROLLING: bool>(
+pub async fn sms_confirm<J: OnJourney>(
     ctx: Ctx,
     State(state): State<AppState>,
     Posted(form): Posted<CodeOnly>,
 ) -> Response {
-    let caller = match caller(&ctx, &state, ENROLLING).await {
+    let caller = match caller(&ctx, &state, J::JOURNEY).await {
         Ok(c) => c,
         Err(response) => return response,
     };
     match me::confirm(&state, &caller, MethodKind::Sms, &form.code, &ctx.meta).await {
-        Ok(confirmed) => finish(&ctx, &state, &caller, ENROLLING, confirmed).await,
+        Ok(confirmed) => finish(&ctx, &state, &caller, J::JOURNEY, confirmed).await,
         Err(e) if is_dead(&e) => start_over(&ctx, &e),
         Err(e @ (Refusal::InvalidCode { .. } | Refusal::TwoStepLocked { .. })) => {
             let phone_hint = PhoneNumber::parse(&form.phone).ok().map(|p| p.hint());
@@ -320,21 +352,21 @@ pub async fn sms_confirm<const ENROLLING: bool>(
             let (error, form_error) =
                 if matches!(e, Refusal::InvalidCode { .. }) { (message, None) } else { (None, message) };
             let step = SmsStep { phone: form.phone.trim(), phone_hint, error, form_error };
-            sms_render(&ctx, &caller, ENROLLING, e.status(), step)
+            sms_render(&ctx, &caller, J::JOURNEY, e.status(), step)
         }
-        Err(e) => journey_start(&ctx, &state, &caller, ENROLLING, &e).await,
+        Err(e) => journey_start(&ctx, &state, &caller, J::JOURNEY, &e).await,
     }
 }
 
 /// After a method is confirmed: the recovery codes when it was the first one, and the
 /// session when it completed a sign-in.
-async fn finish(ctx: &Ctx, state: &AppState, caller: &Caller, enrolling: bool, confirmed: Confirmed) -> Response {
+async fn finish(ctx: &Ctx, state: &AppState, caller: &Caller, journey: Journey, confirmed: Confirmed) -> Response {
     let mut cookies = Vec::new();
     if let Some(session) = &confirmed.session {
         cookies.push(session_cookie(ctx, state, &session.token));
         cookies.push(ctx.clear_cookie(ctx::FLOW));
     }
-    let next = if enrolling { "/" } else { "/settings/security" };
+    let next = if journey.enrolling() { "/" } else { "/settings/security" };
     match confirmed.recovery_codes {
         Some(codes) => {
             let mut response = codes_render(ctx, state, caller, &codes, next).await;
@@ -671,7 +703,7 @@ pub async fn step_up_submit(
                 "disable_sms" => do_disable(&ctx, &state, &session, MethodKind::Sms).await,
                 "recovery_codes" => do_regenerate(&ctx, &state, &session).await,
                 "enable_totp" => match me::start_totp(&state, &caller, None, &ctx.meta).await {
-                    Ok(t) => totp_render(&ctx, &caller, SETTINGS, StatusCode::OK, &t.secret, &t.qr_png, None),
+                    Ok(t) => totp_render(&ctx, &caller, Journey::Settings, StatusCode::OK, &t.secret, &t.qr_png, None),
                     Err(e) => {
                         settings_render(&ctx, &state, &session, e.status(), Some(i18n::error(ctx.lang, &e))).await
                     }
@@ -817,12 +849,12 @@ impl KeyForm {
 
 /// `webauthn.js` asks here for the options of a key being registered; the answer is
 /// JSON, an error in the API's shape.
-pub async fn key_options<const ENROLLING: bool>(
+pub async fn key_options<J: OnJourney>(
     ctx: Ctx,
     State(state): State<AppState>,
     Posted(form): Posted<KeyForm>,
 ) -> Response {
-    let caller = match caller(&ctx, &state, ENROLLING).await {
+    let caller = match caller(&ctx, &state, J::JOURNEY).await {
         Ok(c) => c,
         Err(_) => return Refusal::SessionInvalid.into_response(),
     };
@@ -833,12 +865,12 @@ pub async fn key_options<const ENROLLING: bool>(
 }
 
 /// The key's answer: it is enabled as the named method.
-pub async fn key_confirm<const ENROLLING: bool>(
+pub async fn key_confirm<J: OnJourney>(
     ctx: Ctx,
     State(state): State<AppState>,
     Posted(form): Posted<KeyForm>,
 ) -> Response {
-    let caller = match caller(&ctx, &state, ENROLLING).await {
+    let caller = match caller(&ctx, &state, J::JOURNEY).await {
         Ok(c) => c,
         Err(response) => return response,
     };
@@ -853,9 +885,9 @@ pub async fn key_confirm<const ENROLLING: bool>(
     )
     .await;
     match confirmed {
-        Ok(confirmed) => finish(&ctx, &state, &caller, ENROLLING, confirmed).await,
+        Ok(confirmed) => finish(&ctx, &state, &caller, J::JOURNEY, confirmed).await,
         Err(Refusal::StepUpRequired) => confirm_first(&ctx, ""),
-        Err(e) => journey_start(&ctx, &state, &caller, ENROLLING, &e).await,
+        Err(e) => journey_start(&ctx, &state, &caller, J::JOURNEY, &e).await,
     }
 }
 
