@@ -59,9 +59,19 @@ impl<DB: Database> Timed<'_, DB> {
         connection
     }
 
-    /// A transaction on a timed connection, as `Pool::begin` makes one.
+    /// A transaction on a timed connection, as `Pool::begin` makes one, except that the
+    /// `BEGIN` is not cut off when the request waiting for it goes away (a client that
+    /// hangs up). sqlx's own guard misses that case: cut off after its `BEGIN` was sent
+    /// and before the answer was read, the connection went back to the pool still inside
+    /// the transaction, and every later user of it ran there, holding its locks (seen as
+    /// deadlocks, then "current transaction is aborted" on PostgreSQL under load). Run to
+    /// its end in a task of its own, a `BEGIN` nobody waits for any more is followed by the
+    /// `ROLLBACK` of a dropped transaction.
     pub async fn begin(&self) -> Result<Transaction<'static, DB>, Error> {
-        Transaction::begin(self.acquire().await?, None).await
+        let connection = self.acquire().await?;
+        tokio::spawn(Transaction::begin(connection, None))
+            .await
+            .map_err(|e| Error::Protocol(format!("BEGIN did not finish: {e}")))?
     }
 }
 
