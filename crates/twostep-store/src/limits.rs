@@ -2,28 +2,33 @@
 //! each step one conditional statement so limits hold across replicas.
 
 use crate::SqlStore;
+use crate::methods::{CLAIM_RECOVERY_CODE, CLAIM_TOTP_STEP, RECOVERY_CODES_LEFT};
+use crate::sessions::open_session_in;
 use twostep_core::Timestamp;
 use twostep_core::flow::lockout;
-use twostep_core::store::{LimitStore, StoreResult};
+use twostep_core::store::{Claim, LimitStore, SecondStep, Settled, StoreResult};
+
+/// Takes one attempt from the allowance unless locked or at the threshold.
+static RESERVE: &str = "UPDATE accounts SET second_step_failures = second_step_failures + 1 \
+     WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2) AND second_step_failures < $3";
+static LOCKED_UNTIL: &str = "SELECT locked_until FROM accounts WHERE id = $1";
+/// At the threshold: a lock, doubling with each lock up to 2^10 times the base.
+static FAILED: &str = "UPDATE accounts SET second_step_locks = second_step_locks + 1, second_step_failures = 0, \
+       locked_until = $2 + ($4 * (CAST(1 AS BIGINT) << CAST(CASE WHEN second_step_locks >= 10 THEN 10 \
+         ELSE second_step_locks END AS INTEGER))) \
+     WHERE id = $1 AND second_step_failures >= $3 RETURNING locked_until";
+static PASSED: &str = "UPDATE accounts SET second_step_failures = 0, last_two_step_at = $2 WHERE id = $1";
 
 #[async_trait::async_trait]
 impl LimitStore for SqlStore {
     async fn reserve_second_step_attempt(&self, account_id: i64, now: Timestamp) -> StoreResult<Result<(), i64>> {
         on!(self, |pool, sql| {
-            let reserved = sqlx::query(sql("UPDATE accounts SET second_step_failures = second_step_failures + 1 \
-                 WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2) AND second_step_failures < $3"))
-            .bind(account_id)
-            .bind(now)
-            .bind(lockout::THRESHOLD)
-            .execute(pool)
-            .await?;
+            let reserved =
+                sqlx::query(sql(RESERVE)).bind(account_id).bind(now).bind(lockout::THRESHOLD).execute(pool).await?;
             if reserved.rows_affected() == 1 {
                 return Ok(Ok(()));
             }
-            let until: Option<i64> = sqlx::query_scalar(sql("SELECT locked_until FROM accounts WHERE id = $1"))
-                .bind(account_id)
-                .fetch_one(pool)
-                .await?;
+            let until: Option<i64> = sqlx::query_scalar(sql(LOCKED_UNTIL)).bind(account_id).fetch_one(pool).await?;
             // Without a lock the threshold is taken by attempts still being checked.
             Ok(Err(lockout::remaining(until, now).unwrap_or(1)))
         })
@@ -31,29 +36,20 @@ impl LimitStore for SqlStore {
 
     async fn second_step_failed(&self, account_id: i64, now: Timestamp) -> StoreResult<Option<Timestamp>> {
         on!(self, |pool, sql| {
-            let until: Option<i64> = sqlx::query_scalar(sql(
-                "UPDATE accounts SET second_step_locks = second_step_locks + 1, second_step_failures = 0, \
-                   locked_until = $2 + ($4 * (CAST(1 AS BIGINT) << CAST(CASE WHEN second_step_locks >= 10 THEN 10 \
-                     ELSE second_step_locks END AS INTEGER))) \
-                 WHERE id = $1 AND second_step_failures >= $3 RETURNING locked_until",
-            ))
-            .bind(account_id)
-            .bind(now)
-            .bind(lockout::THRESHOLD)
-            .bind(lockout::BASE_SECONDS)
-            .fetch_optional(pool)
-            .await?;
+            let until: Option<i64> = sqlx::query_scalar(sql(FAILED))
+                .bind(account_id)
+                .bind(now)
+                .bind(lockout::THRESHOLD)
+                .bind(lockout::BASE_SECONDS)
+                .fetch_optional(pool)
+                .await?;
             Ok(until)
         })
     }
 
     async fn second_step_passed(&self, account_id: i64, now: Timestamp) -> StoreResult<()> {
         on!(self, |pool, sql| {
-            sqlx::query(sql("UPDATE accounts SET second_step_failures = 0, last_two_step_at = $2 WHERE id = $1"))
-                .bind(account_id)
-                .bind(now)
-                .execute(pool)
-                .await?;
+            sqlx::query(sql(PASSED)).bind(account_id).bind(now).execute(pool).await?;
             Ok(())
         })
     }
@@ -66,6 +62,75 @@ impl LimitStore for SqlStore {
             .execute(pool)
             .await?;
             Ok(())
+        })
+    }
+
+    async fn settle_second_step(&self, step: SecondStep) -> StoreResult<Settled> {
+        let SecondStep { account_id, now, claim, open } = step;
+        on!(self, |pool, sql| {
+            let mut tx = pool.begin().await?;
+            let reserved =
+                sqlx::query(sql(RESERVE)).bind(account_id).bind(now).bind(lockout::THRESHOLD).execute(&mut *tx).await?;
+            if reserved.rows_affected() != 1 {
+                let until: Option<i64> =
+                    sqlx::query_scalar(sql(LOCKED_UNTIL)).bind(account_id).fetch_one(&mut *tx).await?;
+                tx.rollback().await?;
+                // Without a lock the threshold is taken by attempts still being checked.
+                return Ok(Settled::Locked { retry_after: lockout::remaining(until, now).unwrap_or(1) });
+            }
+            let held = match &claim {
+                Claim::Nothing => false,
+                Claim::TotpStep { method_id, step } => {
+                    let done = sqlx::query(sql(CLAIM_TOTP_STEP))
+                        .bind(method_id)
+                        .bind(step)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                    done.rows_affected() == 1
+                }
+                Claim::RecoveryCode { hash } => {
+                    let done = sqlx::query(sql(CLAIM_RECOVERY_CODE))
+                        .bind(account_id)
+                        .bind(hash)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                    done.rows_affected() == 1
+                }
+            };
+            if !held {
+                let locked_until: Option<i64> = sqlx::query_scalar(sql(FAILED))
+                    .bind(account_id)
+                    .bind(now)
+                    .bind(lockout::THRESHOLD)
+                    .bind(lockout::BASE_SECONDS)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                return Ok(Settled::Refused { locked_until });
+            }
+            sqlx::query(sql(PASSED)).bind(account_id).bind(now).execute(&mut *tx).await?;
+            let recovery_codes_remaining = match &claim {
+                Claim::RecoveryCode { .. } => {
+                    let n: i64 =
+                        sqlx::query_scalar(sql(RECOVERY_CODES_LEFT)).bind(account_id).fetch_one(&mut *tx).await?;
+                    Some(n)
+                }
+                _ => None,
+            };
+            let session_id = match &open {
+                Some((flow_id, session)) => match open_session_in!(tx, sql, Some(*flow_id), session) {
+                    Some(id) => Some(id),
+                    None => {
+                        tx.rollback().await?;
+                        return Ok(Settled::FlowEnded);
+                    }
+                },
+                None => None,
+            };
+            tx.commit().await?;
+            Ok(Settled::Accepted { recovery_codes_remaining, session_id })
         })
     }
 

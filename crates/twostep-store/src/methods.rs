@@ -6,6 +6,14 @@ use twostep_core::Timestamp;
 use twostep_core::domain::MethodKind;
 use twostep_core::store::*;
 
+/// Claims an authenticator app's time step: a code is accepted once (RFC 6238 §5.2).
+pub(crate) static CLAIM_TOTP_STEP: &str = "UPDATE methods SET last_step = $2, last_used_at = $3 \
+     WHERE id = $1 AND kind = 'totp' AND (last_step IS NULL OR last_step < $2)";
+pub(crate) static CLAIM_RECOVERY_CODE: &str =
+    "UPDATE recovery_codes SET used_at = $3 WHERE account_id = $1 AND code_hash = $2 AND used_at IS NULL";
+pub(crate) static RECOVERY_CODES_LEFT: &str =
+    "SELECT COUNT(*) FROM recovery_codes WHERE account_id = $1 AND used_at IS NULL";
+
 #[derive(sqlx::FromRow)]
 struct MethodRow {
     id: i64,
@@ -303,13 +311,7 @@ impl MethodStore for SqlStore {
 
     async fn claim_totp_step(&self, method_id: i64, step: i64, now: Timestamp) -> StoreResult<bool> {
         on!(self, |pool, sql| {
-            let done = sqlx::query(sql("UPDATE methods SET last_step = $2, last_used_at = $3 \
-                 WHERE id = $1 AND kind = 'totp' AND (last_step IS NULL OR last_step < $2)"))
-            .bind(method_id)
-            .bind(step)
-            .bind(now)
-            .execute(pool)
-            .await?;
+            let done = sqlx::query(sql(CLAIM_TOTP_STEP)).bind(method_id).bind(step).bind(now).execute(pool).await?;
             Ok(done.rows_affected() == 1)
         })
     }
@@ -420,23 +422,15 @@ impl MethodStore for SqlStore {
 
     async fn claim_recovery_code(&self, account_id: i64, hash: &[u8], now: Timestamp) -> StoreResult<bool> {
         on!(self, |pool, sql| {
-            let done = sqlx::query(sql(
-                "UPDATE recovery_codes SET used_at = $3 WHERE account_id = $1 AND code_hash = $2 AND used_at IS NULL",
-            ))
-            .bind(account_id)
-            .bind(hash)
-            .bind(now)
-            .execute(pool)
-            .await?;
+            let done =
+                sqlx::query(sql(CLAIM_RECOVERY_CODE)).bind(account_id).bind(hash).bind(now).execute(pool).await?;
             Ok(done.rows_affected() == 1)
         })
     }
 
     async fn recovery_codes_remaining(&self, account_id: i64) -> StoreResult<i64> {
         on!(read self, |pool, sql| {
-            let n: i64 = sqlx::query_scalar(sql(
-                "SELECT COUNT(*) FROM recovery_codes WHERE account_id = $1 AND used_at IS NULL",
-            ))
+            let n: i64 = sqlx::query_scalar(sql(RECOVERY_CODES_LEFT))
             .bind(account_id)
             .fetch_one(pool)
             .await?;

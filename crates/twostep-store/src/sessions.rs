@@ -184,23 +184,28 @@ impl SessionStore for SqlStore {
     }
 }
 
-impl SqlStore {
-    /// The session, and the account's last sign-in, in one transaction; first the flow
-    /// it comes from is ended, and `None` (nothing written) if that was done already.
-    async fn open_session(&self, flow_id: Option<i64>, s: NewSession) -> StoreResult<Option<i64>> {
-        on!(self, |pool, sql| {
-            let mut tx = pool.begin().await?;
-            if let Some(flow_id) = flow_id {
-                let ended = sqlx::query(sql("DELETE FROM flows WHERE id = $1")).bind(flow_id).execute(&mut *tx).await?;
-                if ended.rows_affected() != 1 {
-                    tx.rollback().await?;
-                    return Ok(None);
-                }
+/// Inside the transaction `$tx`: ends the flow `$flow_id` (an `Option`) and opens the
+/// session `$s` (a `&NewSession`), noting the account's last sign-in. `Some(session id)`,
+/// or `None` when the flow had ended already (nothing written; the caller rolls back).
+macro_rules! open_session_in {
+    ($tx:ident, $sql:ident, $flow_id:expr, $s:expr) => {{
+        let s: &twostep_core::store::NewSession = $s;
+        let ended = match $flow_id {
+            Some(flow_id) => {
+                sqlx::query($sql("DELETE FROM flows WHERE id = $1"))
+                    .bind(flow_id)
+                    .execute(&mut *$tx)
+                    .await?
+                    .rows_affected()
+                    == 1
             }
-            let id: i64 = sqlx::query_scalar(sql(
+            None => true,
+        };
+        if ended {
+            let id: i64 = sqlx::query_scalar($sql(
                 "INSERT INTO sessions (token_hash, org_id, account_id, client, two_step_verified, \
-                   last_two_step_at, created_at, last_seen_at, expires_at, ip, user_agent, second_factor) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11) RETURNING id",
+                   last_two_step_at, created_at, last_seen_at, expires_at, ip, user_agent, second_factor, revoke_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12) RETURNING id",
             ))
             .bind(&s.token_hash)
             .bind(s.org_id)
@@ -213,15 +218,34 @@ impl SqlStore {
             .bind(&s.ip)
             .bind(&s.user_agent)
             .bind(&s.second_factor)
-            .fetch_one(&mut *tx)
+            .bind(s.revoke_at)
+            .fetch_one(&mut *$tx)
             .await?;
-            sqlx::query(sql("UPDATE accounts SET last_sign_in_at = $2 WHERE id = $1"))
+            sqlx::query($sql("UPDATE accounts SET last_sign_in_at = $2 WHERE id = $1"))
                 .bind(s.account_id)
                 .bind(s.created_at)
-                .execute(&mut *tx)
+                .execute(&mut *$tx)
                 .await?;
-            tx.commit().await?;
-            Ok(Some(id))
+            Some(id)
+        } else {
+            None
+        }
+    }};
+}
+pub(crate) use open_session_in;
+
+impl SqlStore {
+    /// The session, and the account's last sign-in, in one transaction; first the flow
+    /// it comes from is ended, and `None` (nothing written) if that was done already.
+    async fn open_session(&self, flow_id: Option<i64>, s: NewSession) -> StoreResult<Option<i64>> {
+        on!(self, |pool, sql| {
+            let mut tx = pool.begin().await?;
+            let opened = open_session_in!(tx, sql, flow_id, &s);
+            match opened {
+                Some(_) => tx.commit().await?,
+                None => tx.rollback().await?,
+            }
+            Ok(opened)
         })
     }
 }

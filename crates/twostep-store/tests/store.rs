@@ -27,6 +27,9 @@ twostep_store::on_both_databases!(sqlite, postgres;
     last_use_is_recorded_in_batches_and_never_goes_back,
     a_flow_opens_one_session_however_many_ask_at_once,
     audit_events_recorded_at_once_are_each_written_once,
+    a_second_step_settled_at_once_by_many_opens_one_session_and_counts_the_rest,
+    a_settled_second_step_locks_at_the_threshold_and_writes_nothing_while_locked,
+    a_second_step_whose_flow_ended_claims_nothing,
 );
 
 async fn run<F, Fut>(backend: Backend, test: F)
@@ -79,6 +82,7 @@ fn session(org_id: i64, account_id: i64, hash: &[u8], verified: bool) -> NewSess
         ip: None,
         user_agent: None,
         second_factor: None,
+        revoke_at: None,
     }
 }
 
@@ -677,5 +681,124 @@ async fn audit_events_recorded_at_once_are_each_written_once(store: Arc<SqlStore
     assert_eq!(
         (first.event.at, first.event.actor.as_deref(), first.event.ip.as_deref()),
         (NOW + 7, Some("Maria"), Some("192.0.2.1"))
+    );
+}
+
+fn totp_step(method_id: i64, step: i64, flow: Option<(i64, NewSession)>, account_id: i64) -> SecondStep {
+    SecondStep { account_id, now: NOW, claim: Claim::TotpStep { method_id, step }, open: flow }
+}
+
+async fn a_second_step_settled_at_once_by_many_opens_one_session_and_counts_the_rest(store: Arc<SqlStore>) {
+    let (org, _, id) = org_with_user(&store).await;
+    assert!(enable_totp(&store, id, None).await);
+    let method = store.methods(id).await.unwrap()[0].id;
+    store.create_flow(two_step_flow(org.id, id)).await.unwrap();
+    let f = store.flow_by_hash(b"flow", NOW).await.unwrap().unwrap();
+    // Eight submissions of one code on one flow: one session, the others refused.
+    let callers: Vec<_> = (0..8u8)
+        .map(|i| {
+            let store = store.clone();
+            let s = NewSession { second_factor: Some("totp".into()), ..session(org.id, id, &[b's', i], true) };
+            tokio::spawn(
+                async move { store.settle_second_step(totp_step(method, 11, Some((f.id, s)), id)).await.unwrap() },
+            )
+        })
+        .collect();
+    let mut settled = Vec::new();
+    for c in callers {
+        settled.push(c.await.unwrap());
+    }
+    let opened: Vec<i64> = settled
+        .iter()
+        .filter_map(|s| match s {
+            Settled::Accepted { recovery_codes_remaining: None, session_id: Some(id) } => Some(*id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(opened.len(), 1, "{settled:?}");
+    // A loser either met the claimed step (a replay, counted) or, on PostgreSQL, never
+    // anything else: each waited for the winner's row.
+    let refused = settled.iter().filter(|s| **s == Settled::Refused { locked_until: None }).count();
+    assert_eq!(refused, 7, "{settled:?}");
+    let sessions = store.sessions_of_account(id, NOW).await.unwrap();
+    assert_eq!(sessions.iter().map(|s| s.id).collect::<Vec<_>>(), opened);
+    assert_eq!(store.session_second_factor(opened[0]).await.unwrap().as_deref(), Some("totp"));
+    assert!(store.flow_by_hash(b"flow", NOW).await.unwrap().is_none());
+    // The seven refusals count as failures: three more reach the threshold.
+    assert_eq!(store.account_by_id(id).await.unwrap().locked_until, None);
+    for _ in 0..2 {
+        let refused = store.settle_second_step(totp_step(method, 11, None, id)).await.unwrap();
+        assert_eq!(refused, Settled::Refused { locked_until: None });
+    }
+    let locked = store.settle_second_step(totp_step(method, 11, None, id)).await.unwrap();
+    assert_eq!(locked, Settled::Refused { locked_until: Some(NOW + 900) });
+}
+
+async fn a_settled_second_step_locks_at_the_threshold_and_writes_nothing_while_locked(store: Arc<SqlStore>) {
+    let (org, _, id) = org_with_user(&store).await;
+    assert!(enable_totp(&store, id, Some(vec![vec![7; 32]])).await);
+    let method = store.methods(id).await.unwrap()[0].id;
+    let nothing = || SecondStep { account_id: id, now: NOW, claim: Claim::Nothing, open: None };
+    // Fifty wrong guesses at once: exactly the threshold is looked at, then locked.
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let store = store.clone();
+            let step = nothing();
+            tokio::spawn(async move { store.settle_second_step(step).await.unwrap() })
+        })
+        .collect();
+    let (mut refused, mut locked) = (0, 0);
+    for t in tasks {
+        match t.await.unwrap() {
+            Settled::Refused { .. } => refused += 1,
+            Settled::Locked { retry_after } => {
+                assert!(retry_after > 0 && retry_after <= 900, "{retry_after}");
+                locked += 1;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!((refused, locked), (lockout::THRESHOLD as usize, 50 - lockout::THRESHOLD as usize));
+    // While locked, a right code claims nothing and opens nothing.
+    store.create_flow(two_step_flow(org.id, id)).await.unwrap();
+    let f = store.flow_by_hash(b"flow", NOW).await.unwrap().unwrap();
+    let right = totp_step(method, 11, Some((f.id, session(org.id, id, b"s", true))), id);
+    assert_eq!(store.settle_second_step(right.clone()).await.unwrap(), Settled::Locked { retry_after: 900 });
+    assert!(store.session_by_hash(b"s").await.unwrap().is_none());
+    assert!(store.flow_by_hash(b"flow", NOW).await.unwrap().is_some());
+    // After the lock the same code passes, and a recovery code tells how many are left.
+    let later = SecondStep { now: NOW + 900, ..right };
+    assert!(matches!(
+        store.settle_second_step(later).await.unwrap(),
+        Settled::Accepted { session_id: Some(_), recovery_codes_remaining: None }
+    ));
+    let recovery =
+        SecondStep { account_id: id, now: NOW + 901, claim: Claim::RecoveryCode { hash: vec![7; 32] }, open: None };
+    assert_eq!(
+        store.settle_second_step(recovery.clone()).await.unwrap(),
+        Settled::Accepted { recovery_codes_remaining: Some(0), session_id: None }
+    );
+    assert_eq!(store.settle_second_step(recovery).await.unwrap(), Settled::Refused { locked_until: None });
+}
+
+async fn a_second_step_whose_flow_ended_claims_nothing(store: Arc<SqlStore>) {
+    let (org, _, id) = org_with_user(&store).await;
+    assert!(enable_totp(&store, id, None).await);
+    let method = store.methods(id).await.unwrap()[0].id;
+    store.create_flow(two_step_flow(org.id, id)).await.unwrap();
+    let f = store.flow_by_hash(b"flow", NOW).await.unwrap().unwrap();
+    store.consume_flow(f.id).await.unwrap();
+    let step = totp_step(method, 11, Some((f.id, session(org.id, id, b"s", true))), id);
+    assert_eq!(store.settle_second_step(step).await.unwrap(), Settled::FlowEnded);
+    assert!(store.session_by_hash(b"s").await.unwrap().is_none());
+    // The step was not spent, nor the attempt counted: the lock comes at the tenth failure.
+    assert!(store.claim_totp_step(method, 11, NOW).await.unwrap());
+    let nothing = SecondStep { account_id: id, now: NOW, claim: Claim::Nothing, open: None };
+    for _ in 1..lockout::THRESHOLD {
+        assert_eq!(store.settle_second_step(nothing.clone()).await.unwrap(), Settled::Refused { locked_until: None });
+    }
+    assert_eq!(
+        store.settle_second_step(nothing).await.unwrap(),
+        Settled::Refused { locked_until: Some(NOW + lockout::BASE_SECONDS) }
     );
 }

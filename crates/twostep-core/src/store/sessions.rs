@@ -18,6 +18,9 @@ pub struct NewSession {
     /// The second step that opened it (`totp`, `sms`, `recovery_code`, `hwk`/`swk`,
     /// `remembered_device`), if any: the `amr` of the apps signed in with it.
     pub second_factor: Option<String>,
+    /// When it ends before its expiry whatever happens (SPEC §14: a session opened by
+    /// "set up later" ends at the enrollment deadline).
+    pub revoke_at: Option<Timestamp>,
 }
 
 /// A live session with who it belongs to: what every authenticated request needs,

@@ -2,7 +2,7 @@
 //! sessions and flows.
 
 use crate::service::audit::{self, Event};
-use crate::service::codes::{self, Checked, CodeContext, Proof};
+use crate::service::codes::{self, Checked, CodeContext, Opening, Proof};
 use crate::service::{Member, Refusal, RequestMeta, ServiceResult, blocking, throttle};
 use crate::state::AppState;
 use serde::Serialize;
@@ -63,19 +63,16 @@ pub enum LoginOutcome {
     },
 }
 
-/// Creates a session and returns its token (the only time it exists in clear).
-/// `second_factor` is the second step that opened it (`totp`, `sms`, `recovery_code`),
-/// if any: it becomes the `amr` of the apps signed in with it (RFC 8176). With `flow`,
-/// the sign-in flow that led here ends in the same write, and only the one caller that
-/// ends it gets a session (401 `flow_expired` for the others).
-pub async fn open_session(
+/// A new session's row and its token (the only time it exists in clear), not yet
+/// written. `second_factor` is the second step that opened it (`totp`, `sms`,
+/// `recovery_code`), if any: it becomes the `amr` of the apps signed in with it (RFC 8176).
+fn new_session(
     state: &AppState,
     account: &Account,
     client: &str,
     second_factor: Option<&str>,
-    flow: Option<i64>,
     meta: &RequestMeta,
-) -> ServiceResult<Issued> {
+) -> (Issued, NewSession) {
     let now = state.now();
     let token = Token::generate();
     let expires_at = now + state.config.session_ttl.as_secs() as i64;
@@ -90,7 +87,23 @@ pub async fn open_session(
         ip: meta.ip.clone(),
         user_agent: meta.user_agent.as_ref().map(|ua| ua.chars().take(200).collect()),
         second_factor: second_factor.map(str::to_owned),
+        revoke_at: None,
     };
+    (Issued { token: token.expose().to_owned(), expires_at }, session)
+}
+
+/// Creates a session and returns its token. With `flow`, the sign-in flow that led here
+/// ends in the same write, and only the one caller that ends it gets a session (401
+/// `flow_expired` for the others).
+pub async fn open_session(
+    state: &AppState,
+    account: &Account,
+    client: &str,
+    second_factor: Option<&str>,
+    flow: Option<i64>,
+    meta: &RequestMeta,
+) -> ServiceResult<Issued> {
+    let (issued, session) = new_session(state, account, client, second_factor, meta);
     match flow {
         Some(flow_id) => {
             state.store.open_session_from_flow(flow_id, session).await?.ok_or(Refusal::FlowExpired)?;
@@ -99,7 +112,7 @@ pub async fn open_session(
             state.store.create_session(session).await?;
         }
     }
-    Ok(Issued { token: token.expose().to_owned(), expires_at })
+    Ok(issued)
 }
 
 async fn open_flow(state: &AppState, account: &Account, client: &str, kind: FlowKind) -> ServiceResult<Issued> {
@@ -343,10 +356,11 @@ pub async fn verify(
     let flow = flow_for(state, flow_token, FlowKind::TwoStep).await?;
     let account = state.store.account_by_id(flow.account_id).await?;
     let ctx = CodeContext { account: &account, client: Some(&flow.client), binding: SmsBinding::Flow(flow.id), meta };
-    match codes::second_step(state, &ctx, proof).await? {
-        Checked::Accepted { recovery_codes_remaining, factor } => {
-            // Only the caller that ends the flow gets a session.
-            let session = open_session(state, &account, &flow.client, Some(factor), Some(flow.id), meta).await?;
+    // The session opens with the second step, in its transaction; its factor is set there.
+    let (session, row) = new_session(state, &account, &flow.client, None, meta);
+    let opening = Opening { flow_id: flow.id, session: row };
+    match codes::second_step(state, &ctx, proof, Some(opening)).await? {
+        Checked::Accepted { recovery_codes_remaining, .. } => {
             state.metrics.sign_in("authenticated_two_step");
             let device_token = if remember { remember_device(state, &account, meta).await? } else { None };
             Ok(Verified { session, recovery_codes_remaining, device_token })
@@ -448,10 +462,10 @@ pub async fn skip_enrollment(state: &AppState, flow_token: &str, meta: &RequestM
     let Some(enroll_by) = account.enroll_by.filter(|by| *by > now) else {
         return Err(Refusal::ForbiddenBecause("the enrollment deadline has passed: set up 2-Step Verification now"));
     };
-    let session = open_session(state, &account, &flow.client, None, Some(flow.id), meta).await?;
-    if let Some(view) = state.store.session_by_hash(&TokenHash::of(&session.token).0).await? {
-        state.store.set_session_revoke_at(view.id, enroll_by).await?;
-    }
+    // The session ends at the deadline: written with it, in the same transaction.
+    let (session, row) = new_session(state, &account, &flow.client, None, meta);
+    let row = NewSession { revoke_at: Some(enroll_by), ..row };
+    state.store.open_session_from_flow(flow.id, row).await?.ok_or(Refusal::FlowExpired)?;
     audit::record(
         state,
         meta,

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use twostep_core::aad::Aad;
 use twostep_core::credential::{recovery, totp};
 use twostep_core::domain::{MethodKind, OtpCode};
-use twostep_core::store::{Account, SmsBinding};
+use twostep_core::store::{Account, Claim, NewSession, SecondStep, Settled, SmsBinding};
 
 /// What a code is offered as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -72,77 +72,63 @@ pub struct CodeContext<'a> {
     pub meta: &'a RequestMeta,
 }
 
-/// Checks what was offered without touching the lockout counters.
-async fn check(state: &AppState, ctx: &CodeContext<'_>, proof: Proof<'_>) -> ServiceResult<Checked> {
-    let account = ctx.account;
+/// A proof as far as it can be judged without writing: what it claims in the store (an
+/// authenticator app's time step, a recovery code, or nothing when it matched no method),
+/// or a proof whose check writes on its own (a text-message code, a key's assertion).
+enum Judged<'p> {
+    Claim { claim: Claim, factor: &'static str },
+    Writes(Proof<'p>),
+}
+
+async fn judge<'p>(state: &AppState, account: &Account, proof: Proof<'p>) -> ServiceResult<Judged<'p>> {
     let now = state.now();
-    let (method, code) = match proof {
-        Proof::Code(method, code) => (method, code),
-        Proof::Key { challenge_id, credential } => {
-            return crate::service::webauthn::check_assertion(state, ctx, challenge_id, credential).await;
-        }
-    };
-    match method {
+    let nothing = |factor| Ok(Judged::Claim { claim: Claim::Nothing, factor });
+    match proof {
         // A key answers with an assertion, never a code.
-        CodeMethod::Webauthn => Ok(Checked::Wrong),
-        CodeMethod::Totp => {
-            let Ok(code) = OtpCode::parse(code) else { return Ok(Checked::Wrong) };
+        Proof::Code(CodeMethod::Webauthn, _) => nothing("webauthn"),
+        Proof::Code(CodeMethod::Totp, code) => {
+            let Ok(code) = OtpCode::parse(code) else { return nothing("totp") };
             let methods = state.store.methods(account.id).await?;
             // Several authenticator apps (SPEC §14): the code is checked against each; the
             // one it matches claims the time step.
-            let mut matched = None;
             for m in methods.iter().filter(|m| m.kind == MethodKind::Totp) {
                 let secret = state.keyring.open(&m.key_id, &m.sealed, &Aad::Totp { account_id: account.id }.bytes())?;
                 if let Some(step) = totp::matching_step(&secret, code.expose(), now) {
-                    matched = Some((m.id, step));
-                    break;
+                    return Ok(Judged::Claim { claim: Claim::TotpStep { method_id: m.id, step }, factor: "totp" });
                 }
             }
-            let Some((method_id, step)) = matched else {
-                return Ok(Checked::Wrong);
-            };
-            if state.store.claim_totp_step(method_id, step, now).await? {
-                Ok(Checked::Accepted { recovery_codes_remaining: None, factor: "totp" })
-            } else {
-                // RFC 6238 §5.2: a code is accepted once; a second use is refused and noted.
-                audit::record(
-                    state,
-                    ctx.meta,
-                    Event {
-                        org_id: Some(account.org_id),
-                        kind: "two_step.replay_refused",
-                        actor: Some(&account.username),
-                        subject: Some(&account.username),
-                        client: ctx.client,
-                        outcome: "refused",
-                    },
-                )
-                .await;
-                Ok(Checked::Wrong)
-            }
+            nothing("totp")
         }
-        CodeMethod::RecoveryCode => {
+        Proof::Code(CodeMethod::RecoveryCode, code) => {
             if recovery::normalize(code).is_none() {
-                return Ok(Checked::Wrong);
+                return nothing("recovery_code");
             }
             let hash = recovery::hash(account.id, code);
-            if state.store.claim_recovery_code(account.id, &hash, now).await? {
-                let remaining = state.store.recovery_codes_remaining(account.id).await?;
-                Ok(Checked::Accepted { recovery_codes_remaining: Some(remaining), factor: "recovery_code" })
-            } else {
-                Ok(Checked::Wrong)
-            }
+            Ok(Judged::Claim { claim: Claim::RecoveryCode { hash }, factor: "recovery_code" })
         }
-        CodeMethod::Sms => {
+        Proof::Code(CodeMethod::Sms, _) | Proof::Key { .. } => Ok(Judged::Writes(proof)),
+    }
+}
+
+/// Checks a proof whose check writes on its own (a text-message code is spent, a key's
+/// challenge ended), without touching the lockout counters.
+async fn check_writing(state: &AppState, ctx: &CodeContext<'_>, proof: Proof<'_>) -> ServiceResult<Checked> {
+    let account = ctx.account;
+    match proof {
+        Proof::Key { challenge_id, credential } => {
+            crate::service::webauthn::check_assertion(state, ctx, challenge_id, credential).await
+        }
+        Proof::Code(CodeMethod::Sms, code) => {
             let Ok(code) = OtpCode::parse(code) else { return Ok(Checked::Wrong) };
             if !sms::check_code(state, account.id, ctx.binding, &code).await? {
                 return Ok(Checked::Wrong);
             }
             if let Some(phone) = state.store.methods(account.id).await?.iter().find(|m| m.kind == MethodKind::Sms) {
-                state.store.method_used(phone.id, None, now).await?;
+                state.store.method_used(phone.id, None, state.now()).await?;
             }
             Ok(Checked::Accepted { recovery_codes_remaining: None, factor: "sms" })
         }
+        Proof::Code(..) => Ok(Checked::Wrong),
     }
 }
 
@@ -198,31 +184,30 @@ impl Drop for Attempt {
     }
 }
 
-/// Checks a second-step code under the per-account lockout (SPEC §4).
-pub async fn second_step(state: &AppState, ctx: &CodeContext<'_>, proof: Proof<'_>) -> ServiceResult<Checked> {
+/// At sign-in, the flow a second step ends and the session it opens when it passes
+/// (its `second_factor` is set from the proof).
+pub struct Opening {
+    pub flow_id: i64,
+    pub session: NewSession,
+}
+
+/// Checks a second-step proof under the per-account lockout (SPEC §4). With an
+/// [`Opening`], the session is open when this returns [`Checked::Accepted`], and only the
+/// caller that ends the flow gets it ([`Refusal::FlowExpired`] for the others).
+///
+/// A proof judged in memory (an authenticator app's code, a recovery code) is settled in
+/// one transaction: attempt, claim, count, and the session
+/// ([`twostep_core::store::LimitStore::settle_second_step`]). One whose check writes on its
+/// own takes an [`Attempt`] first.
+pub async fn second_step(
+    state: &AppState,
+    ctx: &CodeContext<'_>,
+    proof: Proof<'_>,
+    opening: Option<Opening>,
+) -> ServiceResult<Checked> {
     let method = proof.method();
     let account = ctx.account;
     let now = state.now();
-    let attempt = match Attempt::reserve(state, account.id).await? {
-        Ok(attempt) => attempt,
-        Err(retry_after) => {
-            audit::record(
-                state,
-                ctx.meta,
-                Event {
-                    org_id: Some(account.org_id),
-                    kind: "two_step.locked_refused",
-                    actor: Some(&account.username),
-                    subject: Some(&account.username),
-                    client: ctx.client,
-                    outcome: "refused",
-                },
-            )
-            .await;
-            return Err(Refusal::TwoStepLocked { retry_after });
-        }
-    };
-    let checked = check(state, ctx, proof).await?;
     let event = |kind, outcome| Event {
         org_id: Some(account.org_id),
         kind,
@@ -231,9 +216,54 @@ pub async fn second_step(state: &AppState, ctx: &CodeContext<'_>, proof: Proof<'
         client: ctx.client,
         outcome,
     };
+    let opening_with = |factor: &str, opening: Opening| {
+        let session = NewSession { second_factor: Some(factor.to_owned()), two_step_verified: true, ..opening.session };
+        (opening.flow_id, session)
+    };
+    let (checked, locked_until) = match judge(state, account, proof).await? {
+        Judged::Claim { claim, factor } => {
+            let replay = matches!(claim, Claim::TotpStep { .. });
+            let open = opening.map(|o| opening_with(factor, o));
+            match state.store.settle_second_step(SecondStep { account_id: account.id, now, claim, open }).await? {
+                Settled::Locked { retry_after } => {
+                    audit::record(state, ctx.meta, event("two_step.locked_refused", "refused")).await;
+                    return Err(Refusal::TwoStepLocked { retry_after });
+                }
+                Settled::FlowEnded => return Err(Refusal::FlowExpired),
+                Settled::Accepted { recovery_codes_remaining, .. } => {
+                    (Checked::Accepted { recovery_codes_remaining, factor }, None)
+                }
+                Settled::Refused { locked_until } => {
+                    if replay {
+                        // RFC 6238 §5.2: a code is accepted once; a second use is refused and noted.
+                        audit::record(state, ctx.meta, event("two_step.replay_refused", "refused")).await;
+                    }
+                    (Checked::Wrong, locked_until)
+                }
+            }
+        }
+        Judged::Writes(proof) => {
+            let attempt = match Attempt::reserve(state, account.id).await? {
+                Ok(attempt) => attempt,
+                Err(retry_after) => {
+                    audit::record(state, ctx.meta, event("two_step.locked_refused", "refused")).await;
+                    return Err(Refusal::TwoStepLocked { retry_after });
+                }
+            };
+            match check_writing(state, ctx, proof).await? {
+                Checked::Accepted { recovery_codes_remaining, factor } => {
+                    attempt.passed(now).await?;
+                    if let Some((flow_id, session)) = opening.map(|o| opening_with(factor, o)) {
+                        state.store.open_session_from_flow(flow_id, session).await?.ok_or(Refusal::FlowExpired)?;
+                    }
+                    (Checked::Accepted { recovery_codes_remaining, factor }, None)
+                }
+                Checked::Wrong => (Checked::Wrong, attempt.failed(now).await?),
+            }
+        }
+    };
     match checked {
         Checked::Accepted { recovery_codes_remaining, .. } => {
-            attempt.passed(now).await?;
             let kind = if recovery_codes_remaining.is_some() {
                 "two_step.recovery_code_used"
             } else {
@@ -248,7 +278,7 @@ pub async fn second_step(state: &AppState, ctx: &CodeContext<'_>, proof: Proof<'
         Checked::Wrong => {
             audit::record(state, ctx.meta, event("two_step.code_refused", method)).await;
             state.metrics.second_step("refused", method);
-            if let Some(until) = attempt.failed(now).await? {
+            if let Some(until) = locked_until {
                 // The hook for notifying the user of a lock: an audit event and a log
                 // line at warn level that an operator's alerting can follow.
                 tracing::warn!(account = account.id, locked_for = until - now, "second step locked");
@@ -260,7 +290,6 @@ pub async fn second_step(state: &AppState, ctx: &CodeContext<'_>, proof: Proof<'
     Ok(checked)
 }
 
-/// Tells the account holder by email (SPEC §12); never fails the request.
 pub async fn notify_account(
     state: &AppState,
     account: &twostep_core::store::Account,

@@ -586,7 +586,7 @@ pub async fn step_up(
         binding: SmsBinding::Session(session.id),
         meta,
     };
-    match codes::second_step(state, &ctx, proof).await? {
+    match codes::second_step(state, &ctx, proof, None).await? {
         Checked::Accepted { recovery_codes_remaining, factor } => {
             state.store.mark_stepped_up(session.id, state.now()).await?;
             state.store.set_session_second_factor(session.id, factor).await?;
