@@ -1,5 +1,7 @@
 //! Audit events written together: events recorded at the same moment by concurrent
-//! requests share one `INSERT` (flat combining, no background task).
+//! requests share one `INSERT` (flat combining, no background task). This is the way on
+//! PostgreSQL and on an in-memory SQLite database; on a SQLite file they go to the writer
+//! thread, which commits them with the second steps waiting beside them (`writer`).
 //!
 //! Each caller queues its event, then waits for the turn to write. Whoever gets the turn
 //! writes everything queued by then, at most [`BATCH`] rows in one statement, and hands each

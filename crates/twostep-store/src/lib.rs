@@ -71,6 +71,7 @@ mod sms;
 pub mod testing;
 mod timed;
 mod wal_sync;
+mod writer;
 
 pub use wal_sync::{PendingSync, deferring_sync};
 
@@ -138,6 +139,9 @@ pub struct SqlStore {
     pub(crate) writer: Arc<tokio::sync::Mutex<()>>,
     /// Audit events waiting to be written together (see [`audit_batch`]).
     pub(crate) audit: Arc<audit_batch::AuditQueue>,
+    /// SQLite on a file: the thread that commits the second steps of many requests
+    /// together (see [`writer`]).
+    pub(crate) sqlite_writer: Option<Arc<writer::Writer>>,
 }
 
 impl SqlStore {
@@ -174,14 +178,17 @@ impl SqlStore {
             // One reader per runtime thread (see `readers`); an in-memory database is
             // only reachable through the pool.
             let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-            let (readers, wal_sync) = if in_memory {
-                // Nothing to make durable.
-                (None, None)
+            let turn: Arc<tokio::sync::Mutex<()>> = Arc::default();
+            let (readers, wal_sync, sqlite_writer) = if in_memory {
+                // Nothing to make durable, and only the pool reaches the database.
+                (None, None, None)
             } else {
                 let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
                 let count = cores.min(options.max_connections.max(1) as usize);
-                let readers = Readers::open(connect.get_filename(), count, options.statement_timeout)?;
-                (Some(Arc::new(readers)), Some(Arc::new(wal_sync::WalSync::new(connect.get_filename()))))
+                let path = connect.get_filename();
+                let readers = Readers::open(path, count, options.statement_timeout)?;
+                let sqlite_writer = writer::Writer::open(path, options.statement_timeout, turn.clone())?;
+                (Some(Arc::new(readers)), Some(Arc::new(wal_sync::WalSync::new(path))), Some(Arc::new(sqlite_writer)))
             };
             Ok(Self {
                 pool: Pool::Sqlite(pool),
@@ -189,8 +196,9 @@ impl SqlStore {
                 waits: Arc::default(),
                 wal_sync,
                 pg_lookup: None,
-                writer: Arc::default(),
+                writer: turn,
                 audit: Arc::default(),
+                sqlite_writer,
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let timeout_ms = options.statement_timeout.as_millis().to_string();
@@ -223,6 +231,7 @@ impl SqlStore {
                 pg_lookup: Some(Arc::new(lookup)),
                 writer: Arc::default(),
                 audit: Arc::default(),
+                sqlite_writer: None,
             })
         } else {
             Err(StoreError::Other(format!(

@@ -3,7 +3,9 @@
 
 use crate::SqlStore;
 use crate::methods::{CLAIM_RECOVERY_CODE, CLAIM_TOTP_STEP, RECOVERY_CODES_LEFT};
-use crate::sessions::open_session_in;
+use crate::sessions::{open_session_in, open_session_on};
+use crate::writer::Keep;
+use rusqlite::{OptionalExtension, params};
 use twostep_core::Timestamp;
 use twostep_core::flow::lockout;
 use twostep_core::store::{Claim, LimitStore, SecondStep, Settled, StoreResult};
@@ -66,6 +68,10 @@ impl LimitStore for SqlStore {
     }
 
     async fn settle_second_step(&self, step: SecondStep) -> StoreResult<Settled> {
+        if let Some(writer) = &self.sqlite_writer {
+            // SQLite on a file: in the writer's next batch (see `writer`).
+            return self.on_writer(writer, move |conn| settle_on(conn, &step)).await;
+        }
         let SecondStep { account_id, now, claim, open } = step;
         on!(self, |pool, sql| {
             let mut tx = pool.begin().await?;
@@ -181,4 +187,48 @@ impl LimitStore for SqlStore {
             Ok(())
         })
     }
+}
+
+/// [`LimitStore::settle_second_step`] on the SQLite writer's connection, inside its
+/// transaction: the same statements, in the same order.
+fn settle_on(conn: &rusqlite::Connection, step: &SecondStep) -> rusqlite::Result<(Settled, Keep)> {
+    let sql = crate::sqlite_sql;
+    let SecondStep { account_id, now, claim, open } = step;
+    if conn.prepare_cached(sql(RESERVE))?.execute(params![account_id, now, lockout::THRESHOLD])? != 1 {
+        let until: Option<i64> = conn.prepare_cached(sql(LOCKED_UNTIL))?.query_row([account_id], |r| r.get(0))?;
+        // Without a lock the threshold is taken by attempts still being checked.
+        let retry_after = lockout::remaining(until, *now).unwrap_or(1);
+        return Ok((Settled::Locked { retry_after }, Keep::Nothing));
+    }
+    let held = match claim {
+        Claim::Nothing => false,
+        Claim::TotpStep { method_id, step } => {
+            conn.prepare_cached(sql(CLAIM_TOTP_STEP))?.execute(params![method_id, step, now])? == 1
+        }
+        Claim::RecoveryCode { hash } => {
+            conn.prepare_cached(sql(CLAIM_RECOVERY_CODE))?.execute(params![account_id, hash, now])? == 1
+        }
+    };
+    if !held {
+        let locked_until: Option<i64> = conn
+            .prepare_cached(sql(FAILED))?
+            .query_row(params![account_id, now, lockout::THRESHOLD, lockout::BASE_SECONDS], |r| r.get(0))
+            .optional()?;
+        return Ok((Settled::Refused { locked_until }, Keep::Writes));
+    }
+    conn.prepare_cached(sql(PASSED))?.execute(params![account_id, now])?;
+    let recovery_codes_remaining = match claim {
+        Claim::RecoveryCode { .. } => {
+            Some(conn.prepare_cached(sql(RECOVERY_CODES_LEFT))?.query_row([account_id], |r| r.get(0))?)
+        }
+        _ => None,
+    };
+    let session_id = match open {
+        Some((flow_id, session)) => match open_session_on(conn, Some(*flow_id), session)? {
+            Some(id) => Some(id),
+            None => return Ok((Settled::FlowEnded, Keep::Nothing)),
+        },
+        None => None,
+    };
+    Ok((Settled::Accepted { recovery_codes_remaining, session_id }, Keep::Writes))
 }

@@ -184,6 +184,12 @@ impl SessionStore for SqlStore {
     }
 }
 
+pub(crate) static DELETE_FLOW: &str = "DELETE FROM flows WHERE id = $1";
+pub(crate) static INSERT_SESSION: &str = "INSERT INTO sessions (token_hash, org_id, account_id, client, two_step_verified, \
+       last_two_step_at, created_at, last_seen_at, expires_at, ip, user_agent, second_factor, revoke_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12) RETURNING id";
+pub(crate) static NOTE_SIGN_IN: &str = "UPDATE accounts SET last_sign_in_at = $2 WHERE id = $1";
+
 /// Inside the transaction `$tx`: ends the flow `$flow_id` (an `Option`) and opens the
 /// session `$s` (a `&NewSession`), noting the account's last sign-in. `Some(session id)`,
 /// or `None` when the flow had ended already (nothing written; the caller rolls back).
@@ -202,26 +208,22 @@ macro_rules! open_session_in {
             None => true,
         };
         if ended {
-            let id: i64 = sqlx::query_scalar($sql(
-                "INSERT INTO sessions (token_hash, org_id, account_id, client, two_step_verified, \
-                   last_two_step_at, created_at, last_seen_at, expires_at, ip, user_agent, second_factor, revoke_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12) RETURNING id",
-            ))
-            .bind(&s.token_hash)
-            .bind(s.org_id)
-            .bind(s.account_id)
-            .bind(&s.client)
-            .bind(s.two_step_verified)
-            .bind(s.two_step_verified.then_some(s.created_at))
-            .bind(s.created_at)
-            .bind(s.expires_at)
-            .bind(&s.ip)
-            .bind(&s.user_agent)
-            .bind(&s.second_factor)
-            .bind(s.revoke_at)
-            .fetch_one(&mut *$tx)
-            .await?;
-            sqlx::query($sql("UPDATE accounts SET last_sign_in_at = $2 WHERE id = $1"))
+            let id: i64 = sqlx::query_scalar($sql($crate::sessions::INSERT_SESSION))
+                .bind(&s.token_hash)
+                .bind(s.org_id)
+                .bind(s.account_id)
+                .bind(&s.client)
+                .bind(s.two_step_verified)
+                .bind(s.two_step_verified.then_some(s.created_at))
+                .bind(s.created_at)
+                .bind(s.expires_at)
+                .bind(&s.ip)
+                .bind(&s.user_agent)
+                .bind(&s.second_factor)
+                .bind(s.revoke_at)
+                .fetch_one(&mut *$tx)
+                .await?;
+            sqlx::query($sql($crate::sessions::NOTE_SIGN_IN))
                 .bind(s.account_id)
                 .bind(s.created_at)
                 .execute(&mut *$tx)
@@ -233,6 +235,40 @@ macro_rules! open_session_in {
     }};
 }
 pub(crate) use open_session_in;
+
+/// [`open_session_in!`] on the SQLite writer's connection (`writer`), inside its
+/// transaction.
+pub(crate) fn open_session_on(
+    conn: &rusqlite::Connection,
+    flow_id: Option<i64>,
+    s: &NewSession,
+) -> rusqlite::Result<Option<i64>> {
+    let sql = crate::sqlite_sql;
+    if let Some(flow_id) = flow_id
+        && conn.prepare_cached(sql(DELETE_FLOW))?.execute([flow_id])? != 1
+    {
+        return Ok(None);
+    }
+    let id: i64 = conn.prepare_cached(sql(INSERT_SESSION))?.query_row(
+        rusqlite::params![
+            s.token_hash,
+            s.org_id,
+            s.account_id,
+            s.client,
+            s.two_step_verified,
+            s.two_step_verified.then_some(s.created_at),
+            s.created_at,
+            s.expires_at,
+            s.ip,
+            s.user_agent,
+            s.second_factor,
+            s.revoke_at,
+        ],
+        |r| r.get(0),
+    )?;
+    conn.prepare_cached(sql(NOTE_SIGN_IN))?.execute([s.account_id, s.created_at])?;
+    Ok(Some(id))
+}
 
 impl SqlStore {
     /// The session, and the account's last sign-in, in one transaction; first the flow
