@@ -31,10 +31,11 @@ pub struct Inner {
     /// Demo mode keeps sent text messages for `/dev/outbox`.
     pub outbox: Option<Outbox>,
     /// Argon2id needs 19 MiB and a core for tens of milliseconds: at most one hash per
-    /// core runs at once, the rest queue, which bounds memory under a login storm.
-    pub hash_permits: Semaphore,
+    /// core runs at once, the rest queue, which bounds memory under a login storm. A
+    /// running job holds its permit until it ends, even if its request went away.
+    pub hash_permits: Arc<Semaphore>,
     /// Places for jobs running or waiting for `hash_permits`: cores + `server.password_queue`.
-    pub hash_queue: Semaphore,
+    pub hash_queue: Arc<Semaphore>,
     /// Its size, to tell how many places are taken.
     pub hash_queue_capacity: usize,
     pub trusted_proxies: Vec<std::net::IpAddr>,

@@ -141,17 +141,6 @@ impl SessionStore for SqlStore {
         })
     }
 
-    async fn set_session_revoke_at(&self, session_id: i64, at: Timestamp) -> StoreResult<()> {
-        on!(self, |pool, sql| {
-            sqlx::query(sql("UPDATE sessions SET revoke_at = $2 WHERE id = $1"))
-                .bind(session_id)
-                .bind(at)
-                .execute(pool)
-                .await?;
-            Ok(())
-        })
-    }
-
     async fn sessions_of_account(&self, account_id: i64, now: Timestamp) -> StoreResult<Vec<SessionView>> {
         on!(read self, |pool, sql| {
             static QUERY: std::sync::OnceLock<String> = std::sync::OnceLock::new();

@@ -174,3 +174,65 @@ pub(crate) fn map_err(e: rusqlite::Error) -> StoreError {
         _ => StoreError::Other(e.to_string()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn writer(dir: &tempfile::TempDir) -> (Writer, Connection) {
+        let path = dir.path().join("w.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL);")
+            .unwrap();
+        (Writer::open(&path, Duration::from_secs(5), Arc::default()).unwrap(), conn)
+    }
+
+    fn insert(id: i64, keep: Keep) -> impl FnOnce(&Connection) -> rusqlite::Result<((), Keep)> + Send + 'static {
+        move |conn| {
+            conn.execute("INSERT INTO t (id, v) VALUES (?1, 'x')", [id])?;
+            Ok(((), keep))
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn jobs_committed_together_keep_or_lose_only_their_own_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (writer, conn) = writer(&dir);
+        let writer = Arc::new(writer);
+        writer.run(insert(0, Keep::Writes)).await.unwrap();
+        // Many at once, so that batches form: even ids are kept, odd ones ask to keep
+        // nothing, and every tenth repeats id 0 and fails on its primary key.
+        let jobs: Vec<_> = (1..=200i64)
+            .map(|i| {
+                let writer = writer.clone();
+                tokio::spawn(async move {
+                    let result = match i {
+                        i if i % 10 == 0 => writer.run(insert(0, Keep::Writes)).await,
+                        i if i % 2 == 0 => writer.run(insert(i, Keep::Writes)).await,
+                        i => writer.run(insert(i, Keep::Nothing)).await,
+                    };
+                    (i, result)
+                })
+            })
+            .collect();
+        let mut failed = 0;
+        for job in jobs {
+            let (i, result) = job.await.unwrap();
+            match result {
+                Ok(()) => assert!(i % 10 != 0, "job {i} repeated id 0 and was told it held"),
+                Err(StoreError::Conflict(_)) if i % 10 == 0 => failed += 1,
+                Err(e) => panic!("job {i}: {e}"),
+            }
+        }
+        assert_eq!(failed, 20);
+        let ids: Vec<i64> = conn
+            .prepare("SELECT id FROM t ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let kept: Vec<i64> = std::iter::once(0).chain((1..=200).filter(|i| i % 2 == 0 && i % 10 != 0)).collect();
+        assert_eq!(ids, kept);
+    }
+}

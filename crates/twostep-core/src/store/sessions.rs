@@ -60,9 +60,6 @@ pub trait SessionStore: Send + Sync {
     /// than the one recorded is ignored.
     async fn touch_sessions(&self, touches: &[(i64, Timestamp)]) -> StoreResult<()>;
     async fn mark_stepped_up(&self, session_id: i64, now: Timestamp) -> StoreResult<()>;
-    /// Ends the session at `at` (a session opened by skipping enrollment ends with the
-    /// deadline, SPEC §14).
-    async fn set_session_revoke_at(&self, session_id: i64, at: Timestamp) -> StoreResult<()>;
     async fn sessions_of_account(&self, account_id: i64, now: Timestamp) -> StoreResult<Vec<SessionView>>;
     async fn delete_session(&self, session_id: i64) -> StoreResult<bool>;
     async fn delete_sessions_of_account(&self, account_id: i64) -> StoreResult<u64>;

@@ -201,3 +201,40 @@ async fn ten_wrong_codes_lock_the_second_step_for_fifteen_minutes() {
     let code = rig.next_code(&secret);
     assert!(rig.verify(&flow, &code).await.is_ok());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hash_whose_request_went_away_keeps_its_place_until_it_ends() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+    let rig = Rig::new().await;
+    let cores = rig.state.hash_permits.available_permits();
+    let (running, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let job = |running: Arc<AtomicUsize>, most: Arc<AtomicUsize>| {
+        move || {
+            most.fetch_max(running.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(200));
+            running.fetch_sub(1, Ordering::SeqCst);
+        }
+    };
+    // As many requests as may hash at once go away 50 ms into their hashes; as many again
+    // wait their turn meanwhile.
+    let mut requests = Vec::new();
+    for i in 0..2 * cores {
+        let (state, job) = (rig.state.clone(), job(running.clone(), most.clone()));
+        requests.push(tokio::spawn(async move {
+            if i < cores {
+                let cut_off = tokio::time::timeout(Duration::from_millis(50), crate::service::blocking(&state, job));
+                assert!(cut_off.await.is_err(), "the request went away before its hash ended");
+            } else {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                crate::service::blocking(&state, job).await.unwrap();
+            }
+        }));
+    }
+    for request in requests {
+        request.await.unwrap();
+    }
+    assert_eq!(running.load(Ordering::SeqCst), 0);
+    assert_eq!(most.load(Ordering::SeqCst), cores, "never more hashes at once than cores");
+    assert_eq!(rig.state.hash_permits.available_permits(), cores);
+}
