@@ -17,9 +17,6 @@ struct EventRow {
     outcome: String,
 }
 
-static INSERT_ONE: &str = "INSERT INTO audit_events (org_id, at, kind, actor, subject, client, ip, outcome) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
-
 #[async_trait::async_trait]
 impl AuditStore for SqlStore {
     async fn record_event(&self, e: AuditEvent) -> StoreResult<()> {
@@ -27,7 +24,7 @@ impl AuditStore for SqlStore {
             // SQLite on a file: committed with whatever else the writer has waiting.
             return self
                 .on_writer(writer, move |conn| {
-                    let insert = crate::sqlite_sql(INSERT_ONE);
+                    let insert = crate::sqlite_sql(crate::audit_batch::INSERT_ONE);
                     conn.prepare_cached(insert)?.execute(rusqlite::params![
                         e.org_id, e.at, e.kind, e.actor, e.subject, e.client, e.ip, e.outcome
                     ])?;

@@ -77,7 +77,14 @@ impl AuditQueue {
     }
 }
 
-const INSERT: &str = "INSERT INTO audit_events (org_id, at, kind, actor, subject, client, ip, outcome) ";
+macro_rules! insert_into_audit {
+    () => {
+        "INSERT INTO audit_events (org_id, at, kind, actor, subject, client, ip, outcome) "
+    };
+}
+const INSERT: &str = insert_into_audit!();
+/// One row, as the SQLite writer inserts each event (`writer`).
+pub(crate) static INSERT_ONE: &str = concat!(insert_into_audit!(), "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)");
 
 async fn write<'e>(store: &SqlStore, events: impl Iterator<Item = &'e AuditEvent> + Clone) -> StoreResult<()> {
     if events.clone().next().is_none() {

@@ -6,7 +6,9 @@ use twostep_core::Timestamp;
 use twostep_core::domain::MethodKind;
 use twostep_core::store::*;
 
-/// Claims an authenticator app's time step: a code is accepted once (RFC 6238 §5.2).
+/// Claims an authenticator app's time step: true only if it is later than every step that
+/// app accepted before, so a code is accepted once (RFC 6238 §5.2). Marks the app used.
+/// These claims are made by `LimitStore::settle_second_step`.
 pub(crate) static CLAIM_TOTP_STEP: &str = "UPDATE methods SET last_step = $2, last_used_at = $3 \
      WHERE id = $1 AND kind = 'totp' AND (last_step IS NULL OR last_step < $2)";
 pub(crate) static CLAIM_RECOVERY_CODE: &str =
@@ -309,13 +311,6 @@ impl MethodStore for SqlStore {
         })
     }
 
-    async fn claim_totp_step(&self, method_id: i64, step: i64, now: Timestamp) -> StoreResult<bool> {
-        on!(self, |pool, sql| {
-            let done = sqlx::query(sql(CLAIM_TOTP_STEP)).bind(method_id).bind(step).bind(now).execute(pool).await?;
-            Ok(done.rows_affected() == 1)
-        })
-    }
-
     async fn method_used(&self, method_id: i64, credential: Option<&str>, now: Timestamp) -> StoreResult<()> {
         on!(self, |pool, sql| {
             sqlx::query(sql(
@@ -417,14 +412,6 @@ impl MethodStore for SqlStore {
             store_recovery_codes!(tx, sql, account_id, &hashes);
             tx.commit().await?;
             Ok(())
-        })
-    }
-
-    async fn claim_recovery_code(&self, account_id: i64, hash: &[u8], now: Timestamp) -> StoreResult<bool> {
-        on!(self, |pool, sql| {
-            let done =
-                sqlx::query(sql(CLAIM_RECOVERY_CODE)).bind(account_id).bind(hash).bind(now).execute(pool).await?;
-            Ok(done.rows_affected() == 1)
         })
     }
 

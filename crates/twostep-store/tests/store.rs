@@ -192,15 +192,22 @@ async fn making_a_profile_mandatory_revokes_unverified_sessions_only(store: Arc<
     assert_eq!(store.session_by_hash(b"plain").await.unwrap().unwrap().revoke_at, None);
 }
 
+/// Whether a second step of `account_id` claiming `claim` at `now` passes.
+async fn claims(store: &SqlStore, account_id: i64, claim: Claim, now: i64) -> bool {
+    let step = SecondStep { account_id, now, claim, open: None };
+    matches!(store.settle_second_step(step).await.unwrap(), Settled::Accepted { .. })
+}
+
 async fn concurrent_totp_claims_of_one_step_succeed_once(store: Arc<SqlStore>) {
-    let (_, _, id) = org_with_user(&store).await;
-    assert!(enable_totp(&store, id, None).await);
+    let (_, _, account) = org_with_user(&store).await;
+    assert!(enable_totp(&store, account, None).await);
     // Steps are claimed per authenticator app (SPEC §14: a user may have several).
-    let id = store.methods(id).await.unwrap()[0].id;
+    let method_id = store.methods(account).await.unwrap()[0].id;
+    let step = move |step| Claim::TotpStep { method_id, step };
     let tasks: Vec<_> = (0..12)
         .map(|_| {
             let store = store.clone();
-            tokio::spawn(async move { store.claim_totp_step(id, 11, NOW).await.unwrap() })
+            tokio::spawn(async move { claims(&store, account, step(11), NOW).await })
         })
         .collect();
     let mut wins = 0;
@@ -208,9 +215,12 @@ async fn concurrent_totp_claims_of_one_step_succeed_once(store: Arc<SqlStore>) {
         wins += usize::from(t.await.unwrap());
     }
     assert_eq!(wins, 1);
-    // The step used to confirm (10) and anything older stay refused.
-    assert!(!store.claim_totp_step(id, 10, NOW).await.unwrap());
-    assert!(store.claim_totp_step(id, 12, NOW).await.unwrap());
+    // Past the lock the eleven refusals may have started: the step used to confirm (10)
+    // and anything older stay refused, a later one passes.
+    let later = NOW + lockout::BASE_SECONDS;
+    assert!(!claims(&store, account, step(10), later).await);
+    assert!(!claims(&store, account, step(11), later).await);
+    assert!(claims(&store, account, step(12), later).await);
 }
 
 async fn concurrent_recovery_claims_of_one_code_succeed_once(store: Arc<SqlStore>) {
@@ -218,10 +228,11 @@ async fn concurrent_recovery_claims_of_one_code_succeed_once(store: Arc<SqlStore
     let hashes: Vec<Vec<u8>> = (0u8..10).map(|i| vec![i; 32]).collect();
     assert!(enable_totp(&store, id, Some(hashes)).await);
     assert_eq!(store.recovery_codes_remaining(id).await.unwrap(), 10);
+    let code = |byte| Claim::RecoveryCode { hash: vec![byte; 32] };
     let tasks: Vec<_> = (0..10)
         .map(|_| {
             let store = store.clone();
-            tokio::spawn(async move { store.claim_recovery_code(id, &[3; 32], NOW).await.unwrap() })
+            tokio::spawn(async move { claims(&store, id, code(3), NOW).await })
         })
         .collect();
     let mut wins = 0;
@@ -230,7 +241,7 @@ async fn concurrent_recovery_claims_of_one_code_succeed_once(store: Arc<SqlStore
     }
     assert_eq!(wins, 1);
     assert_eq!(store.recovery_codes_remaining(id).await.unwrap(), 9);
-    assert!(!store.claim_recovery_code(id, &[42; 32], NOW).await.unwrap());
+    assert!(!claims(&store, id, code(42), NOW).await);
 }
 
 async fn a_flow_counts_at_most_its_failures_and_is_consumed_once(store: Arc<SqlStore>) {
@@ -791,8 +802,7 @@ async fn a_second_step_whose_flow_ended_claims_nothing(store: Arc<SqlStore>) {
     let step = totp_step(method, 11, Some((f.id, session(org.id, id, b"s", true))), id);
     assert_eq!(store.settle_second_step(step).await.unwrap(), Settled::FlowEnded);
     assert!(store.session_by_hash(b"s").await.unwrap().is_none());
-    // The step was not spent, nor the attempt counted: the lock comes at the tenth failure.
-    assert!(store.claim_totp_step(method, 11, NOW).await.unwrap());
+    // The attempt was not counted: the lock comes at the tenth failure.
     let nothing = SecondStep { account_id: id, now: NOW, claim: Claim::Nothing, open: None };
     for _ in 1..lockout::THRESHOLD {
         assert_eq!(store.settle_second_step(nothing.clone()).await.unwrap(), Settled::Refused { locked_until: None });
@@ -801,4 +811,6 @@ async fn a_second_step_whose_flow_ended_claims_nothing(store: Arc<SqlStore>) {
         store.settle_second_step(nothing).await.unwrap(),
         Settled::Refused { locked_until: Some(NOW + lockout::BASE_SECONDS) }
     );
+    // Nor was the step spent: after the lock it passes.
+    assert!(claims(&store, id, Claim::TotpStep { method_id: method, step: 11 }, NOW + lockout::BASE_SECONDS).await);
 }

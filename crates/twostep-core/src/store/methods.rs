@@ -142,9 +142,6 @@ pub trait MethodStore: Send + Sync {
         method_id: i64,
         keep_last: bool,
     ) -> StoreResult<(Removal, Option<Method>)>;
-    /// Claims a TOTP time step of one TOTP method: true only if it is later than every
-    /// step that method accepted before. Marks the method used.
-    async fn claim_totp_step(&self, method_id: i64, step: i64, now: Timestamp) -> StoreResult<bool>;
     /// Marks a method used (SMS, WebAuthn) and, for a WebAuthn key, stores its updated
     /// credential (signature counter, backup state).
     async fn method_used(&self, method_id: i64, credential: Option<&str>, now: Timestamp) -> StoreResult<()>;
@@ -164,7 +161,6 @@ pub trait MethodStore: Send + Sync {
 
     // Recovery codes.
     async fn replace_recovery_codes(&self, account_id: i64, hashes: Vec<Vec<u8>>) -> StoreResult<()>;
-    async fn claim_recovery_code(&self, account_id: i64, hash: &[u8], now: Timestamp) -> StoreResult<bool>;
     async fn recovery_codes_remaining(&self, account_id: i64) -> StoreResult<i64>;
 
     /// Admin reset: methods, pending enrollments, recovery codes, flows and sessions go.

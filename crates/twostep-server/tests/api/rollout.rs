@@ -54,8 +54,11 @@ async fn an_enrollment_period_lets_users_set_up_later_until_the_deadline(app: Te
     let again = app.post("/api/v1/login/skip-enrollment", Some(&flow), json!({})).await;
     assert_eq!(again.status, 401, "the flow is spent");
 
-    // After the deadline: both sessions end, and enrolling is forced.
-    app.clock.advance(5 * DAY + 1);
+    // The skipped session lasts to the deadline, past §3.7's 24 hours; after it both
+    // sessions end, and enrolling is forced.
+    app.clock.advance(5 * DAY - 1);
+    assert_eq!(app.get("/api/v1/session", Some(&skipped)).await.status, 200);
+    app.clock.advance(2);
     for token in [&before, &skipped] {
         let s = app.get("/api/v1/session", Some(token)).await;
         assert_eq!((s.status, s.error_code()), (401, "session_revoked"));
