@@ -30,6 +30,9 @@ twostep_store::on_both_databases!(sqlite, postgres;
     a_second_step_settled_at_once_by_many_opens_one_session_and_counts_the_rest,
     a_settled_second_step_locks_at_the_threshold_and_writes_nothing_while_locked,
     a_second_step_whose_flow_ended_claims_nothing,
+    one_step_claimed_at_once_from_many_flows_opens_one_session,
+    a_passed_second_step_starts_the_count_of_failures_again,
+    attempts_still_being_checked_hold_off_a_right_code,
 );
 
 async fn run<F, Fut>(backend: Backend, test: F)
@@ -813,4 +816,91 @@ async fn a_second_step_whose_flow_ended_claims_nothing(store: Arc<SqlStore>) {
     );
     // Nor was the step spent: after the lock it passes.
     assert!(claims(&store, id, Claim::TotpStep { method_id: method, step: 11 }, NOW + lockout::BASE_SECONDS).await);
+}
+
+/// Twelve flows of one account, each with the same code at once: the app's step is the
+/// only thing they share, and it opens one session; the others' flows stay.
+async fn one_step_claimed_at_once_from_many_flows_opens_one_session(store: Arc<SqlStore>) {
+    let (org, _, id) = org_with_user(&store).await;
+    assert!(enable_totp(&store, id, None).await);
+    let method = store.methods(id).await.unwrap()[0].id;
+    let mut flows = Vec::new();
+    for i in 0..12u8 {
+        let token_hash = vec![b'f', i];
+        store.create_flow(NewFlow { token_hash: token_hash.clone(), ..two_step_flow(org.id, id) }).await.unwrap();
+        flows.push(store.flow_by_hash(&token_hash, NOW).await.unwrap().unwrap().id);
+    }
+    let callers: Vec<_> = flows
+        .iter()
+        .enumerate()
+        .map(|(i, &flow_id)| {
+            let store = store.clone();
+            let s = session(org.id, id, &[b's', i as u8], true);
+            tokio::spawn(async move { store.settle_second_step(totp_step(method, 11, Some((flow_id, s)), id)).await })
+        })
+        .collect();
+    let mut settled = Vec::new();
+    for c in callers {
+        settled.push(c.await.unwrap().unwrap());
+    }
+    // The others are replays, each a failure: the tenth locks, the eleventh meets the lock.
+    let count = |wanted: &dyn Fn(&Settled) -> bool| settled.iter().filter(|s| wanted(s)).count();
+    let opened = count(&|s| matches!(s, Settled::Accepted { session_id: Some(_), .. }));
+    let refused = count(&|s| *s == Settled::Refused { locked_until: None });
+    let locking = count(&|s| *s == Settled::Refused { locked_until: Some(NOW + lockout::BASE_SECONDS) });
+    let locked = count(&|s| matches!(s, Settled::Locked { .. }));
+    assert_eq!((opened, refused, locking, locked), (1, 9, 1, 1), "{settled:?}");
+    assert_eq!(store.sessions_of_account(id, NOW).await.unwrap().len(), 1);
+    let mut left = 0;
+    for i in 0..12u8 {
+        left += usize::from(store.flow_by_hash(&[b'f', i], NOW).await.unwrap().is_some());
+    }
+    assert_eq!(left, 11);
+}
+
+/// A right code after failures: the session opens, the sign-in is noted, and the count
+/// of failures starts again (nine more are not a lock; the tenth is).
+async fn a_passed_second_step_starts_the_count_of_failures_again(store: Arc<SqlStore>) {
+    let (org, _, id) = org_with_user(&store).await;
+    assert!(enable_totp(&store, id, None).await);
+    let method = store.methods(id).await.unwrap()[0].id;
+    let nothing = SecondStep { account_id: id, now: NOW, claim: Claim::Nothing, open: None };
+    for _ in 1..lockout::THRESHOLD {
+        assert_eq!(store.settle_second_step(nothing.clone()).await.unwrap(), Settled::Refused { locked_until: None });
+    }
+    store.create_flow(two_step_flow(org.id, id)).await.unwrap();
+    let f = store.flow_by_hash(b"flow", NOW).await.unwrap().unwrap();
+    let right = totp_step(method, 11, Some((f.id, session(org.id, id, b"s", true))), id);
+    assert!(matches!(store.settle_second_step(right).await.unwrap(), Settled::Accepted { session_id: Some(_), .. }));
+    assert!(store.flow_by_hash(b"flow", NOW).await.unwrap().is_none());
+    let opened = store.session_by_hash(b"s").await.unwrap().unwrap();
+    assert_eq!((opened.account_id, opened.two_step_verified), (id, true));
+    let query = AccountQuery { account_id: Some(id), limit: 1, ..AccountQuery::default() };
+    let summary = store.list_accounts(org.id, query).await.unwrap().remove(0);
+    assert_eq!((summary.last_sign_in_at, summary.last_two_step_at), (Some(NOW), Some(NOW)));
+    for _ in 1..lockout::THRESHOLD {
+        assert_eq!(store.settle_second_step(nothing.clone()).await.unwrap(), Settled::Refused { locked_until: None });
+    }
+    assert_eq!(
+        store.settle_second_step(nothing).await.unwrap(),
+        Settled::Refused { locked_until: Some(NOW + lockout::BASE_SECONDS) }
+    );
+}
+
+/// Ten attempts reserved and still being checked (text-message codes, keys) take the
+/// whole allowance: a right app code meanwhile is held off, and passes once one is given back.
+async fn attempts_still_being_checked_hold_off_a_right_code(store: Arc<SqlStore>) {
+    let (org, _, id) = org_with_user(&store).await;
+    assert!(enable_totp(&store, id, None).await);
+    let method = store.methods(id).await.unwrap()[0].id;
+    for _ in 0..lockout::THRESHOLD {
+        assert_eq!(store.reserve_second_step_attempt(id, NOW).await.unwrap(), Ok(()));
+    }
+    store.create_flow(two_step_flow(org.id, id)).await.unwrap();
+    let f = store.flow_by_hash(b"flow", NOW).await.unwrap().unwrap();
+    let right = totp_step(method, 11, Some((f.id, session(org.id, id, b"s", true))), id);
+    assert_eq!(store.settle_second_step(right.clone()).await.unwrap(), Settled::Locked { retry_after: 1 });
+    assert!(store.session_by_hash(b"s").await.unwrap().is_none());
+    store.release_second_step_attempt(id).await.unwrap();
+    assert!(matches!(store.settle_second_step(right).await.unwrap(), Settled::Accepted { session_id: Some(_), .. }));
 }
