@@ -5,14 +5,19 @@
 //! thread wake-ups that cost the one-row read several times over. These connections
 //! (rusqlite, over the same bundled SQLite) answer that one query where it is asked.
 //!
-//! Each connection keeps the rows it read while the database is unchanged: SQLite's
+//! The connections share the rows they read while the database is unchanged: SQLite's
 //! `PRAGMA data_version` changes whenever any other connection, in this process or
-//! another, commits, and these connections never write. So every lookup first asks the
-//! database for its version, in a read transaction that sees every commit before it;
-//! while the version is the one the rows were read at, the row it would read again is
-//! the one kept, and any commit at all empties the cache. Nothing can be served stale:
-//! a revoked, ended or expired session fails on the very next request (expiry is
-//! compared with the clock by the caller).
+//! another, commits, and these connections never write. So every lookup first asks its
+//! connection for the version, in a read transaction that sees every commit before it;
+//! a connection that finds it changed empties the shared rows. Each connection sees each
+//! commit once, so after any commit every connection empties them before it serves a
+//! row again. A row read before a commit could still arrive after someone emptied them
+//! for that commit: each emptying starts a new generation, and a row is only kept if no
+//! emptying happened since the lookup that read it checked the version. Nothing can be
+//! served stale: a revoked, ended or expired session fails on the very next request
+//! (expiry is compared with the clock by the caller). One shared copy rather than one
+//! per connection halves the memory the rows take, and a row read once serves every
+//! connection.
 //!
 //! In WAL mode a read never waits for the writer, so a lookup holds the thread only for
 //! the lookup itself (microseconds on pages in memory; the busy timeout bounds the rare
@@ -21,24 +26,31 @@
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, RwLock};
 use std::time::Duration;
 use twostep_core::store::{StoreError, StoreResult};
 
-/// Rows kept per connection at most (a few hundred bytes each); a full cache starts over.
+/// Rows kept at most (a few hundred bytes each); a full cache starts over.
 const MAX_KEPT: usize = 16_384;
 
 pub(crate) struct Readers<T> {
-    readers: Vec<Mutex<Reader<T>>>,
+    readers: Vec<Mutex<Reader>>,
+    kept: RwLock<Kept<T>>,
     next: AtomicUsize,
 }
 
-struct Reader<T> {
+struct Reader {
     conn: Connection,
-    /// `PRAGMA data_version` when the rows in `kept` were read.
+    /// `PRAGMA data_version` the last time this connection looked.
     version: i64,
-    kept: HashMap<Vec<u8>, T>,
+}
+
+/// The rows read since the last commit any connection saw.
+struct Kept<T> {
+    /// Bumped each time the rows are emptied.
+    generation: u64,
+    rows: HashMap<Box<[u8]>, T>,
 }
 
 impl<T> std::fmt::Debug for Readers<T> {
@@ -60,9 +72,10 @@ impl<T: Clone> Readers<T> {
             // These connections only ever read (which also makes `data_version` see
             // every change as another connection's).
             conn.pragma_update(None, "query_only", true).map_err(other)?;
-            readers.push(Mutex::new(Reader { conn, version: i64::MIN, kept: HashMap::new() }));
+            readers.push(Mutex::new(Reader { conn, version: i64::MIN }));
         }
-        Ok(Self { readers, next: AtomicUsize::new(0) })
+        let kept = RwLock::new(Kept { generation: 0, rows: HashMap::new() });
+        Ok(Self { readers, kept, next: AtomicUsize::new(0) })
     }
 
     /// The one row `sql` (with `?1`) selects for `key`, if any: as kept, if the database
@@ -89,27 +102,48 @@ impl<T: Clone> Readers<T> {
                 .unwrap_or_else(|e| e.into_inner()),
         };
         let reader = &mut *reader;
+        let generation = match self.check(reader, key)? {
+            Ok(row) => return Ok(Some(row)),
+            Err(generation) => generation,
+        };
+        let row =
+            reader.conn.prepare_cached(sql).and_then(|mut s| s.query_row([key], map).optional()).map_err(map_err)?;
+        if let Some(row) = &row {
+            self.keep(generation, key, row);
+        }
+        Ok(row)
+    }
+
+    /// Asks `reader`'s connection for the database's version, emptying the shared rows if
+    /// it changed since this connection last looked. The row kept for `key`, or the
+    /// generation a row read from now on belongs to.
+    fn check(&self, reader: &mut Reader, key: &[u8]) -> StoreResult<Result<T, u64>> {
         let version: i64 = reader
             .conn
             .prepare_cached("PRAGMA data_version")
             .and_then(|mut s| s.query_row([], |r| r.get(0)))
             .map_err(map_err)?;
         if version != reader.version {
-            reader.kept.clear();
             reader.version = version;
+            let mut kept = self.kept.write().unwrap_or_else(|e| e.into_inner());
+            kept.rows.clear();
+            kept.generation += 1;
+            return Ok(Err(kept.generation));
         }
-        if let Some(row) = reader.kept.get(key) {
-            return Ok(Some(row.clone()));
-        }
-        let row =
-            reader.conn.prepare_cached(sql).and_then(|mut s| s.query_row([key], map).optional()).map_err(map_err)?;
-        if let Some(row) = &row {
-            if reader.kept.len() >= MAX_KEPT {
-                reader.kept.clear();
+        let kept = self.kept.read().unwrap_or_else(|e| e.into_inner());
+        Ok(kept.rows.get(key).cloned().ok_or(kept.generation))
+    }
+
+    /// Keeps `row`, read after a [`check`](Self::check) that gave `generation`, unless the
+    /// rows were emptied since: it may be from before the commit that emptied them.
+    fn keep(&self, generation: u64, key: &[u8], row: &T) {
+        let mut kept = self.kept.write().unwrap_or_else(|e| e.into_inner());
+        if kept.generation == generation {
+            if kept.rows.len() >= MAX_KEPT {
+                kept.rows.clear();
             }
-            reader.kept.insert(key.to_vec(), row.clone());
+            kept.rows.insert(key.into(), row.clone());
         }
-        Ok(row)
     }
 }
 
@@ -123,5 +157,53 @@ fn map_err(e: rusqlite::Error) -> StoreError {
             StoreError::Unavailable(e.to_string())
         }
         _ => StoreError::Other(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SQL: &str = "SELECT state FROM t WHERE k = ?1";
+
+    fn state(readers: &Readers<String>, reader: usize) -> String {
+        let mut reader = readers.readers[reader].lock().unwrap();
+        let row = |r: &rusqlite::Row<'_>| r.get::<_, String>(0);
+        reader.conn.prepare_cached(SQL).unwrap().query_row([b"k".as_slice()], row).unwrap()
+    }
+
+    #[test]
+    fn a_row_read_before_a_commit_is_not_kept_after_it_emptied_the_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.db");
+        let writer = Connection::open(&path).unwrap();
+        writer
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; CREATE TABLE t (k BLOB PRIMARY KEY, state TEXT); \
+                 INSERT INTO t VALUES (X'6b', 'live');",
+            )
+            .unwrap();
+        let readers: Readers<String> = Readers::open(&path, 2, Duration::from_secs(1)).unwrap();
+        // Connection 0 checks the version and reads the row…
+        let generation = readers.check(&mut readers.readers[0].lock().unwrap(), b"k").unwrap().unwrap_err();
+        let before = state(&readers, 0);
+        // …the session is revoked, and connection 1 sees that first…
+        writer.execute("UPDATE t SET state = 'revoked'", []).unwrap();
+        assert!(readers.check(&mut readers.readers[1].lock().unwrap(), b"k").unwrap().is_err());
+        // …then connection 0 would keep what it read before: it is not kept, so
+        // connection 1, which has seen the commit already, does not serve it.
+        assert_eq!(before, "live");
+        readers.keep(generation, b"k", &before);
+        assert!(readers.check(&mut readers.readers[1].lock().unwrap(), b"k").unwrap().is_err());
+        let map = |r: &rusqlite::Row<'_>| r.get::<_, String>(0);
+        assert_eq!(readers.row(SQL, b"k", map).unwrap().as_deref(), Some("revoked"));
+        assert_eq!(readers.row(SQL, b"k", map).unwrap().as_deref(), Some("revoked"));
+        // A row read after the last commit is kept and served to every connection.
+        let generation = readers.kept.read().unwrap().generation;
+        readers.keep(generation, b"k", &"kept".to_owned());
+        for reader in 0..2 {
+            let found = readers.check(&mut readers.readers[reader].lock().unwrap(), b"k").unwrap();
+            assert_eq!(found.as_deref(), Ok("kept"), "connection {reader}");
+        }
     }
 }
