@@ -167,7 +167,7 @@ mod tests {
     const SQL: &str = "SELECT state FROM t WHERE k = ?1";
 
     fn state(readers: &Readers<String>, reader: usize) -> String {
-        let mut reader = readers.readers[reader].lock().unwrap();
+        let reader = readers.readers[reader].lock().unwrap();
         let row = |r: &rusqlite::Row<'_>| r.get::<_, String>(0);
         reader.conn.prepare_cached(SQL).unwrap().query_row([b"k".as_slice()], row).unwrap()
     }
