@@ -14,6 +14,13 @@
 //! others in the batch are unaffected. Jobs run in the order they arrive, each seeing
 //! what those before it wrote, exactly as if committed one by one. The thread takes the
 //! same write turn as the pool's writers, so the two never race for SQLite's write lock.
+//!
+//! Checkpoints (copying the WAL into the database file, and syncing that file) happen
+//! mostly on a thread of their own, every [`CHECKPOINT_EVERY`], beside the writer rather
+//! than in its way. SQLite still checkpoints after a commit that leaves the WAL past 1000
+//! pages, as by default; that checkpoint then only has what came since the last one to
+//! copy and sync, and it is what lets the next transaction start the WAL over (which
+//! needs every page of it copied), so the WAL stays bounded under a steady load.
 
 use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
@@ -24,6 +31,8 @@ use twostep_core::store::{StoreError, StoreResult};
 
 /// The most jobs committed together.
 const MAX_BATCH: usize = 256;
+/// How often the checkpoint thread copies what the WAL holds into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(50);
 
 /// What a job asks for its writes.
 pub(crate) enum Keep {
@@ -43,6 +52,8 @@ type Job = Box<dyn FnOnce(Option<&Connection>) -> (bool, Deliver) + Send>;
 #[derive(Debug)]
 pub(crate) struct Writer {
     jobs: std::sync::Mutex<Sender<Job>>,
+    /// Dropped with the writer: the checkpoint thread then ends.
+    _checkpoints: std::sync::Mutex<Sender<()>>,
 }
 
 impl Writer {
@@ -60,7 +71,8 @@ impl Writer {
             .name("twostep-sqlite-writer".into())
             .spawn(move || run(conn, receive, turn))
             .map_err(|e| StoreError::Other(format!("cannot start the SQLite writer: {e}")))?;
-        Ok(Self { jobs: std::sync::Mutex::new(send) })
+        let checkpoints = checkpoints(path, busy_timeout)?;
+        Ok(Self { jobs: std::sync::Mutex::new(send), _checkpoints: std::sync::Mutex::new(checkpoints) })
     }
 
     /// Runs `job` in the next batch and returns its value once the batch is committed
@@ -159,6 +171,28 @@ fn run(conn: Connection, jobs: Receiver<Job>, turn: Arc<tokio::sync::Mutex<()>>)
             deliver(committed.clone());
         }
     }
+}
+
+/// The checkpoint thread: a PASSIVE checkpoint every [`CHECKPOINT_EVERY`] (it waits for
+/// no one and no one waits for it; with nothing new in the WAL it only reads its header),
+/// until the returned sender is dropped. A checkpoint that fails is tried again at the
+/// next turn; SQLite's own checkpoints after commits remain behind it.
+fn checkpoints(path: &Path, busy_timeout: Duration) -> StoreResult<Sender<()>> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(other)?;
+    conn.busy_timeout(busy_timeout).map_err(other)?;
+    conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA cache_size = -256;").map_err(other)?;
+    let (stop, stopped) = channel::<()>();
+    std::thread::Builder::new()
+        .name("twostep-sqlite-checkpoint".into())
+        .spawn(move || {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECKPOINT_EVERY) {
+                // Busy or failed: the next turn tries again.
+                let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+            }
+        })
+        .map_err(|e| StoreError::Other(format!("cannot start the SQLite checkpoints: {e}")))?;
+    Ok(stop)
 }
 
 fn other(e: rusqlite::Error) -> StoreError {
