@@ -32,7 +32,8 @@ static PASSED: &str = "UPDATE accounts SET second_step_failures = 0, last_two_st
 /// runs the transaction, which says why (locked, replayed, flow ended) and counts the
 /// failure. Same statements as RESERVE + CLAIM_TOTP_STEP + PASSED + `open_session_in!`,
 /// with the attempt reserved and released at once (the failures start again from 0).
-/// $1 account, $2 now, $3 threshold, $4 method, $5 step, $6 flow; $7.. the session.
+/// $1 account, $2 now, $3 threshold, $4 method, $5 step, $6 flow; $7-$18 the session, as
+/// INSERT_SESSION takes it (`bind_new_session!`).
 static SETTLE_TOTP_AT_ONCE: &str = "WITH a AS MATERIALIZED (SELECT id FROM accounts \
        WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $2) AND second_step_failures < $3 FOR UPDATE), \
      m AS MATERIALIZED (SELECT id FROM methods WHERE id = $4 AND kind = 'totp' \
@@ -40,12 +41,12 @@ static SETTLE_TOTP_AT_ONCE: &str = "WITH a AS MATERIALIZED (SELECT id FROM accou
      f AS MATERIALIZED (SELECT id FROM flows WHERE id = $6 AND EXISTS (SELECT 1 FROM m) FOR UPDATE), \
      claimed AS (UPDATE methods SET last_step = $5, last_used_at = $2 \
        WHERE id IN (SELECT id FROM m) AND EXISTS (SELECT 1 FROM f)), \
-     passed AS (UPDATE accounts SET second_step_failures = 0, last_two_step_at = $2, last_sign_in_at = $12 \
+     passed AS (UPDATE accounts SET second_step_failures = 0, last_two_step_at = $2, last_sign_in_at = $13 \
        WHERE id IN (SELECT id FROM a) AND EXISTS (SELECT 1 FROM f)), \
      ended AS (DELETE FROM flows WHERE id IN (SELECT id FROM f)) \
      INSERT INTO sessions (token_hash, org_id, account_id, client, two_step_verified, last_two_step_at, created_at, \
        last_seen_at, expires_at, ip, user_agent, second_factor, revoke_at) \
-     SELECT $7, $8, $1, $9, $10, $11, $12, $12, $13, $14, $15, $16, $17 FROM f RETURNING id";
+     SELECT $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16, $17, $18 FROM f RETURNING id";
 
 #[async_trait::async_trait]
 impl LimitStore for SqlStore {
@@ -104,27 +105,15 @@ impl LimitStore for SqlStore {
             && s.account_id == account_id
         {
             let pool = &crate::timed::Timed { pool, waits: &self.waits };
-            let opened: Option<i64> = sqlx::query_scalar(SETTLE_TOTP_AT_ONCE)
+            let query = sqlx::query_scalar(SETTLE_TOTP_AT_ONCE)
                 .bind(account_id)
                 .bind(now)
                 .bind(lockout::THRESHOLD)
                 .bind(method_id)
                 .bind(step)
-                .bind(flow_id)
-                .bind(&s.token_hash)
-                .bind(s.org_id)
-                .bind(&s.client)
-                .bind(s.two_step_verified)
-                .bind(s.two_step_verified.then_some(s.created_at))
-                .bind(s.created_at)
-                .bind(s.expires_at)
-                .bind(&s.ip)
-                .bind(&s.user_agent)
-                .bind(&s.second_factor)
-                .bind(s.revoke_at)
-                .fetch_optional(pool)
-                .await
-                .map_err(crate::map_err)?;
+                .bind(flow_id);
+            let opened: Option<i64> =
+                crate::sessions::bind_new_session!(query, s).fetch_optional(pool).await.map_err(crate::map_err)?;
             if let Some(id) = opened {
                 return Ok(Settled::Accepted { recovery_codes_remaining: None, session_id: Some(id) });
             }

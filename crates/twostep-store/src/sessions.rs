@@ -179,6 +179,28 @@ pub(crate) static INSERT_SESSION: &str = "INSERT INTO sessions (token_hash, org_
      VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12) RETURNING id";
 pub(crate) static NOTE_SIGN_IN: &str = "UPDATE accounts SET last_sign_in_at = $2 WHERE id = $1";
 
+/// Binds the session `$s` (a `&NewSession`) to the sqlx query `$q`, as INSERT_SESSION's
+/// parameters take it: token hash, organisation, account, client, 2SV, last 2SV, created,
+/// expires, address, user agent, factor, revocation (12 in a row).
+macro_rules! bind_new_session {
+    ($q:expr, $s:expr) => {{
+        let s: &twostep_core::store::NewSession = $s;
+        $q.bind(&s.token_hash)
+            .bind(s.org_id)
+            .bind(s.account_id)
+            .bind(&s.client)
+            .bind(s.two_step_verified)
+            .bind(s.two_step_verified.then_some(s.created_at))
+            .bind(s.created_at)
+            .bind(s.expires_at)
+            .bind(&s.ip)
+            .bind(&s.user_agent)
+            .bind(&s.second_factor)
+            .bind(s.revoke_at)
+    }};
+}
+pub(crate) use bind_new_session;
+
 /// Inside the transaction `$tx`: ends the flow `$flow_id` (an `Option`) and opens the
 /// session `$s` (a `&NewSession`), noting the account's last sign-in. `Some(session id)`,
 /// or `None` when the flow had ended already (nothing written; the caller rolls back).
@@ -197,21 +219,8 @@ macro_rules! open_session_in {
             None => true,
         };
         if ended {
-            let id: i64 = sqlx::query_scalar($sql($crate::sessions::INSERT_SESSION))
-                .bind(&s.token_hash)
-                .bind(s.org_id)
-                .bind(s.account_id)
-                .bind(&s.client)
-                .bind(s.two_step_verified)
-                .bind(s.two_step_verified.then_some(s.created_at))
-                .bind(s.created_at)
-                .bind(s.expires_at)
-                .bind(&s.ip)
-                .bind(&s.user_agent)
-                .bind(&s.second_factor)
-                .bind(s.revoke_at)
-                .fetch_one(&mut *$tx)
-                .await?;
+            let query = sqlx::query_scalar($sql($crate::sessions::INSERT_SESSION));
+            let id: i64 = $crate::sessions::bind_new_session!(query, s).fetch_one(&mut *$tx).await?;
             sqlx::query($sql($crate::sessions::NOTE_SIGN_IN))
                 .bind(s.account_id)
                 .bind(s.created_at)
