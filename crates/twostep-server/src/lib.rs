@@ -13,6 +13,7 @@ pub mod edge;
 pub mod email;
 pub mod extract;
 pub mod key;
+pub mod malloc;
 pub mod metrics;
 pub mod oidc;
 pub mod qr;

@@ -145,9 +145,9 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 
 pub fn build_router(state: AppState) -> Router {
     let (api, openapi) = api_router();
-    // Swagger UI serves the document at /api/openapi.json and the page at /api/docs.
-    let docs: Router<AppState> =
-        utoipa_swagger_ui::SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi).into();
+    let docs: Router<AppState> = Router::new()
+        .route(OPENAPI_PATH, axum::routing::get(openapi_document(&openapi)))
+        .merge(utoipa_swagger_ui::SwaggerUi::new("/api/docs").config(utoipa_swagger_ui::Config::new([OPENAPI_PATH])));
     Router::new()
         .merge(api)
         .merge(docs.layer(middleware::from_fn(docs_headers)))
@@ -159,6 +159,23 @@ pub fn build_router(state: AppState) -> Router {
         .layer(middleware::from_fn(durable_answers))
         .layer(EdgeLayer::new(state.metrics.clone(), state.config.public_url_is_https(), state.trusted_proxies.clone()))
         .with_state(state)
+}
+
+const OPENAPI_PATH: &str = "/api/openapi.json";
+
+/// The handler of [`OPENAPI_PATH`] (Swagger UI at /api/docs reads it too): the document,
+/// written as JSON once (70 KB). Swagger UI would otherwise keep the document's own tree
+/// for the life of the process and write it out on each request; without it, the peak
+/// of the sign-in load fell by about 2 MiB (bench/RESULTS.md, "Memory").
+fn openapi_document(
+    openapi: &utoipa::openapi::OpenApi,
+) -> impl Fn() -> std::future::Ready<Response> + Clone + Send + Sync + 'static {
+    let json = axum::body::Bytes::from(serde_json::to_vec(openapi).unwrap_or_default());
+    move || {
+        std::future::ready(
+            ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], json.clone()).into_response(),
+        )
+    }
 }
 
 /// SQLite group commit: what a request wrote is on disk before its answer leaves, with one

@@ -52,7 +52,8 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
 /// goes away meanwhile (a client hanging up, `server.request_timeout`) cannot hand its
 /// core and its 19 MiB to the next in line while its hash still runs. Before, requests
 /// cut off together (a load balancer closing its connections) each let one more hash
-/// start, and memory rose by 19 MiB for each.
+/// start, and memory rose by 19 MiB for each. Before the job, the memory freed so far is
+/// given back ([`crate::malloc::give_back`]), so the job's own adds to what is in use.
 pub async fn blocking<T: Send + 'static>(
     state: &AppState,
     job: impl FnOnce() -> T + Send + 'static,
@@ -62,6 +63,7 @@ pub async fn blocking<T: Send + 'static>(
     };
     let permit = state.hash_permits.clone().acquire_owned().await.map_err(|e| Refusal::Internal(e.to_string()))?;
     tokio::task::spawn_blocking(move || {
+        crate::malloc::give_back();
         let value = job();
         drop((permit, queued));
         value
