@@ -7,8 +7,26 @@ use twostep_core::Timestamp;
 use twostep_core::domain::AccountKind;
 use twostep_core::store::*;
 
+/// The columns [`AccountRow`] reads, from `accounts a LEFT JOIN profiles p` (a literal, for
+/// `concat!`).
+macro_rules! account_columns {
+    () => {
+        "a.id, a.org_id, a.username, a.kind, a.password_hash, a.phone_hint, a.locked_until, \
+         a.email, a.display_name, a.disabled, a.access_code_required, a.enroll_by, \
+         p.id AS p_id, p.slug AS p_slug, p.name AS p_name, p.admin AS p_admin, p.mandatory AS p_mandatory"
+    };
+}
+pub(crate) use account_columns;
+
+/// An account with its profile; a condition follows.
+macro_rules! account_select {
+    () => {
+        concat!("SELECT ", account_columns!(), " FROM accounts a LEFT JOIN profiles p ON p.id = a.profile_id ")
+    };
+}
+
 #[derive(sqlx::FromRow)]
-struct AccountRow {
+pub(crate) struct AccountRow {
     id: i64,
     org_id: i64,
     username: String,
@@ -148,13 +166,8 @@ impl AccountStore for SqlStore {
 
     async fn account_by_username(&self, org_id: i64, username_key: &str) -> StoreResult<Option<Account>> {
         on!(read self, |pool, sql| {
-            let row: Option<AccountRow> = sqlx::query_as(sql(
-                "SELECT a.id, a.org_id, a.username, a.kind, a.password_hash, a.phone_hint, a.locked_until, \
-                   a.email, a.display_name, a.disabled, a.access_code_required, a.enroll_by, \
-                   p.id AS p_id, p.slug AS p_slug, p.name AS p_name, p.admin AS p_admin, p.mandatory AS p_mandatory \
-                 FROM accounts a LEFT JOIN profiles p ON p.id = a.profile_id \
-                 WHERE a.org_id = $1 AND a.username_key = $2",
-            ))
+            let row: Option<AccountRow> =
+                sqlx::query_as(sql(concat!(account_select!(), "WHERE a.org_id = $1 AND a.username_key = $2")))
             .bind(org_id)
             .bind(username_key)
             .fetch_optional(pool)
@@ -165,12 +178,7 @@ impl AccountStore for SqlStore {
 
     async fn account_by_id(&self, id: i64) -> StoreResult<Account> {
         on!(read self, |pool, sql| {
-            let row: AccountRow = sqlx::query_as(sql(
-                "SELECT a.id, a.org_id, a.username, a.kind, a.password_hash, a.phone_hint, a.locked_until, \
-                   a.email, a.display_name, a.disabled, a.access_code_required, a.enroll_by, \
-                   p.id AS p_id, p.slug AS p_slug, p.name AS p_name, p.admin AS p_admin, p.mandatory AS p_mandatory \
-                 FROM accounts a LEFT JOIN profiles p ON p.id = a.profile_id WHERE a.id = $1",
-            ))
+            let row: AccountRow = sqlx::query_as(sql(concat!(account_select!(), "WHERE a.id = $1")))
             .bind(id)
             .fetch_one(pool)
             .await?;

@@ -1,20 +1,54 @@
 //! [`FlowStore`]: sign-in and enrollment flows.
 
 use crate::SqlStore;
+use crate::accounts::{AccountRow, account_columns};
 use twostep_core::Timestamp;
 use twostep_core::flow::FlowKind;
-use twostep_core::store::{Flow, FlowStore, NewFlow, StoreResult};
+use twostep_core::store::{Account, Flow, FlowStore, NewFlow, StoreResult};
+
+/// The columns [`FlowRow`] reads, from `flows f` (prefixed, so that they can sit beside an
+/// account's).
+macro_rules! flow_columns {
+    () => {
+        "f.id AS f_id, f.kind AS f_kind, f.org_id AS f_org_id, f.account_id AS f_account_id, \
+         f.client AS f_client, f.failures AS f_failures, f.expires_at AS f_expires_at, \
+         f.access_code_ok AS f_access_code_ok"
+    };
+}
 
 #[derive(sqlx::FromRow)]
 struct FlowRow {
-    id: i64,
-    kind: String,
-    org_id: i64,
-    account_id: i64,
-    client: String,
-    failures: i64,
-    expires_at: i64,
-    access_code_ok: bool,
+    f_id: i64,
+    f_kind: String,
+    f_org_id: i64,
+    f_account_id: i64,
+    f_client: String,
+    f_failures: i64,
+    f_expires_at: i64,
+    f_access_code_ok: bool,
+}
+
+impl FlowRow {
+    fn into_flow(self) -> Option<Flow> {
+        Some(Flow {
+            id: self.f_id,
+            kind: FlowKind::parse(&self.f_kind)?,
+            org_id: self.f_org_id,
+            account_id: self.f_account_id,
+            client: self.f_client,
+            failures: self.f_failures,
+            expires_at: self.f_expires_at,
+            access_code_ok: self.f_access_code_ok,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct FlowAccountRow {
+    #[sqlx(flatten)]
+    flow: FlowRow,
+    #[sqlx(flatten)]
+    account: AccountRow,
 }
 
 #[async_trait::async_trait]
@@ -40,26 +74,38 @@ impl FlowStore for SqlStore {
 
     async fn flow_by_hash(&self, token_hash: &[u8], now: Timestamp) -> StoreResult<Option<Flow>> {
         on!(read self, |pool, sql| {
-            let row: Option<FlowRow> = sqlx::query_as(sql(
-                "SELECT id, kind, org_id, account_id, client, failures, expires_at, access_code_ok FROM flows \
-                 WHERE token_hash = $1 AND expires_at > $2",
-            ))
+            let row: Option<FlowRow> = sqlx::query_as(sql(concat!(
+                "SELECT ",
+                flow_columns!(),
+                " FROM flows f WHERE f.token_hash = $1 AND f.expires_at > $2"
+            )))
             .bind(token_hash)
             .bind(now)
             .fetch_optional(pool)
             .await?;
-            Ok(row.and_then(|r| {
-                Some(Flow {
-                    id: r.id,
-                    kind: FlowKind::parse(&r.kind)?,
-                    org_id: r.org_id,
-                    account_id: r.account_id,
-                    client: r.client,
-                    failures: r.failures,
-                    expires_at: r.expires_at,
-                    access_code_ok: r.access_code_ok,
-                })
-            }))
+            Ok(row.and_then(FlowRow::into_flow))
+        })
+    }
+
+    async fn flow_and_account_by_hash(
+        &self,
+        token_hash: &[u8],
+        now: Timestamp,
+    ) -> StoreResult<Option<(Flow, Account)>> {
+        on!(read self, |pool, sql| {
+            let row: Option<FlowAccountRow> = sqlx::query_as(sql(concat!(
+                "SELECT ",
+                flow_columns!(),
+                ", ",
+                account_columns!(),
+                " FROM flows f JOIN accounts a ON a.id = f.account_id LEFT JOIN profiles p ON p.id = a.profile_id \
+                 WHERE f.token_hash = $1 AND f.expires_at > $2"
+            )))
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(pool)
+            .await?;
+            Ok(row.and_then(|r| Some((r.flow.into_flow()?, r.account.into()))))
         })
     }
 

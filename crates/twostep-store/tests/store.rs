@@ -17,6 +17,7 @@ twostep_store::on_both_databases!(sqlite, postgres;
     concurrent_totp_claims_of_one_step_succeed_once,
     concurrent_recovery_claims_of_one_code_succeed_once,
     a_flow_counts_at_most_its_failures_and_is_consumed_once,
+    a_flow_is_read_with_its_account_while_it_lives,
     enabling_a_pending_method_issues_recovery_codes_once,
     parallel_wrong_guesses_never_pass_the_lockout_threshold,
     admin_reset_removes_methods_codes_and_sessions,
@@ -245,6 +246,32 @@ async fn concurrent_recovery_claims_of_one_code_succeed_once(store: Arc<SqlStore
     assert_eq!(wins, 1);
     assert_eq!(store.recovery_codes_remaining(id).await.unwrap(), 9);
     assert!(!claims(&store, id, code(42), NOW).await);
+}
+
+async fn a_flow_is_read_with_its_account_while_it_lives(store: Arc<SqlStore>) {
+    let (org, profile, id) = org_with_user(&store).await;
+    assert!(store.flow_and_account_by_hash(b"flow", NOW).await.unwrap().is_none());
+    store.create_flow(two_step_flow(org.id, id)).await.unwrap();
+    let (f, a) = store.flow_and_account_by_hash(b"flow", NOW).await.unwrap().unwrap();
+    let alone = store.flow_by_hash(b"flow", NOW).await.unwrap().unwrap();
+    assert_eq!(
+        (f.id, f.kind, f.org_id, f.account_id, f.client.as_str()),
+        (alone.id, FlowKind::TwoStep, org.id, id, "web")
+    );
+    assert_eq!((f.failures, f.expires_at, f.access_code_ok), (0, NOW + 600, false));
+    let by_id = store.account_by_id(id).await.unwrap();
+    assert_eq!((a.id, a.org_id, a.username.as_str(), a.kind), (id, org.id, "Maria", by_id.kind));
+    assert_eq!(a.profile.as_ref().map(|p| (p.id, p.slug.as_str())), Some((profile.id, "technician")));
+    assert_eq!(
+        (a.password_hash.as_str(), a.display_name.as_str()),
+        (by_id.password_hash.as_str(), by_id.display_name.as_str())
+    );
+    assert_eq!(store.flow_failure(f.id, 5).await.unwrap(), Some(1));
+    let (f, _) = store.flow_and_account_by_hash(b"flow", NOW).await.unwrap().unwrap();
+    assert_eq!(f.failures, 1);
+    assert!(store.flow_and_account_by_hash(b"flow", NOW + 600).await.unwrap().is_none(), "expired flow found");
+    assert!(store.consume_flow(f.id).await.unwrap());
+    assert!(store.flow_and_account_by_hash(b"flow", NOW).await.unwrap().is_none(), "consumed flow found");
 }
 
 async fn a_flow_counts_at_most_its_failures_and_is_consumed_once(store: Arc<SqlStore>) {

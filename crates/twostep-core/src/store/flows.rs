@@ -34,6 +34,13 @@ pub struct Flow {
 pub trait FlowStore: Send + Sync {
     async fn create_flow(&self, flow: NewFlow) -> StoreResult<()>;
     async fn flow_by_hash(&self, token_hash: &[u8], now: Timestamp) -> StoreResult<Option<Flow>>;
+    /// The live flow with this token hash and its account, read together (one round trip
+    /// where the second step would otherwise take two).
+    async fn flow_and_account_by_hash(
+        &self,
+        token_hash: &[u8],
+        now: Timestamp,
+    ) -> StoreResult<Option<(Flow, super::Account)>>;
     /// Adds one failure if the flow is still alive; the new count, or `None` if the flow
     /// is gone or already exhausted.
     async fn flow_failure(&self, flow_id: i64, max: i64) -> StoreResult<Option<i64>>;

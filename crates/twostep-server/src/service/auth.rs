@@ -297,9 +297,25 @@ pub async fn flow_for(state: &AppState, token: &str, kind: FlowKind) -> ServiceR
         .store
         .flow_by_hash(&TokenHash::of(token).0, state.now())
         .await?
-        .filter(|f| f.kind == kind && f.failures < flow::MAX_FLOW_FAILURES)
+        .filter(|f| usable(f, kind))
         .ok_or(Refusal::FlowExpired)?;
     Ok(flow)
+}
+
+/// [`flow_for`], with the flow's account, read together.
+async fn flow_and_account_for(state: &AppState, token: &str, kind: FlowKind) -> ServiceResult<(Flow, Account)> {
+    let found = state
+        .store
+        .flow_and_account_by_hash(&TokenHash::of(token).0, state.now())
+        .await?
+        .filter(|(f, _)| usable(f, kind))
+        .ok_or(Refusal::FlowExpired)?;
+    Ok(found)
+}
+
+/// A live flow (the store gives only those) of `kind` with failures left.
+fn usable(flow: &Flow, kind: FlowKind) -> bool {
+    flow.kind == kind && flow.failures < flow::MAX_FLOW_FAILURES
 }
 
 #[derive(Debug)]
@@ -353,8 +369,7 @@ pub async fn verify(
     remember: bool,
     meta: &RequestMeta,
 ) -> ServiceResult<Verified> {
-    let flow = flow_for(state, flow_token, FlowKind::TwoStep).await?;
-    let account = state.store.account_by_id(flow.account_id).await?;
+    let (flow, account) = flow_and_account_for(state, flow_token, FlowKind::TwoStep).await?;
     let ctx = CodeContext { account: &account, client: Some(&flow.client), binding: SmsBinding::Flow(flow.id), meta };
     // The session opens with the second step, in its transaction; its factor is set there.
     let (session, row) = new_session(state, &account, &flow.client, None, meta);
