@@ -6,8 +6,9 @@
 use crate::metrics::Metrics;
 use axum::extract::{ConnectInfo, MatchedPath, Request};
 use axum::http::{HeaderMap, HeaderValue, Method, header};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use pin_project_lite::pin_project;
+use std::convert::Infallible;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
@@ -171,5 +172,56 @@ fn security_headers(headers: &mut HeaderMap) {
     ];
     for (name, value) in HEADERS {
         headers.entry(name).or_insert(HeaderValue::from_static(value));
+    }
+}
+
+/// SQLite group commit: what a request wrote is on disk before its answer leaves, with one
+/// shared WAL sync for all of its writes (and those of the requests answered beside it)
+/// rather than one per write (`twostep_store::deferring_sync`; README, "Durability").
+///
+/// A plain tower layer rather than `axum::middleware::from_fn`, which clones the routes'
+/// boxed services and boxes a `Next` for every request: the session check passes here too.
+#[derive(Clone, Copy)]
+pub struct DurableLayer;
+
+impl<S> Layer<S> for DurableLayer {
+    type Service = Durable<S>;
+
+    fn layer(&self, inner: S) -> Durable<S> {
+        Durable { inner }
+    }
+}
+
+#[derive(Clone)]
+pub struct Durable<S> {
+    inner: S,
+}
+
+impl<S> Service<Request> for Durable<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let answer = self.inner.call(request);
+        Box::pin(async move {
+            let (response, pending) = twostep_store::deferring_sync(answer).await;
+            let response = response?;
+            Ok(match pending {
+                None => response,
+                Some(pending) => match pending.wait().await {
+                    Ok(()) => response,
+                    Err(e) => crate::api::error::ApiError::from(e).into_response(),
+                },
+            })
+        })
     }
 }

@@ -156,7 +156,7 @@ pub fn build_router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(api::BODY_LIMIT))
-        .layer(middleware::from_fn(durable_answers))
+        .layer(crate::edge::DurableLayer)
         .layer(EdgeLayer::new(state.metrics.clone(), state.config.public_url_is_https(), state.trusted_proxies.clone()))
         .with_state(state)
 }
@@ -175,20 +175,6 @@ fn openapi_document(
         std::future::ready(
             ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], json.clone()).into_response(),
         )
-    }
-}
-
-/// SQLite group commit: what a request wrote is on disk before its answer leaves, with one
-/// shared WAL sync for all of its writes (and those of the requests answered beside it)
-/// rather than one per write (`twostep_store::deferring_sync`; README, "Durability").
-async fn durable_answers(request: Request, next: Next) -> Response {
-    let (response, pending) = twostep_store::deferring_sync(next.run(request)).await;
-    match pending {
-        None => response,
-        Some(pending) => match pending.wait().await {
-            Ok(()) => response,
-            Err(e) => ApiError::from(e).into_response(),
-        },
     }
 }
 

@@ -119,6 +119,7 @@ both!(
     bad_input_gets_a_one_line_error_naming_the_problem,
     demo_mode_seeds_once_and_prints_the_passwords_once,
     an_operator_registers_an_app_with_one_command_and_rotates_the_signing_keys,
+    a_user_disabled_from_the_command_line_is_signed_out_of_the_running_server_at_once,
 );
 
 /// SPEC §13: `twostep app create|list` and `twostep key rotate-signing`.
@@ -227,6 +228,43 @@ async fn an_operator_sets_up_an_organisation_and_its_user_signs_in(env: Env) {
         .unwrap();
     assert_eq!(state["addon"], "available", "{state}");
     // SIGTERM stops the server cleanly.
+    assert!(server.terminate().success());
+}
+
+/// SPEC §3.7 and §12: a session ended by another process (the command line, beside the
+/// running server) fails on the very next request. On SQLite the server keeps the rows it
+/// read while the database is unchanged, and learns of another process's commit from the
+/// WAL-index header they share; this is that path, end to end.
+async fn a_user_disabled_from_the_command_line_is_signed_out_of_the_running_server_at_once(env: Env) {
+    ok(&env.run(&["org", "create", "acme", "--name", "Acme"]));
+    ok(&env.run(&["profile", "create", "--org", "acme", "technician", "--name", "Technician"]));
+    for user in ["maria", "rui"] {
+        ok(&env.run_with_stdin(
+            &["user", "create", "--org", "acme", user, "--profile", "technician", "--password-stdin"],
+            "a long passphrase\n",
+        ));
+    }
+    let server = Server::start(&env, &["serve"]);
+    let client = reqwest::Client::new();
+    let check = |token: String| {
+        let request = client.get(format!("{}/api/v1/session", server.base)).bearer_auth(token);
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    let maria = login(&server.base, "acme", "maria", "a long passphrase").await["session"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let rui =
+        login(&server.base, "acme", "rui", "a long passphrase").await["session"]["token"].as_str().unwrap().to_owned();
+    for _ in 0..3 {
+        assert_eq!(check(maria.clone()).await, 200);
+        assert_eq!(check(rui.clone()).await, 200);
+    }
+    ok(&env.run(&["user", "disable", "--org", "acme", "maria"]));
+    assert_eq!(check(maria.clone()).await, 401, "the very next request after the command returned");
+    assert_eq!(check(rui.clone()).await, 200, "another user's session is untouched");
+    ok(&env.run(&["user", "enable", "--org", "acme", "maria"]));
+    assert_eq!(check(maria).await, 401, "enabling the account does not bring the session back");
     assert!(server.terminate().success());
 }
 

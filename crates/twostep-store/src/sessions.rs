@@ -76,6 +76,20 @@ impl From<SessionRow> for SessionView {
     }
 }
 
+impl SqlStore {
+    /// The session lookup through PostgreSQL's lookup connections or the pool.
+    async fn session_from_pool(&self, text: &'static str, token_hash: &[u8]) -> StoreResult<Option<SessionView>> {
+        if let Some(lookup) = &self.pg_lookup {
+            let row: Option<SessionRow> = lookup.row(text, token_hash).await?;
+            return Ok(row.map(Into::into));
+        }
+        on!(read self, |pool, sql| {
+            let row: Option<SessionRow> = sqlx::query_as(sql(text)).bind(token_hash).fetch_optional(pool).await?;
+            Ok(row.map(Into::into))
+        })
+    }
+}
+
 /// Sessions per `touch_sessions` statement (two parameters each, far below both
 /// databases' limits).
 const TOUCH_BATCH: usize = 1000;
@@ -97,14 +111,9 @@ impl SessionStore for SqlStore {
             let row = readers.row(crate::sqlite_sql(text), token_hash, SessionRow::from_rusqlite)?;
             return Ok(row.map(Into::into));
         }
-        if let Some(lookup) = &self.pg_lookup {
-            let row: Option<SessionRow> = lookup.row(text, token_hash).await?;
-            return Ok(row.map(Into::into));
-        }
-        on!(read self, |pool, sql| {
-            let row: Option<SessionRow> = sqlx::query_as(sql(text)).bind(token_hash).fetch_optional(pool).await?;
-            Ok(row.map(Into::into))
-        })
+        // Boxed: the future of this method (which async_trait boxes for every call, the
+        // SQLite lookup above included) stays a few words instead of holding the pool's.
+        Box::pin(self.session_from_pool(text, token_hash)).await
     }
 
     async fn touch_sessions(&self, touches: &[(i64, Timestamp)]) -> StoreResult<()> {
