@@ -36,7 +36,7 @@
 use rusqlite::{Connection, OpenFlags, OptionalExtension, ffi};
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering, fence};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering, fence};
 use std::sync::{Mutex, RwLock};
 use std::time::Duration;
 use twostep_core::store::{StoreError, StoreResult};
@@ -46,7 +46,9 @@ const MAX_KEPT: usize = 16_384;
 
 pub(crate) struct Readers<T> {
     /// Declared before the connections: dropped first, since it points into the mapping
-    /// that the first of them holds.
+    /// that the first of them holds. SQLite unmaps it only when the last connection of the
+    /// process to the file closes, or when that connection leaves WAL mode: these
+    /// connections are never replaced and never change `journal_mode`.
     wal_index: Option<WalIndex>,
     readers: Vec<Mutex<Connection>>,
     kept: RwLock<Kept<T>>,
@@ -167,8 +169,8 @@ struct WalIndex {
     at: *const u32,
 }
 
-// SAFETY: the pointer is only read (volatile reads of shared memory that other threads
-// and processes write, as SQLite reads it), never written or freed through.
+// SAFETY: the pointer is only read (atomic loads of shared memory that other threads and
+// processes write, as SQLite reads it), never written or freed through.
 unsafe impl Send for WalIndex {}
 unsafe impl Sync for WalIndex {}
 
@@ -222,9 +224,12 @@ impl WalIndex {
     /// written.
     fn header(&self) -> Option<Header> {
         let read = |copy: usize| -> Header {
-            // SAFETY: the first region is 32 KiB and aligned; the two copies are its
-            // first 96 bytes. Volatile: other threads and processes write it.
-            std::array::from_fn(|i| unsafe { self.at.add(copy * 12 + i).read_volatile() })
+            // SAFETY: the first region is 32 KiB, mapped readable and writable, and aligned;
+            // the two copies are its first 96 bytes. Read as atomics: other threads and
+            // processes write it (SQLite's own reader copies it as plain memory).
+            std::array::from_fn(|i| {
+                unsafe { AtomicU32::from_ptr(self.at.add(copy * 12 + i).cast_mut()) }.load(Ordering::Relaxed)
+            })
         };
         let first = read(0);
         fence(Ordering::SeqCst);
@@ -336,10 +341,11 @@ mod tests {
         region[..12].copy_from_slice(&header);
         region[12..].copy_from_slice(&header);
         region[12 + 2] = region[12 + 2].wrapping_add(1);
-        assert!(WalIndex { at: region.as_ptr() }.header().is_none(), "the copies differ");
+        assert!(WalIndex { at: region.as_mut_ptr() }.header().is_none(), "the copies differ");
         region[2] = region[2].wrapping_add(1);
-        assert!(WalIndex { at: region.as_ptr() }.header().is_none(), "the checksum is wrong");
-        assert_eq!(WalIndex { at: [0u32; 24].as_ptr() }.header(), None, "not initialised");
+        assert!(WalIndex { at: region.as_mut_ptr() }.header().is_none(), "the checksum is wrong");
+        let mut zeros = [0u32; 24];
+        assert_eq!(WalIndex { at: zeros.as_mut_ptr() }.header(), None, "not initialised");
     }
 
     #[test]
