@@ -127,7 +127,7 @@ pub struct SqlStore {
     /// SQLite on a file: the shared WAL sync every write waits for (group commit).
     pub(crate) wal_sync: Option<Arc<wal_sync::WalSync>>,
     /// PostgreSQL: connections for the session check alone (see [`pg_lookup`]).
-    pub(crate) pg_lookup: Option<Arc<pg_lookup::PgLookup>>,
+    pub(crate) pg_lookup: Option<Arc<pg_lookup::PgLookup<sessions::SessionRow>>>,
     /// SQLite: held by every operation that may write, for as long as it runs. SQLite
     /// lets one connection write at a time; without this, the pool's connections would
     /// race for its write lock, and a loser either sleeps in SQLite's busy handler (1 to
@@ -219,6 +219,7 @@ impl SqlStore {
             let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
             let lookup = pg_lookup::PgLookup::new(
                 connect,
+                sessions::SESSIONS_BY_HASHES,
                 (2 * cores).min(options.max_connections.max(1) as usize),
                 options.acquire_timeout,
                 options.acquire_timeout + options.statement_timeout,
@@ -276,6 +277,9 @@ impl SqlStore {
     }
 
     pub async fn close(&self) {
+        if let Some(lookup) = &self.pg_lookup {
+            lookup.close();
+        }
         match &self.pool {
             Pool::Sqlite(p) => p.close().await,
             Pool::Postgres(p) => p.close().await,

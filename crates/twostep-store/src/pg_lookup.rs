@@ -1,12 +1,15 @@
 //! PostgreSQL: the session check's own connections, and how broken connections are found.
 //!
-//! Every authenticated request looks its session up by token hash: one prepared statement,
-//! one row. Through the pool, that lookup also paid a `Sync` round trip when the connection
-//! was taken (sqlx's `test_before_acquire`) and another when it was given back (sqlx
-//! always pings a connection it takes back). These connections, held by the store and
-//! used one request at a time, answer the lookup in the one round trip of the statement.
-//! Nothing is kept between requests: a revoked or ended session fails on the very next
-//! request, on every replica.
+//! Every authenticated request looks its session up by token hash. Through the pool, that
+//! lookup also paid a `Sync` round trip when the connection was taken (sqlx's
+//! `test_before_acquire`) and another when it was given back (sqlx always pings a
+//! connection it takes back). Instead, a few tasks of the store's own, each with its own
+//! connection, take the lookups waiting at that moment and answer them all with one
+//! prepared statement (`SESSIONS_BY_HASHES`, each key looked up on its own by index):
+//! under load one round trip, one statement and one wake-up of the database serve many
+//! requests; alone, a request still pays one round trip. Nothing is kept between requests:
+//! every lookup is a statement that started after the request asked, so a revoked or ended
+//! session fails on the very next request, on every replica.
 //!
 //! Broken connections are found on error rather than by pinging before each use: a
 //! connection that failed at the connection level (I/O, protocol, the server going away)
@@ -16,18 +19,20 @@
 //! connections follow the same rule ([`before_acquire`]).
 
 use sqlx::postgres::{PgConnectOptions, PgRow};
-use sqlx::{ConnectOptions, Connection, FromRow, PgConnection};
-use std::sync::LazyLock;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use sqlx::{ConnectOptions, Connection, FromRow, PgConnection, Row};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
-use tokio::sync::Mutex;
-use twostep_core::store::StoreResult;
+use tokio::sync::{mpsc, oneshot};
+use twostep_core::store::{StoreError, StoreResult};
 
 /// How long after a connection-level error every connection is checked before use.
 const SUSPECT_FOR: Duration = Duration::from_secs(30);
 /// A connection idle longer than this is checked before use (the server may have
 /// restarted meanwhile); under load none is.
 const IDLE_CHECK: Duration = Duration::from_secs(1);
+/// The most lookups one statement answers.
+const MOST_AT_ONCE: usize = 64;
 
 static EPOCH: LazyLock<Instant> = LazyLock::new(Instant::now);
 /// Milliseconds after `EPOCH` of the last connection-level error, plus one (0: none yet).
@@ -78,80 +83,170 @@ pub(crate) fn before_acquire(
     })
 }
 
+/// A lookup connection, and when it was last used.
 struct Held {
     conn: PgConnection,
     last_used: Instant,
 }
 
-pub(crate) struct PgLookup {
-    options: PgConnectOptions,
-    connect_timeout: Duration,
-    /// The longest a lookup may take in all (connect, check, statement): past it, the
-    /// connection is given up, as one whose network went silent.
-    deadline: Duration,
-    conns: Vec<Mutex<Option<Held>>>,
-    next: AtomicUsize,
+/// A request's lookup, waiting for a lookup task.
+struct Waiter<T> {
+    key: Vec<u8>,
+    reply: oneshot::Sender<StoreResult<Option<T>>>,
 }
 
-impl std::fmt::Debug for PgLookup {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PgLookup").field("connections", &self.conns.len()).finish()
+/// What every lookup task needs.
+struct Conf {
+    options: PgConnectOptions,
+    /// The statement: rows of `$1`'s keys, each with its key as `lookup_key`.
+    sql: &'static str,
+    connect_timeout: Duration,
+    /// The longest one statement may take in all (connect, check, statement): past it,
+    /// the connection is given up, as one whose network went silent.
+    deadline: Duration,
+}
+
+/// A row with the key that found it.
+struct Keyed<T> {
+    key: Vec<u8>,
+    row: T,
+}
+
+impl<'r, T: FromRow<'r, PgRow>> FromRow<'r, PgRow> for Keyed<T> {
+    fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
+        Ok(Self { key: row.try_get("lookup_key")?, row: T::from_row(row)? })
     }
 }
 
-impl PgLookup {
-    /// `count` connections, opened when first needed.
-    pub(crate) fn new(options: PgConnectOptions, count: usize, connect_timeout: Duration, deadline: Duration) -> Self {
+pub(crate) struct PgLookup<T> {
+    conf: Arc<Conf>,
+    tasks: usize,
+    /// Where lookups wait for the tasks; `None` until the first lookup starts them, and
+    /// again should they have ended (their runtime shut down).
+    queue: std::sync::Mutex<Option<mpsc::UnboundedSender<Waiter<T>>>>,
+}
+
+impl<T> std::fmt::Debug for PgLookup<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgLookup").field("tasks", &self.tasks).finish()
+    }
+}
+
+impl<T> PgLookup<T>
+where
+    T: for<'r> FromRow<'r, PgRow> + Clone + Send + Unpin + 'static,
+{
+    /// `tasks` lookup tasks, each with a connection opened when first needed, answering
+    /// `sql` (`$1` a `bytea[]` of keys; each row with its key as `lookup_key`).
+    pub(crate) fn new(
+        options: PgConnectOptions,
+        sql: &'static str,
+        tasks: usize,
+        connect_timeout: Duration,
+        deadline: Duration,
+    ) -> Self {
         Self {
-            options,
-            connect_timeout,
-            deadline,
-            conns: (0..count.max(1)).map(|_| Mutex::new(None)).collect(),
-            next: AtomicUsize::new(0),
+            conf: Arc::new(Conf { options, sql, connect_timeout, deadline }),
+            tasks: tasks.max(1),
+            queue: std::sync::Mutex::new(None),
         }
     }
 
-    /// The one row `sql` (prepared, with `$1`) selects for `key`, if any.
-    pub(crate) async fn row<T>(&self, sql: &'static str, key: &[u8]) -> StoreResult<Option<T>>
-    where
-        T: for<'r> FromRow<'r, PgRow> + Send + Unpin,
-    {
-        let n = self.conns.len();
-        let start = self.next.fetch_add(1, Ordering::Relaxed);
-        let slot = match (0..n).find_map(|i| self.conns.get((start + i) % n)?.try_lock().ok()) {
-            Some(slot) => slot,
-            None => match self.conns.get(start % n) {
-                Some(slot) => slot.lock().await,
-                None => return Err(twostep_core::store::StoreError::Other("no lookup connections".into())),
+    /// The one row of `key`, if any.
+    pub(crate) async fn row(&self, key: &[u8]) -> StoreResult<Option<T>> {
+        // A second try only when the tasks went away with a lookup (their runtime shut
+        // down): it starts them again on this one.
+        for _ in 0..2 {
+            let (reply, answer) = oneshot::channel();
+            self.send(Waiter { key: key.to_vec(), reply });
+            // A task answers within its deadline once it takes the lookup; a queue that
+            // long is a database that does not answer.
+            match tokio::time::timeout(2 * self.conf.deadline, answer).await {
+                Ok(Ok(answer)) => return answer,
+                Ok(Err(_)) => continue,
+                Err(_) => return Err(StoreError::Unavailable("the session lookup timed out".into())),
+            }
+        }
+        Err(StoreError::Unavailable("the session lookup stopped".into()))
+    }
+
+    /// Ends the lookup tasks once they have answered what waits; their connections close.
+    pub(crate) fn close(&self) {
+        self.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+    }
+
+    /// Queues `waiter`, starting the tasks if none runs.
+    fn send(&self, waiter: Waiter<T>) {
+        let mut queue = self.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let waiter = match queue.as_ref() {
+            Some(sender) => match sender.send(waiter) {
+                Ok(()) => return,
+                Err(mpsc::error::SendError(waiter)) => waiter,
             },
+            None => waiter,
         };
-        let mut slot = slot;
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
+        for _ in 0..self.tasks {
+            tokio::spawn(serve(self.conf.clone(), receiver.clone()));
+        }
+        // The tasks hold the receiver: this cannot fail.
+        let _ = sender.send(waiter);
+        *queue = Some(sender);
+    }
+}
+
+/// A lookup task: takes the lookups waiting (at most [`MOST_AT_ONCE`]) and answers them
+/// with one statement, until the store is dropped.
+async fn serve<T>(conf: Arc<Conf>, queue: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Waiter<T>>>>)
+where
+    T: for<'r> FromRow<'r, PgRow> + Clone + Send + Unpin + 'static,
+{
+    let mut slot: Option<Held> = None;
+    let mut batch = Vec::with_capacity(MOST_AT_ONCE);
+    loop {
+        if queue.lock().await.recv_many(&mut batch, MOST_AT_ONCE).await == 0 {
+            return;
+        }
+        let keys: Vec<&[u8]> = batch.iter().map(|w: &Waiter<T>| w.key.as_slice()).collect();
         let lookup = async {
             if slot.as_ref().is_some_and(|h| check_before_use(h.last_used.elapsed()))
                 && let Some(mut held) = slot.take()
                 && held.conn.ping().await.is_ok()
             {
-                *slot = Some(held);
+                slot = Some(held);
             }
             let held = match slot.take() {
                 Some(held) => slot.insert(held),
                 None => {
-                    let conn = tokio::time::timeout(self.connect_timeout, self.options.connect())
+                    let conn = tokio::time::timeout(conf.connect_timeout, conf.options.connect())
                         .await
                         .map_err(|_| sqlx::Error::PoolTimedOut)??;
                     slot.insert(Held { conn, last_used: Instant::now() })
                 }
             };
-            let row = sqlx::query_as::<_, T>(sql).bind(key).fetch_optional(&mut held.conn).await;
+            let rows = sqlx::query_as::<_, Keyed<T>>(conf.sql).bind(keys).fetch_all(&mut held.conn).await;
             held.last_used = Instant::now();
-            row
+            rows
         };
-        let result = tokio::time::timeout(self.deadline, lookup).await.unwrap_or(Err(sqlx::Error::PoolTimedOut));
-        if let Err(e) = &result
+        let rows = tokio::time::timeout(conf.deadline, lookup).await.unwrap_or(Err(sqlx::Error::PoolTimedOut));
+        if let Err(e) = &rows
             && is_connection_error(e)
         {
-            *slot = None;
+            slot = None;
         }
-        result.map_err(crate::map_err)
+        match rows.map_err(crate::map_err) {
+            Ok(rows) => {
+                for waiter in batch.drain(..) {
+                    let row = rows.iter().find(|r| r.key == waiter.key).map(|r| r.row.clone());
+                    let _ = waiter.reply.send(Ok(row));
+                }
+            }
+            Err(e) => {
+                for waiter in batch.drain(..) {
+                    let _ = waiter.reply.send(Err(e.clone()));
+                }
+            }
+        }
     }
 }

@@ -16,11 +16,26 @@ macro_rules! session_row {
             $($field: $ty,)*
         }
 
+        /// Where a session's row comes from: the session, its account, its profile and its
+        /// organisation.
+        macro_rules! session_from {
+            () => {
+                " FROM sessions s JOIN accounts a ON a.id = s.account_id JOIN organizations o ON o.id = s.org_id \
+                 LEFT JOIN profiles p ON p.id = a.profile_id"
+            };
+        }
+
         /// A session with its account, profile and organisation; a condition follows.
-        pub(crate) const SESSION_SELECT: &str = concat!(
-            "SELECT ", $first_column $(, ", ", $column)*,
-            " FROM sessions s JOIN accounts a ON a.id = s.account_id JOIN organizations o ON o.id = s.org_id \
-             LEFT JOIN profiles p ON p.id = a.profile_id"
+        pub(crate) const SESSION_SELECT: &str = concat!("SELECT ", $first_column $(, ", ", $column)*, session_from!());
+
+        /// PostgreSQL: the sessions of the token hashes `$1` (a `bytea[]`), many lookups in
+        /// one statement, each row with the hash that found it as `lookup_key` (`pg_lookup`).
+        /// Each hash is looked up on its own (LATERAL, kept apart by LIMIT): the plan of one
+        /// lookup, index to index, whatever the tables' sizes; `token_hash = ANY($1)` let the
+        /// planner join small tables by scanning them whole.
+        pub(crate) const SESSIONS_BY_HASHES: &str = concat!(
+            "SELECT k.key AS lookup_key, x.* FROM unnest($1::bytea[]) AS k(key) CROSS JOIN LATERAL (SELECT ",
+            $first_column $(, ", ", $column)*, session_from!(), " WHERE s.token_hash = k.key LIMIT 1) x"
         );
 
         impl SessionRow {
@@ -80,8 +95,7 @@ impl SqlStore {
     /// The session lookup through PostgreSQL's lookup connections or the pool.
     async fn session_from_pool(&self, text: &'static str, token_hash: &[u8]) -> StoreResult<Option<SessionView>> {
         if let Some(lookup) = &self.pg_lookup {
-            let row: Option<SessionRow> = lookup.row(text, token_hash).await?;
-            return Ok(row.map(Into::into));
+            return Ok(lookup.row(token_hash).await?.map(Into::into));
         }
         on!(read self, |pool, sql| {
             let row: Option<SessionRow> = sqlx::query_as(sql(text)).bind(token_hash).fetch_optional(pool).await?;

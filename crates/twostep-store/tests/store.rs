@@ -13,6 +13,7 @@ twostep_store::on_both_databases!(sqlite, postgres;
     usernames_are_unique_per_organisation_without_case,
     profiles_created_while_fully_mandatory_are_mandatory,
     sessions_are_found_by_hash_with_their_owner,
+    many_lookups_at_once_each_find_their_own_session_and_none_outlives_its_end,
     making_a_profile_mandatory_revokes_unverified_sessions_only,
     concurrent_totp_claims_of_one_step_succeed_once,
     concurrent_recovery_claims_of_one_code_succeed_once,
@@ -175,6 +176,46 @@ async fn sessions_are_found_by_hash_with_their_owner(store: Arc<SqlStore>) {
     assert!(store.delete_session(sid).await.unwrap());
     assert!(!store.delete_session(sid).await.unwrap());
     assert!(store.session_by_hash(b"hash-1").await.unwrap().is_none());
+}
+
+async fn many_lookups_at_once_each_find_their_own_session_and_none_outlives_its_end(store: Arc<SqlStore>) {
+    // On PostgreSQL lookups waiting together are answered by one statement; each must get
+    // its own row, the same token asked for twice both, an unknown one none.
+    let (org, _, maria) = org_with_user(&store).await;
+    let bob = store.create_account(new_account(org.id, "bob", None)).await.unwrap();
+    let mut ids = Vec::new();
+    for i in 0..40u32 {
+        let owner = if i % 2 == 0 { maria } else { bob };
+        let id = store.create_session(session(org.id, owner, format!("many-{i}").as_bytes(), false)).await.unwrap();
+        ids.push((id, owner));
+    }
+    let ask = |i: u32| {
+        let store = store.clone();
+        tokio::spawn(async move { (i, store.session_by_hash(format!("many-{i}").as_bytes()).await.unwrap()) })
+    };
+    for round in 0..3 {
+        // 40 known tokens, each twice, and 20 unknown ones, all at once.
+        let asked: Vec<_> = (0..40).chain(0..40).chain(100..120).map(ask).collect();
+        for task in asked {
+            let (i, found) = task.await.unwrap();
+            match ids.get(i as usize) {
+                Some(&(id, owner)) => {
+                    let s = found.unwrap_or_else(|| panic!("round {round}: session {i} not found"));
+                    assert_eq!((s.id, s.account_id), (id, owner), "round {round}: session {i}");
+                    let name = if owner == maria { "Maria" } else { "bob" };
+                    assert_eq!(s.username, name);
+                }
+                None => assert!(found.is_none(), "round {round}: unknown token {i} found a session"),
+            }
+        }
+    }
+    // An ended session is gone for the very next lookup, whoever asks beside it.
+    assert!(store.delete_session(ids[7].0).await.unwrap());
+    let asked: Vec<_> = (0..40).map(ask).collect();
+    for task in asked {
+        let (i, found) = task.await.unwrap();
+        assert_eq!(found.is_some(), i != 7, "session {i}");
+    }
 }
 
 async fn making_a_profile_mandatory_revokes_unverified_sessions_only(store: Arc<SqlStore>) {
