@@ -218,7 +218,10 @@ impl SqlStore {
                 .map_err(map_err)?;
             let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
             let lookup = pg_lookup::PgLookup::new(
-                connect,
+                // One plan for every number of keys: otherwise PostgreSQL plans the lookup
+                // again on every execution (its plan for a known number of keys always looks
+                // cheaper), half a millisecond each.
+                connect.options([("plan_cache_mode", "force_generic_plan")]),
                 sessions::SESSIONS_BY_HASHES,
                 (2 * cores).min(options.max_connections.max(1) as usize),
                 options.acquire_timeout,
