@@ -20,7 +20,7 @@
 
 use sqlx::postgres::{PgConnectOptions, PgRow};
 use sqlx::{ConnectOptions, Connection, FromRow, PgConnection, Row};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
@@ -118,12 +118,17 @@ impl<'r, T: FromRow<'r, PgRow>> FromRow<'r, PgRow> for Keyed<T> {
     }
 }
 
+/// Where lookups wait, and the runtime whose tasks take them.
+type Queue<T> = (tokio::runtime::Id, mpsc::UnboundedSender<Waiter<T>>);
+
 pub(crate) struct PgLookup<T> {
     conf: Arc<Conf>,
     tasks: usize,
-    /// Where lookups wait for the tasks; `None` until the first lookup starts them, and
-    /// again should they have ended (their runtime shut down).
-    queue: std::sync::Mutex<Option<mpsc::UnboundedSender<Waiter<T>>>>,
+    /// `None` until the first lookup starts the tasks, and again should they have ended.
+    /// A lookup from another runtime starts tasks on its own (the first one may no longer
+    /// run, or be blocked); the others then end.
+    queue: std::sync::Mutex<Option<Queue<T>>>,
+    closed: AtomicBool,
 }
 
 impl<T> std::fmt::Debug for PgLookup<T> {
@@ -149,41 +154,52 @@ where
             conf: Arc::new(Conf { options, sql, connect_timeout, deadline }),
             tasks: tasks.max(1),
             queue: std::sync::Mutex::new(None),
+            closed: AtomicBool::new(false),
         }
     }
 
     /// The one row of `key`, if any.
     pub(crate) async fn row(&self, key: &[u8]) -> StoreResult<Option<T>> {
-        // A second try only when the tasks went away with a lookup (their runtime shut
-        // down): it starts them again on this one.
-        for _ in 0..2 {
+        // A task answers within its deadline once it takes the lookup; a queue longer than
+        // that is a database that does not answer.
+        let until = tokio::time::Instant::now() + 2 * self.conf.deadline;
+        loop {
+            if self.closed.load(Ordering::Relaxed) {
+                return Err(StoreError::Unavailable("the database connections are closed".into()));
+            }
             let (reply, answer) = oneshot::channel();
             self.send(Waiter { key: key.to_vec(), reply });
-            // A task answers within its deadline once it takes the lookup; a queue that
-            // long is a database that does not answer.
-            match tokio::time::timeout(2 * self.conf.deadline, answer).await {
+            match tokio::time::timeout_at(until, answer).await {
                 Ok(Ok(answer)) => return answer,
-                Ok(Err(_)) => continue,
+                // The tasks went away with the lookup (their runtime shut down): ask again,
+                // on tasks of this runtime.
+                Ok(Err(_)) => self.queue().take(),
                 Err(_) => return Err(StoreError::Unavailable("the session lookup timed out".into())),
-            }
+            };
         }
-        Err(StoreError::Unavailable("the session lookup stopped".into()))
     }
 
-    /// Ends the lookup tasks once they have answered what waits; their connections close.
+    /// Refuses lookups from now on and ends the tasks once they have answered what waits;
+    /// their connections close.
     pub(crate) fn close(&self) {
-        self.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        self.closed.store(true, Ordering::Relaxed);
+        self.queue().take();
     }
 
-    /// Queues `waiter`, starting the tasks if none runs.
+    fn queue(&self) -> std::sync::MutexGuard<'_, Option<Queue<T>>> {
+        self.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Queues `waiter`, starting tasks on this runtime if none of its own runs.
     fn send(&self, waiter: Waiter<T>) {
-        let mut queue = self.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let runtime = tokio::runtime::Handle::current().id();
+        let mut queue = self.queue();
         let waiter = match queue.as_ref() {
-            Some(sender) => match sender.send(waiter) {
+            Some((on, sender)) if *on == runtime => match sender.send(waiter) {
                 Ok(()) => return,
                 Err(mpsc::error::SendError(waiter)) => waiter,
             },
-            None => waiter,
+            _ => waiter,
         };
         let (sender, receiver) = mpsc::unbounded_channel();
         let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
@@ -192,12 +208,13 @@ where
         }
         // The tasks hold the receiver: this cannot fail.
         let _ = sender.send(waiter);
-        *queue = Some(sender);
+        *queue = Some((runtime, sender));
     }
 }
 
 /// A lookup task: takes the lookups waiting (at most [`MOST_AT_ONCE`]) and answers them
-/// with one statement, until the store is dropped.
+/// with one statement, until its queue's sender is dropped (the store dropped or closed,
+/// or tasks started on another runtime).
 async fn serve<T>(conf: Arc<Conf>, queue: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Waiter<T>>>>)
 where
     T: for<'r> FromRow<'r, PgRow> + Clone + Send + Unpin + 'static,
@@ -207,6 +224,11 @@ where
     loop {
         if queue.lock().await.recv_many(&mut batch, MOST_AT_ONCE).await == 0 {
             return;
+        }
+        // Lookups whose request went away (timed out, or its client left) are not run.
+        batch.retain(|w: &Waiter<T>| !w.reply.is_closed());
+        if batch.is_empty() {
+            continue;
         }
         let keys: Vec<&[u8]> = batch.iter().map(|w: &Waiter<T>| w.key.as_slice()).collect();
         let lookup = async {

@@ -972,3 +972,43 @@ async fn attempts_still_being_checked_hold_off_a_right_code(store: Arc<SqlStore>
     store.release_second_step_attempt(id).await.unwrap();
     assert!(matches!(store.settle_second_step(right).await.unwrap(), Settled::Accepted { session_id: Some(_), .. }));
 }
+
+/// A store's session lookups from a second runtime while the first, where its first lookup
+/// ran, is still there but runs nothing: they are answered on the second. After `close`,
+/// lookups are refused.
+#[test]
+fn session_lookups_follow_the_runtime_that_asks_and_stop_when_the_store_closes() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let first = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let Some((db, store)) = first.block_on(async {
+            let db = TestDb::new(backend).await?;
+            let options = DbOptions { statement_timeout: std::time::Duration::from_secs(1), ..DbOptions::default() };
+            let store = SqlStore::connect(&db.url, &options).await.unwrap();
+            store.migrate().await.unwrap();
+            let (org, _, maria) = org_with_user(&store).await;
+            store.create_session(session(org.id, maria, b"runtimes", false)).await.unwrap();
+            assert!(store.session_by_hash(b"runtimes").await.unwrap().is_some());
+            Some((db, store))
+        }) else {
+            continue;
+        };
+        let second = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        second.block_on(async {
+            let found = tokio::time::timeout(std::time::Duration::from_secs(5), store.session_by_hash(b"runtimes"))
+                .await
+                .expect("a lookup from the second runtime waited for the first");
+            assert_eq!(found.unwrap().unwrap().username, "Maria", "{backend:?}");
+        });
+        // The pool's connections belong to the first runtime: it closes the store.
+        first.block_on(async {
+            store.close().await;
+            if backend == Backend::Postgres {
+                let refused = store.session_by_hash(b"runtimes").await;
+                assert!(matches!(refused, Err(StoreError::Unavailable(_))), "{refused:?}");
+            }
+        });
+        drop(second);
+        drop(first);
+        drop(db);
+    }
+}
