@@ -57,7 +57,9 @@ async fn a_spanish_organisation_enrolls_by_text_message_with_pages_and_message_i
     b.fill("#username", "lucia").await;
     b.fill("#password", "not the password").await;
     b.click("#sign-in").await;
-    b.wait("html[lang='es'] #sign-in").await;
+    // The refusal, on the page that answered (the form itself is on both pages: reading
+    // `main` right after the click could find the old page as it was being replaced).
+    b.wait("html[lang='es'] #form-error").await;
     assert!(b.text("main").await.contains("Organización, nombre de usuario o contraseña incorrectos."));
     b.fill("#organization", ORG).await;
     b.fill("#username", "lucia").await;
